@@ -1,0 +1,122 @@
+"""Command line: `schoolflow run SCENARIO [--replicates N] [--seed S] [--out DIR] [--workers N]`.
+
+Bad input (scenario or county files) prints one line naming the file, the field and the fix,
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from sim.errors import InputError
+
+EXIT_BAD_INPUT = 2
+HEADLINE = [  # indicators printed in the summary table, in this order
+    "schools_open", "pupils_enrolled", "dropout_rate", "junior_retention_3yr", "mean_class_size",
+    "share_classes_over_standard", "share_classes_very_large", "travel_time_mean_min",
+    "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
+    "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
+    "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
+]
+
+
+def _interval(row: pd.Series) -> str:
+    return f"{row['mean']:.4g} [{row['p05']:.4g}, {row['p95']:.4g}]"
+
+
+def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
+    final = summary[(summary.year == year) & summary.indicator.isin(HEADLINE)].copy()
+    final[label] = final.apply(_interval, axis=1)
+    return final[["indicator", "level", label]]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim import engine, metrics, rng, store
+    from sim import scenario as sc
+
+    overrides = {}
+    if args.replicates is not None:
+        overrides["replicates"] = args.replicates
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    plan = sc.load(args.scenario, overrides)
+    runs = [(plan, Path(args.out) if args.out else Path("results") / plan.name)]
+    if plan.compare_to and not args.no_compare:
+        # common random numbers: the reference uses the plan's seed, replicates and years
+        ref = sc.load(plan.compare_to, {"seed": plan.seed, "replicates": plan.replicates,
+                                        "years": plan.years})
+        runs.append((ref, runs[0][1] / "reference"))
+    threads = engine.set_workers(args.workers)
+    models = [engine.build_model(s) for s, _ in runs]
+    frames = []
+    total = sum(s.replicates for s, _ in runs)
+    with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
+              file=sys.stderr) as bar:
+        for model, (s, out_dir) in zip(models, runs, strict=True):
+            bar.set_postfix_str(s.name)
+            result = engine.run_model(model, 0, s.replicates, progress=bar.update)
+            df = metrics.tidy(result.values, s.name)
+            summary = metrics.summarise(df)
+            seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
+            store.write_run(out_dir, s, df, summary, seeds, {
+                "threads": threads, "seconds": round(result.seconds, 3),
+                "child_year_steps": result.child_year_steps})
+            frames.append((s, df, summary, out_dir))
+    s, df, summary, out_dir = frames[0]
+    table = summary_table(summary, s.years, s.name)
+    if len(frames) > 1:
+        ref_s, ref_df, ref_summary, _ = frames[1]
+        table = table.merge(summary_table(ref_summary, s.years, ref_s.name), on=["indicator", "level"],
+                            how="outer")
+        diff = metrics.paired_difference(df, ref_df)
+        with store.atomic_path(out_dir / "paired_difference.csv") as tmp:
+            diff.to_csv(tmp, index=False)
+        table = table.merge(summary_table(diff, s.years, "paired difference"),
+                            on=["indicator", "level"], how="left")
+    order = {name: i for i, name in enumerate(HEADLINE)}
+    table = table.sort_values(["indicator", "level"], key=lambda c: c.map(order) if c.name ==
+                              "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
+    print(f"\nYear {s.years} of {s.name}: mean [90% interval] over {s.replicates} replicates")
+    print(table.fillna("").to_string(index=False))
+    print(f"\nResults written to {out_dir}/")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="schoolflow", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario's Monte Carlo replicates")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--replicates", type=int, help="replicates (overrides the file)")
+    run.add_argument("--seed", type=int, help="root seed (overrides the file)")
+    run.add_argument("--out", help="output folder (default results/<scenario name>/)")
+    run.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
+    run.add_argument("--no-compare", action="store_true",
+                     help="skip the scenario's compare_to reference run")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name in ("replicates", "workers"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            print(f"schoolflow: error: --{name} must be at least 1 (got {value})", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"schoolflow: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Shared fixtures: a small synthetic county so the suite stays fast on 2 cores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SMALL = {
+    "name": "small",
+    "seed": 11,
+    "replicates": 6,
+    "years": 4,
+    "county": {"synthetic": {"townships": 3, "villages": 30, "terrain": "mountainous", "seed": 3,
+                             "county_seat_population": 6000}},
+    "policies": {
+        "closures": [{"year": 1, "below": 30},
+                     {"year": 1, "below": 100, "share": 0.6},
+                     {"year": 2, "below": 100, "share": 0.8, "ranking": "least_added_travel"}],
+    },
+}
+
+
+@pytest.fixture
+def small_dict() -> dict:
+    import copy
+    return copy.deepcopy(SMALL)
+
+
+@pytest.fixture
+def write_yaml(tmp_path):
+    def write(data: dict, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data))
+        return path
+    return write
+
+
+def simulate(scenario, replicate: int = 0):
+    """Run one replicate on the kernels and return (model, S, H, C, out) with the final state."""
+    import numpy as np
+
+    from sim import engine, rng
+    from sim.kernels.annual import fresh_state, run_replicate
+    from sim.kernels.indicators import N_INDICATORS
+
+    model = engine.build_model(scenario)
+    S, H, C = fresh_state(model.S0, model.H0, model.C0, model.capacity)
+    out = np.empty((scenario.years + 1, N_INDICATORS, 3))
+    seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
+    run_replicate(seed, scenario.years, model.P, model.W, model.R, S, H, C, out,
+                  np.zeros(1, np.int64))
+    return model, S, H, C, out
+
+
+def write_county(folder: Path, villages: list[dict], schools: list[dict], roads: list[dict]) -> Path:
+    import pandas as pd
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(villages).to_csv(folder / "villages.csv", index=False)
+    pd.DataFrame(schools).to_csv(folder / "schools.csv", index=False)
+    pd.DataFrame(roads).to_csv(folder / "roads.csv", index=False)
+    return folder

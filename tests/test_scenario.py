@@ -1,0 +1,97 @@
+"""Scenario files: validation, `extends:`, and clear errors through the CLI (exit status 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sim import scenario as sc
+from sim.cli import main
+from sim.errors import InputError
+
+
+def test_bundled_scenarios_load():
+    from tests.conftest import ROOT
+    plan = sc.load(ROOT / "scenarios" / "default.yaml")
+    ref = sc.load(ROOT / "scenarios" / "no_closure.yaml")
+    assert plan.name == "default" and ref.name == "no_closure"
+    assert [r.share for r in plan.policies.closures if r.below == 100] == [0.6, 0.7, 0.8]
+    assert ref.policies.closures == []
+    assert plan.compare_to.endswith("no_closure.yaml")
+
+
+def test_extends_merges_nested_fields(write_yaml, small_dict):
+    write_yaml(small_dict, "parent.yaml")
+    child = write_yaml({"name": "child", "extends": "parent.yaml",
+                        "policies": {"bus": {"parent_fare_share": 0.6}}}, "child.yaml")
+    s = sc.load(child)
+    assert s.name == "child"
+    assert s.policies.bus.parent_fare_share == 0.6
+    assert s.policies.bus.seats == 35  # default kept
+    assert len(s.policies.closures) == 3  # inherited
+    assert s.county.synthetic.villages == 30
+
+
+def test_hash_is_stable_and_sensitive(small_dict):
+    a = sc.validate(small_dict)
+    b = sc.validate(small_dict)
+    assert sc.scenario_hash(a) == sc.scenario_hash(b)
+    small_dict["policies"]["bus"] = {"parent_fare_share": 0.5}
+    assert sc.scenario_hash(sc.validate(small_dict)) != sc.scenario_hash(a)
+
+
+@pytest.mark.parametrize("patch, field, hint", [
+    ({"policies": {"clossures": []}}, "policies.clossures", "unknown field"),
+    ({"policies": {"class_caps": {"primary": -5}}}, "policies.class_caps.primary",
+     "greater than or equal to 1"),
+    ({"policies": {"closures": [{"year": 1, "below": 100, "ranking": "biggest_first"}]}},
+     "policies.closures.0.ranking", "smallest_first"),
+    ({"policies": {"boarding": {"beds_per_receiving_school": -1}}},
+     "policies.boarding.beds_per_receiving_school", "greater than or equal to 0"),
+    ({"years": "ten"}, "years", "valid integer"),
+])
+def test_bad_scenarios_name_file_field_and_fix(write_yaml, small_dict, patch, field, hint):
+    path = write_yaml(sc._deep_merge(small_dict, patch))
+    with pytest.raises(InputError) as err:
+        sc.load(path)
+    assert err.value.file == str(path)
+    assert err.value.field == field
+    assert hint in err.value.message
+
+
+def test_cli_bad_scenario_exits_2_without_traceback(write_yaml, small_dict, capsys):
+    small_dict["policies"]["clossures"] = []
+    path = write_yaml(small_dict)
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "policies.clossures" in err and "unknown field" in err
+    assert "Traceback" not in err
+
+
+def test_cli_subprocess_exit_status(write_yaml, small_dict):
+    small_dict["policies"]["closures"] = [{"year": 1, "below": 100, "ranking": "random"}]
+    path = write_yaml(small_dict)
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "policies.closures.0.ranking" in proc.stderr
+    assert "least_added_travel" in proc.stderr  # what is allowed
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_file_and_circular_extends(tmp_path, write_yaml):
+    with pytest.raises(InputError, match="file not found"):
+        sc.load(tmp_path / "nope.yaml")
+    write_yaml({"name": "a", "extends": "b.yaml"}, "a.yaml")
+    write_yaml({"name": "b", "extends": "a.yaml"}, "b.yaml")
+    with pytest.raises(InputError, match="circular"):
+        sc.load(tmp_path / "a.yaml")
+
+
+def test_scenario_doc_is_current():
+    from sim.scenario_doc import render
+    from tests.conftest import ROOT
+    assert (ROOT / "docs" / "scenario.md").read_text() == render(), \
+        "run: python -m sim.scenario_doc > docs/scenario.md"
