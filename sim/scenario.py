@@ -285,7 +285,13 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     if parent is not None:
         if not isinstance(parent, str):
             raise InputError(str(path), "extends", "must be a file path (string)")
-        data = _deep_merge(load_raw(path.parent / parent, _seen + (path,)), data)
+        base = load_raw(path.parent / parent, _seen + (path,))
+        # a child naming the other county source (data vs synthetic) replaces the parent's
+        county, base_county = data.get("county"), base.get("county")
+        if isinstance(county, dict) and isinstance(base_county, dict) and not (
+                set(county) & set(base_county) & {"data", "synthetic"}):
+            base = {**base, "county": {}}
+        data = _deep_merge(base, data)
     return data
 
 

@@ -25,7 +25,8 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
             rows += _rows(sub, f"{path}.")
         else:
             default = "required" if field.is_required() else repr(field.default)
-            kind = str(ann).replace("typing.", "").replace("<class '", "").replace("'>", "").replace(" | ", " or ")
+            kind = str(ann).replace("typing.", "").replace("<class '", "").replace("'>", "")
+            kind = kind.replace(" | ", " or ")
             rows.append(f"| `{path}` | {kind} | {default} | {field.description or ''} |")
     return rows
 

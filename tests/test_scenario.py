@@ -95,3 +95,15 @@ def test_scenario_doc_is_current():
     from tests.conftest import ROOT
     assert (ROOT / "docs" / "scenario.md").read_text() == render(), \
         "run: python -m sim.scenario_doc > docs/scenario.md"
+
+
+def test_child_can_switch_to_county_data(write_yaml, small_dict, tmp_path):
+    write_yaml(small_dict, "parent.yaml")
+    child = write_yaml({"name": "mine", "extends": "parent.yaml", "county": {"data": "county"}},
+                       "child.yaml")
+    s = sc.load(child)
+    assert s.county.synthetic is None and s.county.data == str(tmp_path / "county")
+    tweak = write_yaml({"name": "t", "extends": "parent.yaml",
+                        "county": {"synthetic": {"seed": 99}}}, "tweak.yaml")
+    assert sc.load(tweak).county.synthetic.villages == 30  # same source: fields merge
+    assert sc.load(tweak).county.synthetic.seed == 99
