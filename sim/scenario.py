@@ -275,9 +275,8 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     if path in _seen:
         raise InputError(str(path), "extends", "circular 'extends' chain")
     data = _read_yaml(path)
-    for key in ("compare_to",):
-        if isinstance(data.get(key), str):
-            data[key] = str((path.parent / data[key]).resolve())
+    if isinstance(data.get("compare_to"), str):
+        data["compare_to"] = str((path.parent / data["compare_to"]).resolve())
     county = data.get("county")
     if isinstance(county, dict) and isinstance(county.get("data"), str):
         county["data"] = str((path.parent / county["data"]).resolve())

@@ -105,7 +105,6 @@ def test_invariants(small_dict, below, share, check, bus, mode, cap, max_travel,
     status, school, grade, age = C.status[:n], C.school[:n], C.grade[:n], C.age[:n]
     # every child is accounted for, in exactly one known state
     assert np.isin(status, list(dt.STATUS_NAMES.values())).all()
-    assert n == len(model.C0.hh) + (n - len(model.C0.hh))  # births appended, none lost
     enrolled = status == dt.ENROLLED
     assert (school[enrolled] >= 0).all() and (school[~enrolled] == -1).all()
     assert (age[status == dt.PRESCHOOL] < 6).all()

@@ -55,7 +55,7 @@ def fresh_state(S0, H0, C0, capacity):
 @njit(cache=True)
 def run_replicate(seed, years, P, W, R, S, H, C, out, child_years):
     """Simulate one replicate in place. out: (years + 1, N_INDICATORS, 3)."""
-    counts = np.zeros(3, np.int64)
+    counts = np.zeros(2, np.int64)
     for year in range(years + 1):
         if year > 0:
             age_and_progress(C, S)

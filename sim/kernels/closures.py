@@ -46,8 +46,7 @@ def _free_seats(r, lo, hi, P, W, S, reserved):
 @njit(cache=True)
 def apply_closures(year, P, W, R, S, counts):
     """Close schools for `year`. counts[0] += closures, counts[1] += schools whose closure was
-    deferred this year (no receiving school with room), counts[2] += schools kept or converted
-    by the exemption. Marks villages served by bus lines."""
+    deferred this year (no receiving school with room). Marks villages served by bus lines."""
     n_s = S.open.shape[0]
     reserved = np.zeros(n_s, np.int64)
     reserved_beds = np.zeros(n_s, np.int64)
@@ -96,7 +95,6 @@ def apply_closures(year, P, W, R, S, counts):
                 deferred[s] = True
                 continue
             if P.exempt_over_min >= 0 and t > P.exempt_over_min:
-                counts[2] += 1
                 if S.hi[s] > P.exempt_hi_grade:
                     S.hi[s] = P.exempt_hi_grade
                     S.level[s] = dt.TEACHING_POINT

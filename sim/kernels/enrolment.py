@@ -48,7 +48,7 @@ def seat_capacity(s, g, P, W):
 
 
 @njit(cache=True, inline="always")
-def place_pupil(c, year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_u, buf_free):
+def place_pupil(c, year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_c, buf_u, buf_free):
     """Choose school and mode for pupil c (grade already set). Updates S.enrol and beds.
 
     The burden of a school is its one-way day travel time, or for a boarding place the
@@ -92,6 +92,7 @@ def place_pupil(c, year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_u,
         buf_m[n] = mode
         buf_t[n] = t
         buf_b[n] = t_eff
+        buf_c[n] = cost
         buf_u[n] = (H.w_dist[h] * t_eff + H.w_quality[h] * W.school_quality[s]
                     + H.w_cost[h] * cost / 1000.0)
         buf_free[n] = S.enrol[s, g] < seat_capacity(s, g, P, W)
@@ -132,7 +133,7 @@ def place_pupil(c, year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_u,
         C.school[c] = s
         C.mode[c] = buf_m[pick]
         C.travel[c] = buf_t[pick]
-        C.cost[c] = family_cost(buf_m[pick], W.km[v, s], hard, P)
+        C.cost[c] = buf_c[pick]
         C.status[c] = dt.ENROLLED
         S.enrol[s, g] += 1
         if buf_m[pick] == dt.BOARDING:
@@ -200,8 +201,9 @@ def place_all(year, seed, P, W, S, H, C):
     buf_m = np.empty(k, np.int64)
     buf_t = np.empty(k, np.float64)
     buf_b = np.empty(k, np.float64)
+    buf_c = np.empty(k, np.float64)
     buf_u = np.empty(k, np.float64)
     buf_free = np.empty(k, np.int64)
     for i in order:
-        place_pupil(todo[i], year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_u,
-                    buf_free)
+        place_pupil(todo[i], year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_c,
+                    buf_u, buf_free)
