@@ -21,6 +21,7 @@ HEADLINE = [  # indicators printed in the summary table, in this order
     "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
     "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
     "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
+    "closures_exempted",
 ]
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from sim import dtypes as dt
 from sim import rng
 from sim.kernels.annual import run_replicates
+from sim.kernels.enrolment import N_CHOICE_SLOTS
 from sim.kernels.state import Children, Households, Params, Rules, Schools, WorldArrays
 from sim.population import Population, synthesise
 from sim.scenario import Scenario
@@ -138,8 +139,12 @@ def world_arrays(world: World) -> WorldArrays:
     )
 
 
-def base_state(world: World, pop: Population, years: int) -> tuple[Schools, Households, Children, int]:
+def base_state(world: World, pop: Population, years: int,
+               W: WorldArrays) -> tuple[Schools, Households, Children, int]:
+    """Base-year state, and the number of child records to reserve (births included)."""
     n_s = world.n_schools
+    slots = world.n_nodes * N_CHOICE_SLOTS
+    width = max(W.sorted_primary.shape[1], W.sorted_junior.shape[1])
     lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level], np.int8)
     hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
     S0 = Schools(
@@ -148,7 +153,11 @@ def base_state(world: World, pop: Population, years: int) -> tuple[Schools, Hous
         received=np.zeros(n_s, bool), closed_year=np.full(n_s, -1, np.int32),
         enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
         last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
-        bus_served=np.zeros(world.n_nodes, bool),
+        bus_served=np.zeros(world.n_nodes, bool), version=np.zeros(1, np.int64),
+        cand_school=np.full((slots, width), -1, dt.INDEX),
+        cand_time=np.zeros((slots, width), np.float32), cand_mode=np.zeros((slots, width), np.int8),
+        cand_n=np.zeros(slots, dt.INDEX),
+        cand_version=np.full(slots, -1, np.int64),
     )
     n_h, n_c = pop.n_households, pop.n_children
     first = np.full(n_h, -1, dt.INDEX)
@@ -181,8 +190,9 @@ def build_model(scenario: Scenario) -> Model:
     """Everything the kernels need for this scenario (county, population, arrays)."""
     world = build_world(scenario)
     pop = synthesise(world, scenario, rng.population_seed(scenario.seed))
-    S0, H0, C0, capacity = base_state(world, pop, scenario.years)
-    return Model(scenario, world, pop, world_arrays(world), build_params(scenario),
+    W = world_arrays(world)
+    S0, H0, C0, capacity = base_state(world, pop, scenario.years, W)
+    return Model(scenario, world, pop, W, build_params(scenario),
                  build_rules(scenario), S0, H0, C0, capacity)
 
 

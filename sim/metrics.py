@@ -42,6 +42,8 @@ INDICATORS: list[tuple[str, str, str]] = [
     ("closures_deferred", "schools", "closures deferred for lack of room at the receiving "
      "school, summed over years"),
     ("children_migrated", "children", "children living outside the county with their parents"),
+    ("closures_exempted", "schools", "schools kept open for grades 1-3 (as teaching points) since "
+     "the base year because closing them would break the exemption's travel-time limit"),
 ]
 INDICATOR_NAMES = [name for name, _, _ in INDICATORS]
 COLUMNS = ["scenario", "replicate", "year", "indicator", "level", "value"]

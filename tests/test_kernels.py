@@ -100,6 +100,29 @@ def test_remote_school_kept_for_lower_grades(tmp_path):
     kids = pupils_of(model, C, "C")
     assert (C.school[kids[C.grade[kids] <= 3]] == c).all()
     assert (C.school[kids[C.grade[kids] >= 4]] != c).all()
+    assert out[1, INDICATOR_NAMES.index("closures_exempted"), 2] == 1
+
+
+def test_choice_set_cache_is_current(small_dict):
+    """Every cache slot in use at the end of a run equals a fresh build from the final state:
+    the cache never serves choice sets from before a closure."""
+    from sim.kernels.enrolment import build_choice_slot
+    model, S, H, C, out = simulate(sc.validate(small_dict))
+    assert S.version[0] > 0  # closures happened, so slots were rebuilt
+    used = np.flatnonzero(S.cand_version == S.version[0])
+    assert len(used) > 20
+    for slot in used:
+        v, rest = divmod(int(slot), 20)
+        g, access = divmod(rest, 2)
+        before = S.cand_school[slot, : S.cand_n[slot]].copy(), S.cand_time[slot, : S.cand_n[slot]].copy()
+        build_choice_slot(slot, v, g, bool(access), model.P, model.W, S)
+        assert np.array_equal(before[0], S.cand_school[slot, : S.cand_n[slot]])
+        assert np.array_equal(before[1], S.cand_time[slot, : S.cand_n[slot]])
+    # a cached school is open and teaches the grade
+    for slot in used:
+        g = (slot % 20) // 2
+        for s in S.cand_school[slot, : S.cand_n[slot]]:
+            assert S.open[s] and S.lo[s] <= g <= S.hi[s]
 
 
 def test_counter_rng_uniform_and_keyed():

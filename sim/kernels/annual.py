@@ -37,7 +37,9 @@ def fresh_state(S0, H0, C0, capacity):
     S = Schools(S0.open.copy(), S0.level.copy(), S0.lo.copy(), S0.hi.copy(), S0.beds.copy(),
                 S0.beds_used.copy(), S0.received.copy(), S0.closed_year.copy(), S0.enrol.copy(),
                 S0.last_enrol.copy(), S0.last_enrol_g.copy(), S0.base_enrol.copy(),
-                S0.bus_served.copy())
+                S0.bus_served.copy(), S0.version.copy(), S0.cand_school.copy(),
+                S0.cand_time.copy(), S0.cand_mode.copy(), S0.cand_n.copy(),
+                S0.cand_version.copy())
     H = Households(H0.node.copy(), H0.hardship.copy(), H0.access.copy(), H0.parents.copy(),
                    H0.away.copy(), H0.head_age.copy(), H0.w_dist.copy(), H0.w_quality.copy(),
                    H0.w_cost.copy(), H0.income.copy(), H0.first_child.copy(), H0.far.copy())
@@ -55,7 +57,7 @@ def fresh_state(S0, H0, C0, capacity):
 @njit(cache=True)
 def run_replicate(seed, years, P, W, R, S, H, C, out, child_years):
     """Simulate one replicate in place. out: (years + 1, N_INDICATORS, 3)."""
-    counts = np.zeros(2, np.int64)
+    counts = np.zeros(3, np.int64)
     for year in range(years + 1):
         if year > 0:
             age_and_progress(C, S)

@@ -46,7 +46,9 @@ def _free_seats(r, lo, hi, P, W, S, reserved):
 @njit(cache=True)
 def apply_closures(year, P, W, R, S, counts):
     """Close schools for `year`. counts[0] += closures, counts[1] += schools whose closure was
-    deferred this year (no receiving school with room). Marks villages served by bus lines."""
+    deferred this year (no receiving school with room), counts[2] += schools kept for the lower
+    grades by the travel exemption. Marks villages served by bus lines, and bumps S.version
+    (choice sets are rebuilt) in a year with rules."""
     n_s = S.open.shape[0]
     reserved = np.zeros(n_s, np.int64)
     reserved_beds = np.zeros(n_s, np.int64)
@@ -55,6 +57,7 @@ def apply_closures(year, P, W, R, S, counts):
     for r in range(R.year.shape[0]):
         if R.year[r] != year:
             continue
+        S.version[0] += 1
         mask = R.levels[r]
         below = R.below[r]
         cand = np.empty(n_s, np.int64)
@@ -98,6 +101,7 @@ def apply_closures(year, P, W, R, S, counts):
                 if S.hi[s] > P.exempt_hi_grade:
                     S.hi[s] = P.exempt_hi_grade
                     S.level[s] = dt.TEACHING_POINT
+                    counts[2] += 1
                 continue
             pupils = S.last_enrol[s]
             if P.capacity_check > 0:

@@ -40,122 +40,182 @@ def family_cost(mode, km, hardship, P):
     return 0.0
 
 
-@njit(cache=True, inline="always")
-def seat_capacity(s, g, P, W):
-    """Seats in grade g of school s (pupils): class cap x classes."""
-    cap = P.cap_primary if g <= 6 else P.cap_junior
-    return int(cap) * W.school_classes[s]
+N_CHOICE_SLOTS = 20  #: cache slots per node: grade 0-9 x transport access (no / yes)
 
 
 @njit(cache=True, inline="always")
-def place_pupil(c, year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_c, buf_u, buf_free):
-    """Choose school and mode for pupil c (grade already set). Updates S.enrol and beds.
+def choice_slot(v, g, access):
+    """Cache slot of node v, grade g, family with (1) or without (0) motorbike/car."""
+    return (v * 10 + g) * 2 + (1 if access else 0)
 
-    The burden of a school is its one-way day travel time, or for a boarding place the
-    scenario's boarding travel equivalent (minutes); catchment assignment takes the least
-    burden, as the logit does when its distance weight dominates."""
-    h = C.hh[c]
-    v = H.node[h]
-    g = C.grade[c]
-    hard = H.hardship[h]
-    n = 0
-    k_max = int(P.candidates)
+
+@njit(cache=True)
+def build_choice_slot(slot, v, g, access, P, W, S):
+    """Fill one slot of the choice-set cache: every school a pupil of grade g at node v could
+    attend, nearest first by private time (which no mode beats), with the fastest day travel
+    (one-way minutes) and its mode: walking; the student bus where a line serves the village and
+    the ride is within its limit; the family's motorbike or car with `access`. A school is kept
+    if it is open, teaches grade g, and is within the day travel limit or (grade and beds
+    permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per
+    pupil; whether a bed or a seat is free is checked per pupil."""
     ranked = W.sorted_primary if g <= 6 else W.sorted_junior
+    n = 0
     for k in range(ranked.shape[1]):
         s = ranked[v, k]
         if s < 0:
             break
         tp = W.t_private[v, s]
-        # sorted by private time, which no other mode beats: nothing further is reachable
         if tp > P.max_board_trip_min or (tp > P.max_travel_min and g < P.board_min_grade):
-            break
+            break  # nothing further is reachable
         if not S.open[s] or g < S.lo[s] or g > S.hi[s]:
             continue
-        can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
         t = W.t_walk[v, s]
         mode = dt.WALK
         if S.bus_served[v] and W.t_bus[v, s] <= P.max_ride_min and W.t_bus[v, s] < t:
             t = W.t_bus[v, s]
             mode = dt.BUS
-        if H.access[h] and tp < t:
+        if access and tp < t:
             t = tp
             mode = dt.PRIVATE
-        if t > P.max_travel_min:
-            if not can_board:
-                continue
-            mode = dt.BOARDING
-        elif t > P.board_over_min and can_board:
-            mode = dt.BOARDING
-        cost = family_cost(mode, W.km[v, s], hard, P)
-        t_eff = P.board_equiv_min if mode == dt.BOARDING else t
-        buf_s[n] = s
-        buf_m[n] = mode
-        buf_t[n] = t
-        buf_b[n] = t_eff
-        buf_c[n] = cost
-        buf_u[n] = (H.w_dist[h] * t_eff + H.w_quality[h] * W.school_quality[s]
-                    + H.w_cost[h] * cost / 1000.0)
-        buf_free[n] = S.enrol[s, g] < seat_capacity(s, g, P, W)
+        if t > P.max_travel_min and (g < P.board_min_grade or S.beds[s] == 0):
+            continue
+        S.cand_school[slot, n] = s
+        S.cand_time[slot, n] = t
+        S.cand_mode[slot, n] = mode
         n += 1
-        if n >= k_max:
-            break
-    pick = -1
-    if n > 0:
+    S.cand_n[slot] = n
+    S.cand_version[slot] = S.version[0]
+
+
+@njit(cache=True)
+def place_all(year, seed, P, W, S, H, C):
+    """Place every pupil without a school (new entrants, movers, pupils of closed schools,
+    returning migrants, last year's unplaced) in a random order drawn per pupil.
+
+    A pupil's choice set is the first `candidates` schools of its cached list (see
+    `build_choice_slot`) that it can attend today: by day, or by boarding where the day trip is
+    over the limit (or over `board_over_min`) and a bed is free. Among those with a free seat the
+    pupil takes the least burden (catchment) or draws from the logit; the burden of a school is
+    its one-way day travel time, or for a boarding place the scenario's boarding travel
+    equivalent (minutes). With no seat free anywhere, the least burden (classes overflow).
+
+    Performance note: the per-pupil work is written out here rather than in helpers, because
+    numba passes named tuples and arrays to a call with reference counting that costs more than
+    the work itself (measured: 20-60 times slower in this loop)."""
+    n = C.n_used[0]
+    todo = np.empty(n, np.int64)
+    m = 0
+    for c in range(n):
+        st = C.status[c]
+        if (st == dt.ENROLLED and C.school[c] < 0) or st == dt.UNPLACED:
+            todo[m] = c
+            m += 1
+    todo = todo[:m]
+    prio = np.empty(m, np.float64)
+    for i in range(m):
+        prio[i] = rng.uniform(seed, year, todo[i], rng.ORDER)
+    order = np.argsort(prio, kind="mergesort")
+    k_max = int(P.candidates)
+    buf_s = np.empty(k_max, np.int64)
+    buf_m = np.empty(k_max, np.int64)
+    buf_t = np.empty(k_max, np.float64)
+    buf_b = np.empty(k_max, np.float64)
+    buf_c = np.empty(k_max, np.float64)
+    buf_u = np.empty(k_max, np.float64)
+    buf_free = np.empty(k_max, np.bool_)
+    for i in order:
+        c = todo[i]
+        h = C.hh[c]
+        v = H.node[h]
+        g = C.grade[c]
+        hard = H.hardship[h]
+        slot = choice_slot(v, g, H.access[h])
+        if S.cand_version[slot] != S.version[0]:
+            build_choice_slot(slot, v, g, H.access[h], P, W, S)
+        # the choice set: feasible today, nearest first
+        k = 0
         n_free = 0
-        for i in range(n):
-            n_free += buf_free[i]
+        for j in range(S.cand_n[slot]):
+            s = S.cand_school[slot, j]
+            t = S.cand_time[slot, j]
+            mode = S.cand_mode[slot, j]
+            can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
+            if t > P.max_travel_min:
+                if not can_board:
+                    continue
+                mode = dt.BOARDING
+            elif t > P.board_over_min and can_board:
+                mode = dt.BOARDING
+            cost = family_cost(mode, W.km[v, s], hard, P)
+            burden = P.board_equiv_min if mode == dt.BOARDING else t
+            seats = int(P.cap_primary if g <= 6 else P.cap_junior) * W.school_classes[s]
+            buf_s[k] = s
+            buf_m[k] = mode
+            buf_t[k] = t
+            buf_b[k] = burden
+            buf_c[k] = cost
+            buf_u[k] = (H.w_dist[h] * burden + H.w_quality[h] * W.school_quality[s]
+                        + H.w_cost[h] * cost / 1000.0)
+            buf_free[k] = S.enrol[s, g] < seats
+            n_free += buf_free[k]
+            k += 1
+            if k >= k_max:
+                break
+        # the choice
+        pick = -1
         if P.choice_mode == dt.LOGIT and n_free > 0:
             u_max = -np.inf
-            for i in range(n):
-                if buf_free[i] and buf_u[i] > u_max:
-                    u_max = buf_u[i]
+            for j in range(k):
+                if buf_free[j] and buf_u[j] > u_max:
+                    u_max = buf_u[j]
             total = 0.0
-            for i in range(n):
-                if buf_free[i]:
-                    total += np.exp(buf_u[i] - u_max)
+            for j in range(k):
+                buf_u[j] = np.exp(buf_u[j] - u_max) if buf_free[j] else 0.0
+                total += buf_u[j]
             x = rng.uniform(seed, year, c, rng.CHOICE) * total
             acc = 0.0
-            for i in range(n):
-                if buf_free[i]:
-                    acc += np.exp(buf_u[i] - u_max)
-                    pick = i
+            for j in range(k):
+                if buf_free[j]:
+                    acc += buf_u[j]
+                    pick = j
                     if x < acc:
                         break
         else:
             best, best_t = np.inf, np.inf
-            for i in range(n):  # least burden with a seat, else least burden (classes overflow)
-                if (buf_free[i] or n_free == 0) and (
-                        buf_b[i] < best or (buf_b[i] == best and buf_t[i] < best_t)):
-                    best, best_t = buf_b[i], buf_t[i]
-                    pick = i
-    if pick >= 0:
-        s = buf_s[pick]
-        C.school[c] = s
-        C.mode[c] = buf_m[pick]
-        C.travel[c] = buf_t[pick]
-        C.cost[c] = buf_c[pick]
-        C.status[c] = dt.ENROLLED
-        S.enrol[s, g] += 1
-        if buf_m[pick] == dt.BOARDING:
-            S.beds_used[s] += 1
-        return
-    # no feasible school: rent near the nearest school teaching the grade, or stay unplaced
-    if not hard and rng.uniform(seed, year, c, rng.RENT) < P.rent_prob:
-        for k in range(ranked.shape[1]):
-            s = ranked[v, k]
-            if s >= 0 and S.open[s] and S.lo[s] <= g <= S.hi[s]:
-                C.school[c] = s
-                C.mode[c] = dt.RENTING
-                C.travel[c] = P.renting_min
-                C.cost[c] = P.rent
-                C.status[c] = dt.ENROLLED
-                S.enrol[s, g] += 1
-                return
-    C.school[c] = -1
-    C.mode[c] = dt.MODE_NONE
-    C.travel[c] = 0.0
-    C.cost[c] = 0.0
-    C.status[c] = dt.UNPLACED
+            for j in range(k):  # least burden with a seat, else least burden (classes overflow)
+                if (buf_free[j] or n_free == 0) and (
+                        buf_b[j] < best or (buf_b[j] == best and buf_t[j] < best_t)):
+                    best, best_t = buf_b[j], buf_t[j]
+                    pick = j
+        if pick >= 0:
+            s = buf_s[pick]
+            C.school[c] = s
+            C.mode[c] = buf_m[pick]
+            C.travel[c] = buf_t[pick]
+            C.cost[c] = buf_c[pick]
+            C.status[c] = dt.ENROLLED
+            S.enrol[s, g] += 1
+            if buf_m[pick] == dt.BOARDING:
+                S.beds_used[s] += 1
+            continue
+        # no feasible school: rent near the nearest school teaching the grade, or stay unplaced
+        C.school[c] = -1
+        C.mode[c] = dt.MODE_NONE
+        C.travel[c] = 0.0
+        C.cost[c] = 0.0
+        C.status[c] = dt.UNPLACED
+        if not hard and rng.uniform(seed, year, c, rng.RENT) < P.rent_prob:
+            ranked = W.sorted_primary if g <= 6 else W.sorted_junior
+            for j in range(ranked.shape[1]):
+                s = ranked[v, j]
+                if s >= 0 and S.open[s] and S.lo[s] <= g <= S.hi[s]:
+                    C.school[c] = s
+                    C.mode[c] = dt.RENTING
+                    C.travel[c] = P.renting_min
+                    C.cost[c] = P.rent
+                    C.status[c] = dt.ENROLLED
+                    S.enrol[s, g] += 1
+                    break
 
 
 @njit(cache=True)
@@ -177,33 +237,3 @@ def recount(S, C):
         S.enrol[s, g] += 1
         if C.mode[c] == dt.BOARDING:
             S.beds_used[s] += 1
-
-
-@njit(cache=True)
-def place_all(year, seed, P, W, S, H, C):
-    """Place every pupil without a school (new entrants, movers, pupils of closed schools,
-    returning migrants, last year's unplaced) in a random order drawn per pupil."""
-    n = C.n_used[0]
-    todo = np.empty(n, np.int64)
-    m = 0
-    for c in range(n):
-        st = C.status[c]
-        if (st == dt.ENROLLED and C.school[c] < 0) or st == dt.UNPLACED:
-            todo[m] = c
-            m += 1
-    todo = todo[:m]
-    prio = np.empty(m, np.float64)
-    for i in range(m):
-        prio[i] = rng.uniform(seed, year, todo[i], rng.ORDER)
-    order = np.argsort(prio)
-    k = int(P.candidates)
-    buf_s = np.empty(k, np.int64)
-    buf_m = np.empty(k, np.int64)
-    buf_t = np.empty(k, np.float64)
-    buf_b = np.empty(k, np.float64)
-    buf_c = np.empty(k, np.float64)
-    buf_u = np.empty(k, np.float64)
-    buf_free = np.empty(k, np.int64)
-    for i in order:
-        place_pupil(todo[i], year, seed, P, W, S, H, C, buf_s, buf_m, buf_t, buf_b, buf_c,
-                    buf_u, buf_free)

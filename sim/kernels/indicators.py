@@ -33,7 +33,8 @@ LEFT_BEHIND_SHARE = 20
 SCHOOLS_CLOSED = 21
 CLOSURES_DEFERRED = 22
 CHILDREN_MIGRATED = 23
-N_INDICATORS = 24
+CLOSURES_EXEMPTED = 24
+N_INDICATORS = 25
 N_BINS = 301  #: travel-time histogram, 1-minute bins, last bin = 300+
 
 
@@ -213,4 +214,5 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         out[COST_PER_PUPIL, 2] = total / pupils[2]
     out[SCHOOLS_CLOSED, 2] = counts[0]
     out[CLOSURES_DEFERRED, 2] = counts[1]
+    out[CLOSURES_EXEMPTED, 2] = counts[2]
     out[CHILDREN_MIGRATED, 2] = migrated

@@ -72,6 +72,13 @@ Schools = namedtuple("Schools", [
     "last_enrol_g",  # int32 (schools, 10)
     "base_enrol",    # int32: pupils in the base year
     "bus_served",    # bool (nodes): a student bus line serves the village
+    "version",       # int64 (1,): bumped whenever closures change what is open, taught or served
+    # choice-set cache, one slot per (node, grade, family has motorbike/car): slot = choice_slot()
+    "cand_school",   # int32 (slots, k): schools a pupil there may attend, nearest first
+    "cand_time",     # float32 (slots, k): one-way day travel time by the fastest mode, minutes
+    "cand_mode",     # int8 (slots, k): that day mode (dt.WALK / dt.BUS / dt.PRIVATE)
+    "cand_n",        # int32 (slots): entries in use
+    "cand_version",  # int64 (slots): `version` the slot was built for (-1: never)
 ])
 
 #: households of one replicate
