@@ -73,7 +73,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and 90% interval (5th and 95th percentiles over replicates) per indicator, level
     and year."""
     g = df.groupby(["indicator", "level", "year"], observed=True)["value"]
-    out = g.agg(mean="mean", p05=lambda x: x.quantile(0.05), p95=lambda x: x.quantile(0.95))
+    out = pd.DataFrame({"mean": g.mean(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)})
     return out.reset_index()
 
 

@@ -62,14 +62,13 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     n_child = rng.poisson(lam)
     ages = np.arange(16)
     cohort = (1.0 + COHORT_TREND) ** ages
-    child_hh, child_age = [], []
-    for h in np.flatnonzero(n_child):
-        oldest = min(15, head_age[h] - 19)
-        p = cohort[: oldest + 1] / cohort[: oldest + 1].sum()
-        child_hh.append(np.full(n_child[h], h))
-        child_age.append(rng.choice(oldest + 1, n_child[h], p=p))
-    child_hh = np.concatenate(child_hh) if child_hh else np.zeros(0, np.int64)
-    child_age = np.concatenate(child_age) if child_age else np.zeros(0, np.int64)
+    # each child's age: 0 up to the oldest the head's age allows, weighted by cohort size
+    # (inverse-CDF draw against the cumulative cohort weights)
+    child_hh = np.repeat(np.arange(len(n_child)), n_child)
+    oldest = np.minimum(15, head_age[child_hh] - 19)
+    cum = np.cumsum(cohort)
+    child_age = np.searchsorted(cum, rng.uniform(size=len(child_hh)) * cum[oldest], side="right")
+    child_age = np.minimum(child_age, oldest)
     keep = (n_child > 0) | (head_age < 45)
     new_index = np.cumsum(keep) - 1
     node, head_age = node[keep], head_age[keep]

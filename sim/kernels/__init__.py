@@ -5,6 +5,15 @@ numba's on-disk cache checks only the file of each cached function, not the func
 so an edited callee would silently keep old machine code in its callers. The cache therefore
 lives in a folder named after a hash of every kernel source (and of sim/dtypes.py): any edit
 starts a fresh cache. Set NUMBA_CACHE_DIR to choose where those folders go.
+
+Measured rules for this code (numba 0.6x; see benchmarks/core_speed.py):
+- In per-agent loops, do not call helpers that take named tuples or arrays: numba reference-
+  counts every array handed to a call, which cost 20-60 times the work in the placement loop.
+  Helpers taking scalars (and `P`, a tuple of floats) are free.
+- Fill and copy arrays with explicit loops rather than slice assignment: the slice machinery
+  adds seconds to the cold compile, which users pay on their first run.
+- Do not mark `run_replicate` inline="always": inlined into the prange loop it was miscompiled
+  (tests/test_engine.py::test_parallel_core_matches_serial_replicate catches it).
 """
 
 import hashlib

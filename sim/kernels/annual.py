@@ -27,7 +27,8 @@ STEP_NAMES = ("age_and_progress", "households_year", "apply_closures", "recount"
 @njit(cache=True)
 def _grow(a, n0, capacity):
     b = np.empty(capacity, a.dtype)
-    b[:n0] = a[:n0]
+    for i in range(n0):
+        b[i] = a[i]
     return b
 
 
@@ -70,7 +71,8 @@ def run_replicate(seed, years, P, W, R, S, H, C, out, child_years):
         apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
         record_year(out[year], P, W, S, H, C, at_risk, dropped, counts)
         if year == 0:
-            S.base_enrol[:] = S.last_enrol
+            for s in range(S.base_enrol.shape[0]):
+                S.base_enrol[s] = S.last_enrol[s]
             out[0, SHARE_UNDER100_CLOSED, 2] = 0.0
         child_years[0] += C.n_used[0]
 

@@ -222,8 +222,10 @@ def place_all(year, seed, P, W, S, H, C):
 def recount(S, C):
     """Pupils keep their school if it is open and teaches their grade; count seats and beds
     in use. Others are marked to be placed (school = -1)."""
-    S.enrol[:] = 0
-    S.beds_used[:] = 0
+    for s in range(S.enrol.shape[0]):
+        S.beds_used[s] = 0
+        for g in range(S.enrol.shape[1]):
+            S.enrol[s, g] = 0
     for c in range(C.n_used[0]):
         if C.status[c] != dt.ENROLLED:
             continue

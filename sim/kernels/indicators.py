@@ -56,7 +56,9 @@ def _p95(hist):
 def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     """Write one year's indicators into out[indicator, level]; also stores each school's
     enrolment (last_enrol) for next year's closure rules and flags households with a far child."""
-    out[:, :] = np.nan
+    for i in range(out.shape[0]):
+        for lv in range(out.shape[1]):
+            out[i, lv] = np.nan
     pupils = np.zeros(3)
     boarders = np.zeros(3)
     bus = np.zeros(3)
@@ -70,8 +72,11 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     migrated = 0.0
     bus_cost, board_cost = 0.0, 0.0
     hist = np.zeros((3, N_BINS), np.int64)
-    H.far[:] = False
-    S.last_enrol_g[:, :] = S.enrol
+    for h in range(H.far.shape[0]):
+        H.far[h] = False
+    for s in range(S.enrol.shape[0]):
+        for g in range(S.enrol.shape[1]):
+            S.last_enrol_g[s, g] = S.enrol[s, g]
     for c in range(C.n_used[0]):
         st = C.status[c]
         if st == dt.MIGRATED:
