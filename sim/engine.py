@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,8 +14,13 @@ import numpy as np
 
 from sim import dtypes as dt
 from sim import rng
+from sim.kernels import annual
 from sim.kernels.annual import run_replicates
-from sim.kernels.enrolment import N_CHOICE_SLOTS
+from sim.kernels.closures import apply_closures
+from sim.kernels.demography import age_and_progress, households_year
+from sim.kernels.dropout import apply_dropout
+from sim.kernels.enrolment import N_CHOICE_SLOTS, place_all, recount
+from sim.kernels.indicators import N_INDICATORS, record_year
 from sim.kernels.state import Children, Households, Params, Rules, Schools, WorldArrays
 from sim.population import Population, synthesise
 from sim.scenario import Scenario
@@ -231,3 +237,39 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
             progress(len(out))
     values = np.concatenate(parts) if parts else np.zeros((0, model.scenario.years + 1, 0, 3))
     return RunResult(values, start, steps, time.perf_counter() - t0)
+
+
+@dataclass
+class YearState:
+    """One replicate's state after a simulated year (arrays are live: copy to keep them)."""
+
+    year: int
+    S: Schools
+    H: Households
+    C: Children
+    indicators: np.ndarray  #: (N_INDICATORS, 3): this year's indicators by level
+
+
+def trace_replicate(model: Model, replicate: int = 0) -> Iterator[YearState]:
+    """Run one replicate year by year from Python, yielding the state after each year: the same
+    kernels in the same order as the parallel core (`run_replicates`), with identical results,
+    for inspecting agents and schools between years."""
+    seed = rng.replicate_seeds(model.scenario.seed, replicate, replicate + 1)[0]
+    P, W, R = model.P, model.W, model.R
+    S, H, C = annual.fresh_state(model.S0, model.H0, model.C0, model.capacity)
+    counts = np.zeros(3, np.int64)
+    at_risk = np.zeros(10, np.int64)
+    dropped = np.zeros(10, np.int64)
+    for year in range(model.scenario.years + 1):
+        if year > 0:
+            age_and_progress(C, S)
+            households_year(year, seed, P, W, H, C)
+            apply_closures(year, P, W, R, S, counts)
+        recount(S, C)
+        place_all(year, seed, P, W, S, H, C)
+        apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
+        out = np.empty((N_INDICATORS, 3))
+        record_year(out, P, W, S, H, C, at_risk, dropped, counts)
+        if year == 0:
+            annual.end_base_year(S, out)
+        yield YearState(year, S, H, C, out)

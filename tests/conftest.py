@@ -40,20 +40,16 @@ def write_yaml(tmp_path):
 
 
 def simulate(scenario, replicate: int = 0):
-    """Run one replicate on the kernels and return (model, S, H, C, out) with the final state."""
+    """Run one replicate and return (model, S, H, C, out) with the final state;
+    out: (years + 1, indicators, 3)."""
     import numpy as np
 
-    from sim import engine, rng
-    from sim.kernels.annual import fresh_state, run_replicate
-    from sim.kernels.indicators import N_INDICATORS
+    from sim import engine
 
     model = engine.build_model(scenario)
-    S, H, C = fresh_state(model.S0, model.H0, model.C0, model.capacity)
-    out = np.empty((scenario.years + 1, N_INDICATORS, 3))
-    seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
-    run_replicate(seed, scenario.years, model.P, model.W, model.R, S, H, C, out,
-                  np.zeros(1, np.int64))
-    return model, S, H, C, out
+    years = list(engine.trace_replicate(model, replicate))
+    last = years[-1]
+    return model, last.S, last.H, last.C, np.stack([y.indicators for y in years])
 
 
 def write_county(folder: Path, villages: list[dict], schools: list[dict], roads: list[dict]) -> Path:

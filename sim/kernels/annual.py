@@ -20,9 +20,6 @@ from sim.kernels.enrolment import place_all, recount
 from sim.kernels.indicators import N_INDICATORS, SHARE_UNDER100_CLOSED, record_year
 from sim.kernels.state import Children, Households, Schools
 
-STEP_NAMES = ("age_and_progress", "households_year", "apply_closures", "recount", "place_all",
-              "apply_dropout", "record_year")
-
 
 @njit(cache=True)
 def _grow(a, n0, capacity):
@@ -56,35 +53,39 @@ def fresh_state(S0, H0, C0, capacity):
 
 
 @njit(cache=True)
-def run_replicate(seed, years, P, W, R, S, H, C, out, child_years):
-    """Simulate one replicate in place. out: (years + 1, N_INDICATORS, 3)."""
-    counts = np.zeros(3, np.int64)
-    for year in range(years + 1):
-        if year > 0:
-            age_and_progress(C, S)
-            households_year(year, seed, P, W, H, C)
-            apply_closures(year, P, W, R, S, counts)
-        recount(S, C)
-        place_all(year, seed, P, W, S, H, C)
-        at_risk = np.zeros(10, np.int64)
-        dropped = np.zeros(10, np.int64)
-        apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
-        record_year(out[year], P, W, S, H, C, at_risk, dropped, counts)
-        if year == 0:
-            for s in range(S.base_enrol.shape[0]):
-                S.base_enrol[s] = S.last_enrol[s]
-            out[0, SHARE_UNDER100_CLOSED, 2] = 0.0
-        child_years[0] += C.n_used[0]
+def end_base_year(S, out0):
+    """After recording the base year: remember each school's base-year pupils (the closure
+    targets' reference), and report no closed schools yet."""
+    for s in range(S.base_enrol.shape[0]):
+        S.base_enrol[s] = S.last_enrol[s]
+    out0[SHARE_UNDER100_CLOSED, 2] = 0.0
 
 
 @njit(cache=True, parallel=True)
 def run_replicates(seeds, years, P, W, R, S0, H0, C0, capacity):
-    """Run len(seeds) replicates in parallel. Returns indicators (replicates, years + 1,
-    N_INDICATORS, 3) and the child-year steps of each replicate."""
+    """Run len(seeds) replicates in parallel, each from a fresh copy of the base-year state.
+    Returns indicators (replicates, years + 1, N_INDICATORS, 3) and the child-year steps of each
+    replicate. The year loop below is the annual cycle; `sim.engine.trace_replicate` drives the
+    same kernels from Python, one year at a time, for inspection (a test keeps them equal)."""
     n = seeds.shape[0]
     out = np.empty((n, years + 1, N_INDICATORS, 3))
     steps = np.zeros((n, 1), np.int64)
     for i in prange(n):
+        seed = seeds[i]
         S, H, C = fresh_state(S0, H0, C0, capacity)
-        run_replicate(seeds[i], years, P, W, R, S, H, C, out[i], steps[i])
+        counts = np.zeros(3, np.int64)  # closed, deferred, exempted (cumulative)
+        at_risk = np.zeros(10, np.int64)
+        dropped = np.zeros(10, np.int64)
+        for year in range(years + 1):
+            if year > 0:
+                age_and_progress(C, S)
+                households_year(year, seed, P, W, H, C)
+                apply_closures(year, P, W, R, S, counts)
+            recount(S, C)
+            place_all(year, seed, P, W, S, H, C)
+            apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
+            record_year(out[i, year], P, W, S, H, C, at_risk, dropped, counts)
+            if year == 0:
+                end_base_year(S, out[i, 0])
+            steps[i, 0] += C.n_used[0]
     return out, steps[:, 0]
