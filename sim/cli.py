@@ -89,6 +89,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim import sweep_run
+    from sim.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
+    k, todo = sweep_run.prepare(sweep, out, args.chunk_replicates, args.resume)
+    n_chunks = len(sweep.chunks(k))
+    print(f"{sweep.path.name}: {len(sweep.points)} design points x {sweep.spec.replicates} "
+          f"replicates in {n_chunks} chunks of {k}; {n_chunks - len(todo)} already done")
+    with tqdm(total=n_chunks, initial=n_chunks - len(todo), unit="chunk", desc="sweep",
+              disable=args.quiet, file=sys.stderr) as bar:
+        totals = sweep_run.run_sweep(sweep, out, workers=args.workers, scheduler=args.scheduler,
+                                     chunk_replicates=k, resume=True,
+                                     progress=lambda info: bar.update(1))
+    if totals["chunks_run"]:
+        rate = totals["child_year_steps"] / max(totals["seconds"], 1e-9)
+        print(f"ran {totals['chunks_run']} chunks in {totals['seconds']:.1f} s "
+              f"({rate / 1e6:.2f} M child-year steps/s)")
+    print(f"Results in {out}/results/ (read them with pandas.read_parquet('{out}/results'))")
+    return 0
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from sim import sweep_run
+
+    summary = sweep_run.summarize(Path(args.dir))
+    print(f"{len(summary)} rows ({summary['point'].nunique()} design points) written to "
+          f"{Path(args.dir) / 'summary.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schoolflow", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -102,15 +136,33 @@ def build_parser() -> argparse.ArgumentParser:
                      help="skip the scenario's compare_to reference run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+
+    sw = sub.add_parser("sweep", help="run a sweep of design points x replicates on Dask")
+    sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
+    sw.add_argument("--out", help="output folder (default results/<sweep file name>/)")
+    where = sw.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int,
+                       help="local Dask worker processes (default 1; each uses cores / workers threads)")
+    where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("--chunk-replicates", type=int,
+                    help="replicates per chunk (default: the sweep file's chunk_replicates)")
+    sw.add_argument("--resume", action="store_true", help="run only the chunks not yet written")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
+
+    sm = sub.add_parser("summarize", help="mean and 90%% interval per design point of a sweep")
+    sm.add_argument("dir", help="the sweep's output folder")
+    sm.set_defaults(func=cmd_summarize)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("replicates", "workers"):
+    for name in ("replicates", "workers", "chunk_replicates"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
-            print(f"schoolflow: error: --{name} must be at least 1 (got {value})", file=sys.stderr)
+            flag = name.replace("_", "-")
+            print(f"schoolflow: error: --{flag} must be at least 1 (got {value})", file=sys.stderr)
             return EXIT_BAD_INPUT
     try:
         return args.func(args)

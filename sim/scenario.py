@@ -252,7 +252,7 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _read_yaml(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -274,7 +274,7 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     path = Path(path).resolve()
     if path in _seen:
         raise InputError(str(path), "extends", "circular 'extends' chain")
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if isinstance(data.get("compare_to"), str):
         data["compare_to"] = str((path.parent / data["compare_to"]).resolve())
     county = data.get("county")
@@ -294,7 +294,7 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     return data
 
 
-def _format_error(err: dict) -> tuple[str, str]:
+def format_error(err: dict) -> tuple[str, str]:
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
     kind = err["type"]
     msg = err["msg"]
@@ -313,7 +313,7 @@ def validate(data: dict, file: str = "<scenario>") -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        field, msg = _format_error(errors[0])
+        field, msg = format_error(errors[0])
         if len(errors) > 1:
             more = "; ".join(".".join(map(str, e["loc"])) for e in errors[1:4])
             msg += f" (also: {more})"

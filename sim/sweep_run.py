@@ -1,0 +1,174 @@
+"""Running a sweep: work is cut into chunks (design point x replicate range); each chunk is one
+Dask task that runs its replicates in the numba core (prange over replicates) and writes its own
+Parquet file into DIR/results/ at once (temporary name, then rename). DIR/manifest.json records
+the design. `resume` runs only the chunks whose files are missing, so a killed sweep loses at most
+the chunks in flight. Results do not depend on chunk size or worker count: replicate r of every
+point has the seed `sim.rng.replicate_seeds(scenario seed, r, r + 1)` (common random numbers
+across points, and the same numbers `schoolflow run` gives for that point's scenario).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__, engine, metrics, store
+from sim import scenario as sc
+from sim.errors import InputError
+from sim.sweep import Sweep, point_table
+
+MANIFEST = "manifest.json"
+RESULTS = "results"
+
+
+def chunk_file(point: int, start: int, stop: int) -> str:
+    """File name of one chunk's results."""
+    return f"point{point:05d}_rep{start:07d}-{stop:07d}.parquet"
+
+
+@lru_cache(maxsize=4)
+def _model(base: str, overrides_json: str) -> engine.Model:
+    return engine.build_model(sc.load(base, json.loads(overrides_json)))
+
+
+def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, results_dir: str,
+              threads: int | None) -> dict:
+    """Run replicates start..stop-1 of one design point and write them as one Parquet file
+    (tidy columns plus `point` and one column per swept parameter). Runs on a Dask worker, with
+    `threads` numba threads (None: all the worker's cores, or NUMBA_NUM_THREADS)."""
+    engine.set_workers(threads)
+    model = _model(base, json.dumps(overrides, sort_keys=True))
+    result = engine.run_model(model, start, stop)
+    df = metrics.tidy(result.values, model.scenario.name, first_replicate=start)
+    df.insert(0, "point", np.int32(point))
+    for name, value in overrides.items():
+        df[name] = value
+    with store.atomic_path(Path(results_dir) / chunk_file(point, start, stop)) as tmp:
+        df.to_parquet(tmp, index=False)
+    return {"point": point, "start": start, "stop": stop, "seconds": result.seconds,
+            "child_year_steps": result.child_year_steps}
+
+
+def _manifest(sweep: Sweep, chunk_replicates: int) -> dict:
+    return {
+        "schoolflow_version": __version__, "git_commit": store.git_commit(),
+        "sweep_file": str(sweep.path), "base": str(sweep.base), "fingerprint": sweep.fingerprint(),
+        "design": sweep.spec.design, "replicates": sweep.spec.replicates,
+        "chunk_replicates": chunk_replicates, "parameters": sweep.parameter_names,
+        "points": point_table(sweep),
+    }
+
+
+def prepare(sweep: Sweep, out: Path, chunk_replicates: int | None, resume: bool) -> tuple[int, list]:
+    """Check or write the manifest; return the chunk size and the chunks still to run."""
+    out = Path(out)
+    results = out / RESULTS
+    manifest_path = out / MANIFEST
+    k = chunk_replicates or sweep.spec.chunk_replicates
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text())
+        if not resume:
+            raise InputError(str(out), "--out", "already holds a sweep; add --resume to finish it, "
+                             "or choose another folder")
+        if old.get("fingerprint") != sweep.fingerprint():
+            raise InputError(str(manifest_path), "fingerprint", "this folder holds a different sweep "
+                             "(base scenario, design or replicates changed); choose another --out")
+        if chunk_replicates and chunk_replicates != old["chunk_replicates"]:
+            raise InputError(str(manifest_path), "chunk_replicates",
+                             f"the sweep was started with chunks of {old['chunk_replicates']}; "
+                             "resume with that size (or leave --chunk-replicates out)")
+        k = old["chunk_replicates"]
+    else:
+        if results.exists() and any(results.glob("*.parquet")):
+            raise InputError(str(out), "--out", "holds results but no manifest; choose another folder")
+        with store.atomic_path(manifest_path) as tmp:
+            tmp.write_text(json.dumps(_manifest(sweep, k), indent=2, default=str))
+    results.mkdir(parents=True, exist_ok=True)
+    done = {p.name for p in results.glob("*.parquet")}
+    todo = [c for c in sweep.chunks(k) if chunk_file(*c) not in done]
+    return k, todo
+
+
+def run_sweep(sweep: Sweep, out: Path, workers: int | None = None, scheduler: str | None = None,
+              chunk_replicates: int | None = None, resume: bool = False,
+              progress: Callable[[dict], None] | None = None) -> dict:
+    """Run the sweep's missing chunks on Dask: a LocalCluster of `workers` processes (default 1;
+    each uses cores / workers numba threads), or the cluster at `scheduler` (each worker uses
+    its machine's cores; set NUMBA_NUM_THREADS where several workers share a node). Returns
+    totals (chunks, child-year steps, seconds)."""
+    from distributed import Client, LocalCluster, as_completed
+
+    out = Path(out).resolve()
+    k, todo = prepare(sweep, out, chunk_replicates, resume)
+    totals = {"chunks_total": len(sweep.chunks(k)), "chunks_run": 0, "child_year_steps": 0,
+              "seconds": 0.0}
+    if not todo:
+        return totals
+    t0 = time.perf_counter()
+    if scheduler:
+        cluster = None
+        client = Client(scheduler)
+        n_slots = max(1, sum(client.nthreads().values()))
+        threads = None  # each worker uses its own machine's cores
+    else:
+        n_workers = workers or 1
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+        n_slots = n_workers
+    try:
+        pending = iter(todo)
+
+        def submit(chunk):
+            p, a, b = chunk
+            return client.submit(run_chunk, str(sweep.base), sweep.overrides(p), p, a, b,
+                                 str(out / RESULTS), threads, pure=False)
+
+        first = [submit(c) for _, c in zip(range(2 * n_slots), pending, strict=False)]
+        stream = as_completed(first)
+        for future in stream:
+            info = future.result()
+            totals["chunks_run"] += 1
+            totals["child_year_steps"] += info["child_year_steps"]
+            if progress is not None:
+                progress(info)
+            nxt = next(pending, None)
+            if nxt is not None:  # bounded in flight: results stream to disk, not to memory
+                stream.add(submit(nxt))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    totals["seconds"] = time.perf_counter() - t0
+    return totals
+
+
+def summarize(out: Path) -> pd.DataFrame:
+    """Mean and 90% interval per design point, indicator, level and year, with the points'
+    parameter values; written to DIR/summary.csv."""
+    out = Path(out)
+    manifest_path = out / MANIFEST
+    if not manifest_path.exists():
+        raise InputError(str(out), "DIR", "no manifest.json here; give the --out folder of a sweep")
+    manifest = json.loads(manifest_path.read_text())
+    files = sorted((out / RESULTS).glob("*.parquet"))
+    if not files:
+        raise InputError(str(out), "results", "no finished chunks yet; run the sweep (or --resume)")
+    cols = ["point", "replicate", "year", "indicator", "level", "value"]
+    df = pd.concat([pd.read_parquet(f, columns=cols) for f in files], ignore_index=True)
+    g = df.groupby(["point", "indicator", "level", "year"], observed=True)["value"]
+    summary = pd.DataFrame({"replicates": g.size(), "mean": g.mean(), "p05": g.quantile(0.05),
+                            "p95": g.quantile(0.95)}).reset_index()
+    points = pd.DataFrame(manifest["points"])
+    summary = points.merge(summary, on="point", how="right")
+    with store.atomic_path(out / "summary.csv") as tmp:
+        summary.to_csv(tmp, index=False)
+    return summary

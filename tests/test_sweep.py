@@ -1,0 +1,158 @@
+"""Sweeps: sweep-file validation, designs, chunked Dask runs that resume after SIGKILL, and
+results that do not depend on worker count, chunk size or where the scheduler runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import engine, metrics
+from sim import scenario as sc
+from sim.cli import main
+from sim.errors import InputError
+from sim.sweep import load_sweep
+from sim.sweep_run import run_sweep, summarize
+
+KEYS = ["point", "replicate", "year", "indicator", "level"]
+
+
+@pytest.fixture
+def sweep_file(tmp_path, small_dict):
+    """A small base scenario and a 2-point grid sweep of 5 replicates over it."""
+    small_dict["years"] = 2
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(small_dict))
+
+    def write(**fields) -> Path:
+        spec = {"base": "base.yaml", "replicates": 5,
+                "parameters": {"policies.bus.parent_fare_share": [0.0, 0.6]}, **fields}
+        path = tmp_path / "sweep.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        return path
+    return write
+
+
+def read_results(out: Path) -> pd.DataFrame:
+    df = pd.read_parquet(out / "results")
+    return df.sort_values(KEYS).reset_index(drop=True)
+
+
+def test_sweep_file_errors_name_file_field_and_fix(sweep_file):
+    with pytest.raises(InputError, match=r"sweep.yaml: replicats: unknown field"):
+        load_sweep(sweep_file(replicats=3))
+    with pytest.raises(InputError, match=r"parameters.policies.bus.parent_fare_shar.*unknown field"):
+        load_sweep(sweep_file(parameters={"policies.bus.parent_fare_shar": [0.1]}))
+    with pytest.raises(InputError, match=r"parameters.policies.bus.parent_fare_share.*design point 1"):
+        load_sweep(sweep_file(parameters={"policies.bus.parent_fare_share": [0.1, 7.0]}))
+    with pytest.raises(InputError, match=r"need design: lhs or sobol"):
+        load_sweep(sweep_file(parameters={"behaviour.dropout.per_10min_travel":
+                                          {"low": 0.05, "high": 0.2}}))
+    assert main(["sweep", str(sweep_file(base="missing.yaml"))]) == 2
+
+
+def test_designs(sweep_file):
+    grid = load_sweep(sweep_file(parameters={"policies.bus.parent_fare_share": [0.0, 0.5],
+                                             "policies.class_caps.primary": [40, 45, 50]}))
+    assert len(grid.points) == 6
+    assert {(p["policies.bus.parent_fare_share"], p["policies.class_caps.primary"])
+            for p in grid.points} == {(a, b) for a in (0.0, 0.5) for b in (40, 45, 50)}
+    lhs = dict(design="lhs", points=10, seed=3, parameters={
+        "behaviour.dropout.per_10min_travel": {"low": 0.05, "high": 0.2},
+        "policies.class_caps.primary": {"low": 40, "high": 50, "integer": True}})
+    a, b = load_sweep(sweep_file(**lhs)), load_sweep(sweep_file(**lhs))
+    assert a.points == b.points  # the design is seeded
+    x = np.array([p["behaviour.dropout.per_10min_travel"] for p in a.points])
+    assert ((x >= 0.05) & (x <= 0.2)).all()
+    # Latin hypercube: exactly one point in each tenth of the range
+    assert sorted(((x - 0.05) / 0.15 * 10).astype(int)) == list(range(10))
+    assert all(isinstance(p["policies.class_caps.primary"], int) for p in a.points)
+    sobol = load_sweep(sweep_file(**{**lhs, "design": "sobol", "points": 8}))
+    assert len(sobol.points) == 8
+
+
+def test_workers_and_chunk_sizes_give_identical_results(sweep_file, tmp_path):
+    sweep = load_sweep(sweep_file())
+    run_sweep(sweep, tmp_path / "one", workers=1, chunk_replicates=5)
+    run_sweep(sweep, tmp_path / "two", workers=2, chunk_replicates=2)
+    one, two = read_results(tmp_path / "one"), read_results(tmp_path / "two")
+    assert len(list((tmp_path / "two" / "results").glob("*.parquet"))) == 2 * 3
+    pd.testing.assert_frame_equal(one, two, check_categorical=False)
+    assert not one.duplicated(KEYS).any()
+    assert set(one["replicate"]) == set(range(5)) and set(one["point"]) == {0, 1}
+    # a design point's replicates are those of `schoolflow run` on that point's scenario
+    model = engine.build_model(sc.load(sweep.base, sweep.overrides(1)))
+    ref = metrics.tidy(engine.run_model(model, 0, 5).values, model.scenario.name)
+    got = one[one["point"] == 1].drop(columns=["point", "policies.bus.parent_fare_share"])
+    pd.testing.assert_frame_equal(got.sort_values(KEYS[1:]).reset_index(drop=True),
+                                  ref.sort_values(KEYS[1:]).reset_index(drop=True),
+                                  check_categorical=False, check_dtype=False)
+    summary = summarize(tmp_path / "one")
+    row = summary[(summary.indicator == "family_cost_yuan_per_pupil") & (summary.level == "all")
+                  & (summary.year == 2)].set_index("point")
+    assert row.loc[1, "mean"] > row.loc[0, "mean"]  # parents paying 60% of the fare pay more
+    assert (row["replicates"] == 5).all()
+
+
+def test_killed_sweep_resumes_to_identical_results(sweep_file, tmp_path):
+    path = sweep_file(replicates=8)
+    sweep = load_sweep(path)
+    run_sweep(sweep, tmp_path / "whole", workers=1, chunk_replicates=1)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sim.cli", "sweep", str(path), "--out", str(out),
+           "--workers", "1", "--chunk-replicates", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "results").glob("*.parquet"))) < 3:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "results").glob("*.parquet")))
+    assert 3 <= done < 16, "the sweep was not killed part-way"
+    assert main(["sweep", str(path), "--out", str(out)]) == 2  # refuses to overwrite
+    assert main(["sweep", str(path), "--out", str(out), "--resume", "--quiet"]) == 0
+    assert len(list((out / "results").glob("*.parquet"))) == 16
+    whole, resumed = read_results(tmp_path / "whole"), read_results(out)
+    assert not resumed.duplicated(KEYS).any()
+    pd.testing.assert_frame_equal(whole, resumed, check_categorical=False)
+
+
+def test_sweep_on_a_separate_scheduler_and_worker(sweep_file, tmp_path):
+    """A cluster user's set-up: scheduler and worker started as their own processes."""
+    sched_file = tmp_path / "scheduler.json"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    bindir = Path(sys.executable).parent
+    scheduler = subprocess.Popen([str(bindir / "dask"), "scheduler", "--scheduler-file",
+                                  str(sched_file), "--port", "0", "--dashboard-address", ":0",
+                                  "--host", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = None
+    try:
+        deadline = time.time() + 60
+        while not sched_file.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        address = json.loads(sched_file.read_text())["address"]
+        worker = subprocess.Popen([str(bindir / "dask"), "worker", address, "--nthreads", "1",
+                                   "--nworkers", "1", "--no-dashboard"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  start_new_session=True)
+        sweep = load_sweep(sweep_file())
+        assert main(["sweep", str(sweep.path), "--out", str(tmp_path / "cluster"), "--scheduler",
+                     address, "--quiet"]) == 0
+    finally:
+        for p in (worker, scheduler):
+            if p is not None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    run_sweep(sweep, tmp_path / "local", workers=1)
+    pd.testing.assert_frame_equal(read_results(tmp_path / "cluster"), read_results(tmp_path / "local"),
+                                  check_categorical=False)
