@@ -153,7 +153,7 @@ def run_sweep(sweep: Sweep, out: Path, workers: int | None = None, scheduler: st
 
 def summarize(out: Path) -> pd.DataFrame:
     """Mean and 90% interval per design point, indicator, level and year, with the points'
-    parameter values; written to DIR/summary.csv."""
+    parameter values; written to DIR/summary.csv. Reads one design point's chunks at a time."""
     out = Path(out)
     manifest_path = out / MANIFEST
     if not manifest_path.exists():
@@ -163,10 +163,16 @@ def summarize(out: Path) -> pd.DataFrame:
     if not files:
         raise InputError(str(out), "results", "no finished chunks yet; run the sweep (or --resume)")
     cols = ["point", "replicate", "year", "indicator", "level", "value"]
-    df = pd.concat([pd.read_parquet(f, columns=cols) for f in files], ignore_index=True)
-    g = df.groupby(["point", "indicator", "level", "year"], observed=True)["value"]
-    summary = pd.DataFrame({"replicates": g.size(), "mean": g.mean(), "p05": g.quantile(0.05),
-                            "p95": g.quantile(0.95)}).reset_index()
+    by_point: dict[str, list[Path]] = {}
+    for f in files:
+        by_point.setdefault(f.name.split("_")[0], []).append(f)
+    parts = []
+    for point_files in by_point.values():  # one design point in memory at a time
+        df = pd.concat([pd.read_parquet(f, columns=cols) for f in point_files], ignore_index=True)
+        g = df.groupby(["point", "indicator", "level", "year"], observed=True)["value"]
+        parts.append(pd.DataFrame({"replicates": g.size(), "mean": g.mean(),
+                                   "p05": g.quantile(0.05), "p95": g.quantile(0.95)}).reset_index())
+    summary = pd.concat(parts, ignore_index=True)
     points = pd.DataFrame(manifest["points"])
     summary = points.merge(summary, on="point", how="right")
     with store.atomic_path(out / "summary.csv") as tmp:
