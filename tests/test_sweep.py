@@ -103,7 +103,7 @@ def test_workers_and_chunk_sizes_give_identical_results(sweep_file, tmp_path):
 
 
 def test_killed_sweep_resumes_to_identical_results(sweep_file, tmp_path):
-    path = sweep_file(replicates=8)
+    path = sweep_file(replicates=40)  # 80 one-replicate chunks: time enough to kill part-way
     sweep = load_sweep(path)
     run_sweep(sweep, tmp_path / "whole", workers=1, chunk_replicates=1)
     out = tmp_path / "killed"
@@ -113,14 +113,14 @@ def test_killed_sweep_resumes_to_identical_results(sweep_file, tmp_path):
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and len(list((out / "results").glob("*.parquet"))) < 3:
-        time.sleep(0.05)
+        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done = len(list((out / "results").glob("*.parquet")))
-    assert 3 <= done < 16, "the sweep was not killed part-way"
+    assert 3 <= done < 80, f"the sweep was not killed part-way ({done} of 80 chunks done)"
     assert main(["sweep", str(path), "--out", str(out)]) == 2  # refuses to overwrite
     assert main(["sweep", str(path), "--out", str(out), "--resume", "--quiet"]) == 0
-    assert len(list((out / "results").glob("*.parquet"))) == 16
+    assert len(list((out / "results").glob("*.parquet"))) == 80
     whole, resumed = read_results(tmp_path / "whole"), read_results(out)
     assert not resumed.duplicated(KEYS).any()
     pd.testing.assert_frame_equal(whole, resumed, check_categorical=False)
