@@ -22,6 +22,24 @@ def test_bundled_scenarios_load():
     assert plan.compare_to.endswith("no_closure.yaml")
 
 
+def test_every_bundled_scenario_and_sweep_validates():
+    from sim.sweep import load_sweep
+    from tests.conftest import ROOT
+    scenarios = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
+        (ROOT / "scenarios" / "plans").glob("*.yaml"))
+    names = {sc.load(p).name for p in scenarios}
+    assert {"xunwu_2024_2026", "jiangyuan_keep_points", "qujing_concentrate",
+            "town_no_transport", "no_closure"} <= names
+    for p in (ROOT / "scenarios" / "plans").glob("*.yaml"):
+        s = sc.load(p)
+        assert s.compare_to is None or s.compare_to.endswith("plans/no_closure.yaml")
+    xunwu = sc.load(ROOT / "scenarios" / "plans" / "xunwu_2024_2026.yaml")
+    assert [(r.year, r.below, r.share) for r in xunwu.policies.closures] == [
+        (1, 30, None), (1, 100, 0.6), (2, 30, None), (2, 100, 0.7), (3, 30, None), (3, 100, 0.8)]
+    sweeps = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
+    assert sweeps and all(load_sweep(p).points for p in sweeps)
+
+
 def test_extends_merges_nested_fields(write_yaml, small_dict):
     write_yaml(small_dict, "parent.yaml")
     child = write_yaml({"name": "child", "extends": "parent.yaml",
