@@ -44,6 +44,11 @@ INDICATORS: list[tuple[str, str, str]] = [
     ("children_migrated", "children", "children living outside the county with their parents"),
     ("closures_exempted", "schools", "schools kept open for grades 1-3 (as teaching points) since "
      "the base year because closing them would break the exemption's travel-time limit"),
+    ("teachers_per_100_pupils_cv", "ratio", "inter-school coefficient of variation (population "
+     "standard deviation / mean over open schools with pupils at the level) of teachers per 100 "
+     "pupils; Nanle 2022 plan: at most 0.50 primary, 0.45 junior"),
+    ("schools_over_2000", "schools", "open schools above 2000 pupils (2500 for nine-year schools), "
+     "the Nanle 2022 plan's size limit"),
 ]
 INDICATOR_NAMES = [name for name, _, _ in INDICATORS]
 COLUMNS = ["scenario", "replicate", "year", "indicator", "level", "value"]

@@ -196,3 +196,29 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
     assert c == 0
     other = pd.read_parquet(tmp_path / "c" / "indicators.parquet")
     assert not other["value"].equals(a["value"])
+
+
+def test_teacher_cv_and_school_size_match_plain_computation(small_dict):
+    model, S, H, C, out = simulate(sc.validate(small_dict))
+    P, W = model.P, model.W
+    per_school = {0: [], 1: [], 2: []}
+    for s in np.flatnonzero(S.open):
+        pupils, teachers = np.zeros(3), np.zeros(3)
+        for g in range(S.lo[s], S.hi[s] + 1):
+            n = S.enrol[s, g]
+            if n == 0:
+                continue
+            cap = P.cap_primary if g <= 6 else P.cap_junior
+            nc = min(int(np.ceil(n / cap)), W.school_classes[s])
+            t = nc * (P.teachers_class_primary if g <= 6 else P.teachers_class_junior)
+            for L in (0 if g <= 6 else 1, 2):
+                pupils[L] += n
+                teachers[L] += t
+        for L in range(3):
+            if pupils[L] > 0:
+                per_school[L].append(100 * teachers[L] / pupils[L])
+    for L in range(3):
+        x = np.array(per_school[L])
+        assert out[-1, IDX("teachers_per_100_pupils_cv"), L] == pytest.approx(x.std() / x.mean(),
+                                                                              rel=1e-9)
+    assert out[-1, IDX("schools_over_2000"), 2] == (S.enrol.sum(axis=1)[S.open] > 2000).sum()

@@ -34,7 +34,9 @@ SCHOOLS_CLOSED = 21
 CLOSURES_DEFERRED = 22
 CHILDREN_MIGRATED = 23
 CLOSURES_EXEMPTED = 24
-N_INDICATORS = 25
+TEACHERS_CV = 25
+SCHOOLS_OVER_2000 = 26
+N_INDICATORS = 27
 N_BINS = 301  #: travel-time histogram, 1-minute bins, last bin = 300+
 
 
@@ -133,6 +135,11 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     over51 = np.zeros(3)
     teachers = 0.0
     under100, under100_closed = 0.0, 0.0
+    # inter-school spread of teachers per 100 pupils (sums of x and x^2 over schools, by level)
+    cv_n = np.zeros(3)
+    cv_sum = np.zeros(3)
+    cv_sq = np.zeros(3)
+    over_2000 = 0.0
     for s in range(S.open.shape[0]):
         S.last_enrol[s] = S.enrol[s].sum()
         if S.base_enrol[s] >= 0 and S.base_enrol[s] < 100:
@@ -146,6 +153,10 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             n_open[0] += 1
         if S.hi[s] >= 7:
             n_open[1] += 1
+        if S.last_enrol[s] > (2500 if S.level[s] == dt.NINE_YEAR else 2000):
+            over_2000 += 1
+        s_pupils = np.zeros(3)
+        s_teachers = np.zeros(3)
         for g in range(S.lo[s], S.hi[s] + 1):
             n = S.enrol[s, g]
             if n == 0:
@@ -158,8 +169,11 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
                 nc = W.school_classes[s]
             q = n // nc
             r = n - q * nc  # r classes of q + 1 pupils, nc - r of q
-            teachers += nc * (P.teachers_class_primary if g <= 6 else P.teachers_class_junior)
+            tg = nc * (P.teachers_class_primary if g <= 6 else P.teachers_class_junior)
+            teachers += tg
             for L in (lv, 2):
+                s_pupils[L] += n
+                s_teachers[L] += tg
                 classes[L] += nc
                 class_pupils[L] += n
                 for size, k in ((q + 1, r), (q, nc - r)):
@@ -173,6 +187,12 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
                         superl[L] += k
                     if size > 51:
                         over51[L] += k
+        for L in range(3):
+            if s_pupils[L] > 0:
+                x = 100.0 * s_teachers[L] / s_pupils[L]
+                cv_n[L] += 1
+                cv_sum[L] += x
+                cv_sq[L] += x * x
 
     for L in range(3):
         out[SCHOOLS_OPEN, L] = n_open[L]
@@ -187,6 +207,10 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             out[TRAVEL_MEAN, L] = t_sum[L] / day[L]
             out[SHARE_OVER_60, L] = over60[L] / day[L]
             out[TRAVEL_P95, L] = _p95(hist[L])
+        if cv_n[L] > 1:
+            mean = cv_sum[L] / cv_n[L]
+            var = max(cv_sq[L] / cv_n[L] - mean * mean, 0.0)
+            out[TEACHERS_CV, L] = np.sqrt(var) / mean
         if classes[L] > 0:
             out[MEAN_CLASS_SIZE, L] = class_pupils[L] / classes[L]
             out[SHARE_OVER_STANDARD, L] = over_std[L] / classes[L]
@@ -220,4 +244,5 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out[SCHOOLS_CLOSED, 2] = counts[0]
     out[CLOSURES_DEFERRED, 2] = counts[1]
     out[CLOSURES_EXEMPTED, 2] = counts[2]
+    out[SCHOOLS_OVER_2000, 2] = over_2000
     out[CHILDREN_MIGRATED, 2] = migrated
