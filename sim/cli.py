@@ -123,6 +123,30 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim import compare, engine, report
+
+    engine.set_workers(args.workers)
+    with tqdm(unit="replicate", desc="simulating", disable=args.quiet, file=sys.stderr) as bar:
+        runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
+                                 progress=bar.update)
+    final = compare.final_year_table(runs)
+    paired = compare.paired_table(runs)
+    thresholds = compare.threshold_table(runs)
+    print(thresholds.pivot(index="threshold", columns="scenario", values="status").to_string())
+    if len(paired):
+        last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")
+                      & paired["indicator"].isin(HEADLINE)]
+        print(f"\nFinal year, paired difference against {runs[0].scenario.name} (all levels):")
+        print(last[["scenario", "indicator", "mean", "p05", "p95"]].to_string(index=False))
+    report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
+    files = report.write_report(report_path, runs, final, paired, thresholds)
+    print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schoolflow", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -149,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", action="store_true", help="run only the chunks not yet written")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
+
+    cp = sub.add_parser("compare", help="compare plans with common random numbers; HTML report")
+    cp.add_argument("sources", nargs="+",
+                    help="scenario files or results folders; the first is the reference")
+    cp.add_argument("--replicates", type=int, help="replicates for scenarios run now")
+    cp.add_argument("--report", help="HTML report file (default results/compare/report.html)")
+    cp.add_argument("--results", default="results",
+                    help="where scenarios run now write their results (default results/)")
+    cp.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
+    cp.add_argument("--quiet", action="store_true", help="no progress bar")
+    cp.set_defaults(func=cmd_compare)
 
     sm = sub.add_parser("summarize", help="mean and 90%% interval per design point of a sweep")
     sm.add_argument("dir", help="the sweep's output folder")
