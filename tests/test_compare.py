@@ -34,3 +34,41 @@ def test_compare_runs_plans_and_writes_report(write_yaml, small_dict, tmp_path):
     before = (tmp_path / "res" / "small" / "indicators.parquet").stat().st_mtime_ns
     assert main(args) == 0
     assert (tmp_path / "res" / "small" / "indicators.parquet").stat().st_mtime_ns == before
+
+
+def _chromium() -> str | None:
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_report_renders_in_headless_chromium(write_yaml, small_dict, tmp_path):
+    """The HTML report opens in a real browser: the page is not blank and every figure loads.
+    Needs Debian's chromium (`.ci/run` installs it)."""
+    import numpy as np
+    import pytest
+    from matplotlib.image import imread
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine: apt-get install chromium (CI installs it)")
+    from playwright.sync_api import sync_playwright
+    plan = write_yaml(small_dict, "plan.yaml")
+    ref = write_yaml({**small_dict, "name": "reference", "policies": {"closures": []}}, "ref.yaml")
+    report = tmp_path / "report.html"
+    assert main(["compare", str(ref), str(plan), "--replicates", "4", "--results",
+                 str(tmp_path / "res"), "--report", str(report), "--quiet"]) == 0
+    shot = tmp_path / "shot.png"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+        page = b.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(report.as_uri())
+        images = page.evaluate(
+            "Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])")
+        text = page.inner_text("body")
+        page.screenshot(path=str(shot), full_page=True)
+        b.close()
+    assert dict(images) == {"trajectories": True, "differences": True}
+    assert "Thresholds of the plans" in text and "junior retention" in text
+    pixels = imread(shot)[..., :3]
+    assert pixels.shape[0] > 1500  # the whole page, figures included
+    assert (pixels.std(axis=(0, 1)) > 0.05).all() and (pixels < 0.5).mean() > 0.01  # not blank
+    assert np.isfinite(pixels).all()
