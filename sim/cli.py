@@ -142,7 +142,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"\nFinal year, paired difference against {runs[0].scenario.name} (all levels):")
         print(last[["scenario", "indicator", "mean", "p05", "p95"]].to_string(index=False))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
-    files = report.write_report(report_path, runs, final, paired, thresholds)
+    from sim import snapshot
+    snaps = [snapshot.take(r.scenario) for r in runs]
+    files = report.write_report(report_path, runs, final, paired, thresholds, snaps)
     print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")
     return 0
 

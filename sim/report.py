@@ -11,10 +11,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim import store  # noqa: E402
 from sim.compare import Run  # noqa: E402
+from sim.snapshot import Snapshot  # noqa: E402
 
 #: (indicator, level, title) drawn as trajectories with 90% bands
 TRAJECTORIES = [
@@ -25,6 +27,11 @@ TRAJECTORIES = [
     ("boarding_share", "primary", "Primary pupils boarding (share)"),
     ("cost_per_pupil_yuan", "all", "Cost per pupil (yuan per year)"),
 ]
+
+
+TITLES = {"trajectories": "Trajectories", "differences": "Paired differences",
+          "distributions": "Class sizes and travel times", "dropout_by_group": "Dropout by group",
+          "map": "County map before and after"}
 
 
 def trajectories_figure(runs: list[Run]) -> plt.Figure:
@@ -61,12 +68,70 @@ def differences_figure(paired: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+def distributions_figure(snaps: list[Snapshot]) -> plt.Figure:
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), constrained_layout=True)
+    for ax, (kind, level) in zip(axes, [("class", "primary"), ("class", "junior"),
+                                        ("travel", "primary"), ("travel", "junior")], strict=True):
+        for sn in snaps:
+            x = sn.class_sizes[level] if kind == "class" else sn.day_travel[level]
+            bins = np.arange(0, 71, 5) if kind == "class" else np.arange(0, 95, 5)
+            ax.hist(x, bins=bins, histtype="step", density=True, label=sn.scenario)
+        ax.set_title(f"{level} {'class size (pupils)' if kind == 'class' else 'day travel (min)'}",
+                     fontsize=9)
+    axes[0].legend(fontsize=7)
+    fig.suptitle("Final year, replicate 0: class sizes and one-way day travel")
+    return fig
+
+
+def dropout_groups_figure(snaps: list[Snapshot]) -> plt.Figure:
+    groups = list(snaps[0].dropout_by_group)
+    fig, ax = plt.subplots(figsize=(12, 3.8), constrained_layout=True)
+    w = 0.8 / len(snaps)
+    for i, sn in enumerate(snaps):
+        ax.bar(np.arange(len(groups)) + i * w, [100 * sn.dropout_by_group[g] for g in groups], w,
+               label=sn.scenario)
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, groups)
+    ax.set_ylabel("% of children ever enrolled")
+    ax.legend(fontsize=8)
+    ax.set_title("Dropped out by the final year, by group (replicate 0)")
+    return fig
+
+
+def map_figure(snaps: list[Snapshot]) -> plt.Figure:
+    panels = [(snaps[0], "base")] + [(sn, "final") for sn in snaps[1:]] if len(snaps) > 1 else [
+        (snaps[0], "base"), (snaps[0], "final")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), constrained_layout=True)
+    for ax, (sn, when) in zip(np.atleast_1d(axes), panels, strict=True):
+        w = sn.world
+        for a, b in zip(w.road_from, w.road_to, strict=True):
+            ax.plot(w.node_x_km[[a, b]], w.node_y_km[[a, b]], color="#ccc", lw=0.5, zorder=1)
+        ax.scatter(w.node_x_km, w.node_y_km, s=4, color="#888", zorder=2)
+        pupils = sn.base_pupils if when == "base" else sn.final_pupils
+        is_open = np.ones_like(sn.final_open) if when == "base" else sn.final_open
+        xs, ys = w.node_x_km[w.school_node], w.node_y_km[w.school_node]
+        if when == "final":
+            for v, s in sn.bus_links:
+                ax.plot([w.node_x_km[v], xs[s]], [w.node_y_km[v], ys[s]], color="tab:orange",
+                        lw=0.6, zorder=3)
+            ax.scatter(xs[~is_open], ys[~is_open], marker="x", color="tab:red", s=14, zorder=4,
+                       label="closed")
+        ax.scatter(xs[is_open], ys[is_open], s=np.sqrt(pupils[is_open] + 1) * 3,
+                   color="tab:blue", alpha=0.6, zorder=5, label="open (size: pupils)")
+        ax.set_title(f"{sn.scenario}: {'base year' if when == 'base' else 'final year'}",
+                     fontsize=9)
+        ax.set_aspect("equal")
+        ax.set_xlabel("km")
+        ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle("County map: schools sized by pupils, closed schools (x), bus links (orange)")
+    return fig
+
+
 def _table_html(df: pd.DataFrame) -> str:
     return df.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, classes="t")
 
 
 def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.DataFrame,
-                 thresholds: pd.DataFrame) -> list[Path]:
+                 thresholds: pd.DataFrame, snaps: list[Snapshot] | None = None) -> list[Path]:
     """Write FILE.html and, beside it, FILE_<name>.png / .csv. Returns the files written."""
     path = Path(path)
     stem = path.with_suffix("")
@@ -80,6 +145,10 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
     figures = {"trajectories": trajectories_figure(runs)}
     if len(paired):
         figures["differences"] = differences_figure(paired)
+    if snaps:
+        figures["distributions"] = distributions_figure(snaps)
+        figures["dropout_by_group"] = dropout_groups_figure(snaps)
+        figures["map"] = map_figure(snaps)
     images = {}
     for name, fig in figures.items():
         target = Path(f"{stem}_{name}.png")
@@ -97,8 +166,8 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         f"{html.escape(runs[0].scenario.name)}. {n} replicates each, with common random numbers "
         "(replicate i of every scenario has the same seed).</p>",
         "<h2>Thresholds of the plans</h2>", _table_html(status),
-        *[f'<h2>{"Trajectories" if k == "trajectories" else "Paired differences"}</h2>'
-          f'<img alt="{k}" src="data:image/png;base64,{v}">' for k, v in images.items()],
+        *[f'<h2>{TITLES[k]}</h2><img alt="{k}" src="data:image/png;base64,{v}">'
+          for k, v in images.items()],
         "<h2>Final year, all levels: mean and 90% interval</h2>", _table_html(last),
     ]
     if len(paired):

@@ -16,7 +16,7 @@ def test_compare_runs_plans_and_writes_report(write_yaml, small_dict, tmp_path):
             "--report", str(report), "--quiet"]
     assert main(args) == 0
     page = report.read_text()
-    assert page.count("data:image/png;base64,") == 2
+    assert page.count("data:image/png;base64,") == 5
     for name in ("final_year", "paired_difference", "thresholds"):
         assert (tmp_path / "out" / f"report_{name}.csv").exists()
     paired = pd.read_csv(tmp_path / "out" / "report_paired_difference.csv")
@@ -66,7 +66,8 @@ def test_report_renders_in_headless_chromium(write_yaml, small_dict, tmp_path):
         text = page.inner_text("body")
         page.screenshot(path=str(shot), full_page=True)
         b.close()
-    assert dict(images) == {"trajectories": True, "differences": True}
+    assert dict(images) == {k: True for k in ("trajectories", "differences", "distributions",
+                                              "dropout_by_group", "map")}
     assert "Thresholds of the plans" in text and "junior retention" in text
     pixels = imread(shot)[..., :3]
     assert pixels.shape[0] > 1500  # the whole page, figures included
