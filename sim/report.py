@@ -160,7 +160,6 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
     names = ", ".join(html.escape(r.scenario.name) for r in runs)
     n = int(runs[0].indicators["replicate"].nunique())
     status = thresholds.pivot(index="threshold", columns="scenario", values="status").reset_index()
-    last = final[final["level"] == "all"][["scenario", "indicator", "mean", "p05", "p95"]]
     body = [
         f"<h1>SchoolFlow plan comparison</h1><p>Scenarios: {names}. Reference: "
         f"{html.escape(runs[0].scenario.name)}. {n} replicates each, with common random numbers "
@@ -168,8 +167,16 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         "<h2>Thresholds of the plans</h2>", _table_html(status),
         *[f'<h2>{TITLES[k]}</h2><img alt="{k}" src="data:image/png;base64,{v}">'
           for k, v in images.items()],
-        "<h2>Final year, all levels: mean and 90% interval</h2>", _table_html(last),
     ]
+    for level in ("primary", "junior", "all"):
+        t = final[final["level"] == level].pivot_table(index="indicator", columns="scenario",
+                                                        values=["mean", "p05", "p95"],
+                                                        observed=True)
+        cells = pd.DataFrame({name: [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(
+            t["mean"][name], t["p05"][name], t["p95"][name], strict=True)]
+            for name in [r.scenario.name for r in runs] if name in t["mean"]}, index=t.index)
+        body += [f"<h2>Final year, {level}: mean [90% interval]</h2>",
+                 _table_html(cells.reset_index())]
     if len(paired):
         p_last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")]
         body += ["<h2>Final year, paired difference against the reference</h2>",
