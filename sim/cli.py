@@ -103,9 +103,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
           f"replicates in {n_chunks} chunks of {k}; {n_chunks - len(todo)} already done")
     with tqdm(total=n_chunks, initial=n_chunks - len(todo), unit="chunk", desc="sweep",
               disable=args.quiet, file=sys.stderr) as bar:
-        totals = sweep_run.run_sweep(sweep, out, workers=args.workers, scheduler=args.scheduler,
-                                     chunk_replicates=k, resume=True,
-                                     progress=lambda info: bar.update(1))
+        totals = sweep_run.run_chunks(sweep, out, todo, workers=args.workers,
+                                      scheduler=args.scheduler, progress=lambda info: bar.update(1))
     if totals["chunks_run"]:
         rate = totals["child_year_steps"] / max(totals["seconds"], 1e-9)
         print(f"ran {totals['chunks_run']} chunks in {totals['seconds']:.1f} s "
@@ -126,7 +125,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import compare, engine, report
+    from sim import compare, engine, report, snapshot
 
     engine.set_workers(args.workers)
     with tqdm(unit="replicate", desc="simulating", disable=args.quiet, file=sys.stderr) as bar:
@@ -142,7 +141,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"\nFinal year, paired difference against {runs[0].scenario.name} (all levels):")
         print(last[["scenario", "indicator", "mean", "p05", "p95"]].to_string(index=False))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
-    from sim import snapshot
     snaps = [snapshot.take(r.scenario) for r in runs]
     files = report.write_report(report_path, runs, final, paired, thresholds, snaps)
     print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")

@@ -114,15 +114,19 @@ def paired_table(runs: list[Run]) -> pd.DataFrame:
     """Each scenario minus the first, replicate by replicate (paired), all years; with the
     width of the unpaired interval (difference of independent 90% intervals) beside it."""
     ref = runs[0].indicators
-    keys = ["year", "indicator", "level"]
-    ref_q = ref.groupby(keys, observed=True)["value"].quantile([0.05, 0.95]).unstack()
+    keys = ["indicator", "level", "year"]
+
+    def width(df: pd.DataFrame) -> pd.Series:
+        s = metrics.summarise(df).set_index(keys)
+        return s["p95"] - s["p05"]
+
+    ref_width = width(ref)
     rows = []
     for r in runs[1:]:
         d = metrics.paired_difference(r.indicators, ref)
-        q = r.indicators.groupby(keys, observed=True)["value"].quantile([0.05, 0.95]).unstack()
         # unpaired: the two scenarios' 90% interval widths added in quadrature (the width for
         # independent runs under a normal approximation)
-        unpaired = (q[0.95] - q[0.05]).pow(2).add((ref_q[0.95] - ref_q[0.05]).pow(2)).pow(0.5)
+        unpaired = width(r.indicators).pow(2).add(ref_width.pow(2)).pow(0.5)
         d = d.merge(unpaired.rename("unpaired_width").reset_index(), on=keys, how="left")
         d["paired_width"] = d["p95"] - d["p05"]
         d.insert(0, "scenario", r.scenario.name)

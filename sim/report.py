@@ -98,8 +98,8 @@ def dropout_groups_figure(snaps: list[Snapshot]) -> plt.Figure:
 
 
 def map_figure(snaps: list[Snapshot]) -> plt.Figure:
-    panels = [(snaps[0], "base")] + [(sn, "final") for sn in snaps[1:]] if len(snaps) > 1 else [
-        (snaps[0], "base"), (snaps[0], "final")]
+    finals = snaps[1:] or snaps[:1]  # one scenario alone: its own before and after
+    panels = [(snaps[0], "base")] + [(sn, "final") for sn in finals]
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), constrained_layout=True)
     for ax, (sn, when) in zip(np.atleast_1d(axes), panels, strict=True):
         w = sn.world

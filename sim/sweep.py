@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim import scenario as sc
@@ -158,5 +157,4 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def point_table(sweep: Sweep) -> list[dict[str, Any]]:
     """One row per design point: its id and parameter values (JSON-safe)."""
-    return [{"point": i, **{k: (v.item() if isinstance(v, np.generic) else v) for k, v in p.items()}}
-            for i, p in enumerate(sweep.points)]
+    return [{"point": i, **p} for i, p in enumerate(sweep.points)]

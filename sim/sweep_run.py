@@ -99,16 +99,22 @@ def prepare(sweep: Sweep, out: Path, chunk_replicates: int | None, resume: bool)
 def run_sweep(sweep: Sweep, out: Path, workers: int | None = None, scheduler: str | None = None,
               chunk_replicates: int | None = None, resume: bool = False,
               progress: Callable[[dict], None] | None = None) -> dict:
-    """Run the sweep's missing chunks on Dask: a LocalCluster of `workers` processes (default 1;
-    each uses cores / workers numba threads), or the cluster at `scheduler` (each worker uses
-    its machine's cores; set NUMBA_NUM_THREADS where several workers share a node). Returns
-    totals (chunks, child-year steps, seconds)."""
+    """Check or write the manifest (`prepare`), then run the missing chunks (`run_chunks`)."""
+    _, todo = prepare(sweep, out, chunk_replicates, resume)
+    return run_chunks(sweep, out, todo, workers, scheduler, progress)
+
+
+def run_chunks(sweep: Sweep, out: Path, todo: list[tuple[int, int, int]], workers: int | None = None,
+               scheduler: str | None = None,
+               progress: Callable[[dict], None] | None = None) -> dict:
+    """Run chunks (point, first replicate, stop) on Dask: a LocalCluster of `workers` processes
+    (default 1; each uses cores / workers numba threads), or the cluster at `scheduler` (each
+    worker uses its machine's cores; set NUMBA_NUM_THREADS where several workers share a node).
+    Returns totals (chunks run, child-year steps, seconds)."""
     from distributed import Client, LocalCluster, as_completed
 
     out = Path(out).resolve()
-    k, todo = prepare(sweep, out, chunk_replicates, resume)
-    totals = {"chunks_total": len(sweep.chunks(k)), "chunks_run": 0, "child_year_steps": 0,
-              "seconds": 0.0}
+    totals = {"chunks_run": 0, "child_year_steps": 0, "seconds": 0.0}
     if not todo:
         return totals
     t0 = time.perf_counter()
@@ -169,9 +175,7 @@ def summarize(out: Path) -> pd.DataFrame:
     parts = []
     for point_files in by_point.values():  # one design point in memory at a time
         df = pd.concat([pd.read_parquet(f, columns=cols) for f in point_files], ignore_index=True)
-        g = df.groupby(["point", "indicator", "level", "year"], observed=True)["value"]
-        parts.append(pd.DataFrame({"replicates": g.size(), "mean": g.mean(),
-                                   "p05": g.quantile(0.05), "p95": g.quantile(0.95)}).reset_index())
+        parts.append(metrics.summarise(df, by=("point",), count=True))
     summary = pd.concat(parts, ignore_index=True)
     points = pd.DataFrame(manifest["points"])
     summary = points.merge(summary, on="point", how="right")

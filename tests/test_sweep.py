@@ -156,3 +156,17 @@ def test_sweep_on_a_separate_scheduler_and_worker(sweep_file, tmp_path):
     run_sweep(sweep, tmp_path / "local", workers=1)
     pd.testing.assert_frame_equal(read_results(tmp_path / "cluster"), read_results(tmp_path / "local"),
                                   check_categorical=False)
+
+
+def test_resume_refuses_a_different_sweep_or_chunk_size(sweep_file, tmp_path):
+    from sim.sweep_run import prepare
+    out = tmp_path / "out"
+    k, todo = prepare(load_sweep(sweep_file()), out, 2, resume=False)
+    assert k == 2 and len(todo) == 2 * 3  # 2 points x chunks of 2, 2, 1 replicates
+    with pytest.raises(InputError, match="already holds a sweep"):
+        prepare(load_sweep(sweep_file()), out, None, resume=False)
+    with pytest.raises(InputError, match="started with chunks of 2"):
+        prepare(load_sweep(sweep_file()), out, 3, resume=True)
+    assert prepare(load_sweep(sweep_file()), out, None, resume=True) == (k, todo)
+    with pytest.raises(InputError, match="holds a different sweep"):
+        prepare(load_sweep(sweep_file(replicates=6)), out, None, resume=True)

@@ -140,6 +140,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     cv_sum = np.zeros(3)
     cv_sq = np.zeros(3)
     over_2000 = 0.0
+    s_pupils = np.zeros(3)  # this school's pupils and teachers by level
+    s_teachers = np.zeros(3)
     for s in range(S.open.shape[0]):
         S.last_enrol[s] = S.enrol[s].sum()
         if S.base_enrol[s] >= 0 and S.base_enrol[s] < 100:
@@ -155,8 +157,9 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             n_open[1] += 1
         if S.last_enrol[s] > (2500 if S.level[s] == dt.NINE_YEAR else 2000):
             over_2000 += 1
-        s_pupils = np.zeros(3)
-        s_teachers = np.zeros(3)
+        for L in range(3):
+            s_pupils[L] = 0.0
+            s_teachers[L] = 0.0
         for g in range(S.lo[s], S.hi[s] + 1):
             n = S.enrol[s, g]
             if n == 0:
