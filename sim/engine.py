@@ -12,18 +12,17 @@ from functools import lru_cache
 import numba
 import numpy as np
 
+import pandas as pd
+
 from sim import dtypes as dt
 from sim import rng
 from sim.kernels import annual
-from sim.kernels.annual import run_replicates
-from sim.kernels.closures import apply_closures
-from sim.kernels.demography import age_and_progress, households_year
-from sim.kernels.dropout import apply_dropout
-from sim.kernels.enrolment import N_CHOICE_SLOTS, place_all, recount
-from sim.kernels.indicators import N_INDICATORS, record_year
+from sim.kernels.enrolment import N_CHOICE_SLOTS
+from sim.kernels.indicators import N_INDICATORS
 from sim.kernels.state import Children, Households, Params, Rules, Schools, WorldArrays
 from sim.population import Population, synthesise
 from sim.scenario import Scenario
+from sim.transport import N_TOTALS, BusService, bus_service
 from sim.world import World, compute_travel_times, load_county_csv, synthetic_county
 
 
@@ -41,6 +40,7 @@ class Model:
     H0: Households
     C0: Children
     capacity: int
+    bus: BusService
 
 
 @lru_cache(maxsize=8)
@@ -89,12 +89,12 @@ def build_params(s: Scenario) -> Params:
         exempt_over_min=-1.0 if ex.keep_teaching_points_if_travel_over_min is None
         else ex.keep_teaching_points_if_travel_over_min,
         exempt_hi_grade=max(ex.grades), capacity_check=float(pol.receiving_capacity_check),
-        bus_on=float(pol.bus.serve_closed_villages), bus_seats=pol.bus.seats,
-        parent_fare_share=pol.bus.parent_fare_share, max_ride_min=pol.bus.max_ride_min,
-        bus_km_cost=pol.bus.cost_per_bus_km_yuan, bus_load=pol.bus.load_factor,
+        bus_on=float(pol.bus.serve_closed_villages), parent_fare_share=pol.bus.parent_fare_share,
+        parent_fare_day=-1.0 if pol.bus.parent_fare_yuan_per_day is None
+        else pol.bus.parent_fare_yuan_per_day,
         board_min_grade=pol.boarding.min_grade,
         beds_per_receiver=pol.boarding.beds_per_receiving_school,
-        boarder_cost=pol.boarding.cost_per_boarder_yuan,
+        boarder_cost=pol.boarding.cost_per_boarder_yuan, bed_cost=pol.boarding.cost_per_bed_yuan,
         boarding_family_share=pol.boarding.family_share,
         hardship_subsidy=pol.boarding.hardship_subsidy_yuan,
         cap_primary=pol.class_caps.primary, cap_junior=pol.class_caps.junior,
@@ -159,7 +159,10 @@ def base_state(world: World, pop: Population, years: int,
         received=np.zeros(n_s, bool), closed_year=np.full(n_s, -1, np.int32),
         enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
         last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
-        bus_served=np.zeros(world.n_nodes, bool), version=np.zeros(1, np.int64),
+        receiver=np.full(n_s, -1, dt.INDEX), bus_dest=np.full(world.n_nodes, -1, dt.INDEX),
+        bus_door=np.zeros(world.n_nodes, np.float32), bus_ride=np.zeros(world.n_nodes, np.float32),
+        bus_yuan=np.zeros(world.n_nodes, np.float32), bus_totals=np.zeros(N_TOTALS),
+        version=np.zeros(1, np.int64),
         cand_school=np.full((slots, width), -1, dt.INDEX),
         cand_time=np.zeros((slots, width), np.float32), cand_mode=np.zeros((slots, width), np.int8),
         cand_n=np.zeros(slots, dt.INDEX),
@@ -192,24 +195,40 @@ def base_state(world: World, pop: Population, years: int,
     return S0, H0, C0, int(n_c + fertile_years + 1)
 
 
+def bus_demand(world: World, pop: Population) -> np.ndarray:
+    """(nodes, 10) base-year pupils by node and grade whose family has no motorbike or car: the
+    pupils student bus lines are planned for (sim/transport.py)."""
+    age = pop.child_age.astype(np.int64)
+    grade = age - (dt.SCHOOL_ENTRY_AGE - 1)
+    pupil = (grade >= 1) & (grade <= dt.N_GRADES) & ~pop.hh_access[pop.child_hh]
+    demand = np.zeros((world.n_nodes, dt.N_GRADES + 1), np.int64)
+    np.add.at(demand, (pop.hh_node[pop.child_hh[pupil]], grade[pupil]), 1)
+    return demand
+
+
 def build_model(scenario: Scenario) -> Model:
-    """Everything the kernels need for this scenario (county, population, arrays)."""
+    """Everything the kernels need for this scenario (county, population, arrays, bus service)."""
     world = build_world(scenario)
     pop = synthesise(world, scenario, rng.population_seed(scenario.seed))
     W = world_arrays(world)
     S0, H0, C0, capacity = base_state(world, pop, scenario.years, W)
+    bus = bus_service(world, scenario, bus_demand(world, pop))
+    bus.catchment = W.node_catchment
     return Model(scenario, world, pop, W, build_params(scenario),
-                 build_rules(scenario), S0, H0, C0, capacity)
+                 build_rules(scenario), S0, H0, C0, capacity, bus)
 
 
 @dataclass
 class RunResult:
-    """Indicators of replicates start..stop-1: values[replicate, year, indicator, level]."""
+    """Indicators of replicates start..stop-1: values[replicate, year, indicator, level];
+    bus_networks[replicate, year]: index of the year's bus network in `Model.bus.networks`."""
 
     values: np.ndarray
     start: int
     child_year_steps: int
     seconds: float
+    bus_networks: np.ndarray
+    bus_stats: dict
 
 
 def set_workers(workers: int | None) -> int:
@@ -220,23 +239,93 @@ def set_workers(workers: int | None) -> int:
     return n
 
 
+def batch_state(model: Model, n: int) -> tuple[Schools, Households, Children]:
+    """State of n replicates at the base year: every array with a leading replicate axis,
+    children with room for `model.capacity` records."""
+    def stack(a: np.ndarray, length: int | None = None) -> np.ndarray:
+        shape = (n, length if length is not None else a.shape[0], *a.shape[1:])
+        out = np.zeros(shape, a.dtype)
+        out[:, : a.shape[0]] = a
+        return out
+
+    C0, cap = model.C0, model.capacity
+    SB = Schools(*[stack(a) for a in model.S0])
+    HB = Households(*[stack(a) for a in model.H0])
+    CB = Children(*[stack(a) if f == "n_used" else stack(a, cap)
+                    for f, a in zip(Children._fields, C0, strict=True)])
+    return SB, HB, CB
+
+
+def replicate(state: tuple, i: int) -> tuple:
+    """Replicate i's (S, H, C) as views into a batch state."""
+    return tuple(type(part)(*[a[i] for a in part]) for part in state)
+
+
+def set_bus_network(model: Model, S: Schools) -> int:
+    """Set up this year's student bus lines for one replicate after its closures (simulated, or
+    from the cache): writes the bus arrays of S and bumps S.version when the service changed.
+    Returns the network's index in `model.bus.networks`."""
+    bus = model.bus
+    idx = bus.network_id(S.open, S.lo, S.hi, S.receiver)
+    net = bus.networks[idx]
+    if not (np.array_equal(S.bus_dest, net.dest) and np.array_equal(S.bus_totals, net.totals)
+            and np.array_equal(S.bus_door, net.door_min.astype(np.float32))):
+        S.bus_dest[:] = net.dest
+        S.bus_door[:] = net.door_min
+        S.bus_ride[:] = net.ride_min
+        S.bus_yuan[:] = net.yuan_per_rider
+        S.bus_totals[:] = net.totals
+        S.version[0] += 1
+    return idx
+
+
 def run_model(model: Model, start: int, stop: int, batch: int | None = None,
               progress=None) -> RunResult:
-    """Run replicates start..stop-1. `batch` replicates go to the kernel per call (results do not
-    depend on it); `progress(n)` is called after each batch."""
+    """Run replicates start..stop-1. `batch` replicates step through the years together (results
+    do not depend on it); `progress(n)` is called after each batch."""
     seeds = rng.replicate_seeds(model.scenario.seed, start, stop)
     batch = batch or max(8, 4 * numba.get_num_threads())
-    parts, steps = [], 0
+    years = model.scenario.years
+    rule_years = set(model.R.year.tolist())
+    P, W, R = model.P, model.W, model.R
+    values = np.empty((len(seeds), years + 1, N_INDICATORS, 3))
+    networks = np.full((len(seeds), years + 1), -1, np.int64)
+    before = model.bus.stats()
+    steps = 0
     t0 = time.perf_counter()
     for i in range(0, len(seeds), batch):
-        out, st = run_replicates(seeds[i:i + batch], model.scenario.years, model.P, model.W,
-                                 model.R, model.S0, model.H0, model.C0, model.capacity)
-        parts.append(out)
+        sd = seeds[i:i + batch]
+        n = len(sd)
+        state = batch_state(model, n)
+        SB, HB, CB = state
+        counts = np.zeros((n, 3), np.int64)
+        at_risk = np.zeros((n, dt.N_GRADES + 1), np.int64)
+        dropped = np.zeros((n, dt.N_GRADES + 1), np.int64)
+        st = np.zeros(n, np.int64)
+        out = np.empty((n, N_INDICATORS, 3))
+        net = np.full(n, -1, np.int64)
+        for year in range(years + 1):
+            if year > 0:
+                annual.policy_batch(year, sd, P, W, R, SB, HB, CB, counts)
+                if year in rule_years:
+                    for k in range(n):
+                        net[k] = set_bus_network(model, replicate(state, k)[0])
+            annual.schooling_batch(year, sd, P, W, SB, HB, CB, counts, at_risk, dropped, out, st)
+            values[i:i + n, year] = out
+            networks[i:i + n, year] = net
         steps += int(st.sum())
         if progress is not None:
-            progress(len(out))
-    values = np.concatenate(parts) if parts else np.zeros((0, model.scenario.years + 1, 0, 3))
-    return RunResult(values, start, steps, time.perf_counter() - t0)
+            progress(n)
+    after = model.bus.stats()
+    stats = {k: round(after[k] - before[k], 3) for k in after}
+    return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats)
+
+
+def safety_ledger(model: Model, result: RunResult, replicate_index: int = 0) -> pd.DataFrame:
+    """The bus safety ledger of one replicate of a run (by default its first): per year and
+    line, vehicles, drivers, pupils carried, first pick-up, longest ride (sim/transport.py)."""
+    ids = {y: int(k) for y, k in enumerate(result.bus_networks[replicate_index]) if k >= 0}
+    return model.bus.ledger(ids)
 
 
 @dataclass
@@ -248,28 +337,26 @@ class YearState:
     H: Households
     C: Children
     indicators: np.ndarray  #: (N_INDICATORS, 3): this year's indicators by level
+    bus_network: int  #: index of the year's bus network in `Model.bus.networks` (-1: none)
 
 
-def trace_replicate(model: Model, replicate: int = 0) -> Iterator[YearState]:
+def trace_replicate(model: Model, replicate_index: int = 0) -> Iterator[YearState]:
     """Run one replicate year by year from Python, yielding the state after each year: the same
-    kernels in the same order as the parallel core (`run_replicates`), with identical results,
-    for inspecting agents and schools between years."""
-    seed = rng.replicate_seeds(model.scenario.seed, replicate, replicate + 1)[0]
+    kernels in the same order as `run_model`, with identical results, for inspecting agents and
+    schools between years."""
+    seed = rng.replicate_seeds(model.scenario.seed, replicate_index, replicate_index + 1)[0]
     P, W, R = model.P, model.W, model.R
-    S, H, C = annual.fresh_state(model.S0, model.H0, model.C0, model.capacity)
+    S, H, C = replicate(batch_state(model, 1), 0)
     counts = np.zeros(3, np.int64)
-    at_risk = np.zeros(10, np.int64)
-    dropped = np.zeros(10, np.int64)
+    at_risk = np.zeros(dt.N_GRADES + 1, np.int64)
+    dropped = np.zeros(dt.N_GRADES + 1, np.int64)
+    rule_years = set(R.year.tolist())
+    net = -1
     for year in range(model.scenario.years + 1):
         if year > 0:
-            age_and_progress(C, S)
-            households_year(year, seed, P, W, H, C)
-            apply_closures(year, P, W, R, S, counts)
-        recount(S, C)
-        place_all(year, seed, P, W, S, H, C)
-        apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
+            annual.year_policy(year, seed, P, W, R, S, H, C, counts)
+            if year in rule_years:
+                net = set_bus_network(model, S)
         out = np.empty((N_INDICATORS, 3))
-        record_year(out, P, W, S, H, C, at_risk, dropped, counts)
-        if year == 0:
-            annual.end_base_year(S, out)
-        yield YearState(year, S, H, C, out)
+        annual.year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out)
+        yield YearState(year, S, H, C, out, net)

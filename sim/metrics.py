@@ -49,6 +49,13 @@ INDICATORS: list[tuple[str, str, str]] = [
      "pupils; Nanle 2022 plan: at most 0.50 primary, 0.45 junior"),
     ("schools_over_2000", "schools", "open schools above 2000 pupils (2500 for nine-year schools), "
      "the Nanle 2022 plan's size limit"),
+    ("bus_ride_time_p95_min", "minutes", "95th percentile of bus riders' time on the bus (morning "
+     "run, from the simulated school day)"),
+    ("buses_needed", "buses", "buses the year's student bus lines need (simulated school day)"),
+    ("bus_cost_yuan_per_year", "yuan per year", "operating cost of the student bus lines: bus-km, "
+     "bus-days, insurance and safety staff (government and parent shares together)"),
+    ("parent_cost_yuan_per_pupil", "yuan per year", "parents' bus fares and boarding fees per pupil "
+     "who rides a student bus or boards"),
 ]
 INDICATOR_NAMES = [name for name, _, _ in INDICATORS]
 COLUMNS = ["scenario", "replicate", "year", "indicator", "level", "value"]

@@ -186,14 +186,63 @@ class Exemptions(Strict):
 
 
 class Bus(Strict):
+    """Dedicated student bus lines, simulated as a school day (sim/transport.py). Defaults are
+    assumptions unless docs/parameters.md cites a source."""
+
     serve_closed_villages: bool = Field(
         True, description="run student bus lines for villages whose school closed")
-    seats: int = Field(35, ge=1, description="seats per bus (pupils)")
+    seats: int = Field(35, ge=1, le=56, description="seats per bus, one pupil per seat (pupils)")
     parent_fare_share: float = Field(
         0.3, ge=0, le=1, description="share of the bus cost paid by parents (rest by government)")
-    max_ride_min: float = Field(60.0, gt=0, description="longest allowed ride (minutes)")
-    cost_per_bus_km_yuan: float = Field(6.0, ge=0, description="operating cost per bus-km (yuan)")
-    load_factor: float = Field(0.8, gt=0, le=1, description="average share of seats used")
+    parent_fare_yuan_per_day: float | None = Field(
+        None, ge=0, description="flat parent fare per pupil and school day instead of a share "
+                                "(yuan per day; at most the cost); omitted = use the share")
+    max_ride_min: float = Field(
+        60.0, gt=0, description="longest allowed ride on the bus, morning or afternoon (minutes)")
+    earliest_pickup: str = Field(
+        "06:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="no pick-up before this time of day (HH:MM)")
+    arrive_by: str = Field(
+        "07:50", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="last morning bus at school by this time of day (HH:MM)")
+    school_end: str = Field(
+        "16:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="afternoon buses leave school at this time of day (HH:MM)")
+    cruise_kmh: float = Field(
+        50.0, gt=0, le=60, description="bus driving speed on county roads (km/h); school buses "
+                                       "may not exceed 60 km/h off expressways")
+    road_speed_factor: tuple[float, float, float] = Field(
+        (1.0, 0.7, 0.4), description="bus speed on county / township / village roads as a "
+                                     "multiple of `cruise_kmh` (each in (0, 1])")
+    dwell_per_stop_s: float = Field(
+        30.0, ge=0, description="stop time at each stop: doors, safety check (seconds)")
+    dwell_per_pupil_s: float = Field(
+        4.0, ge=0, description="extra stop time per pupil boarding or alighting (seconds)")
+    stop_margin_min: float = Field(
+        5.0, ge=0, description="pupils wait at the stop this long before the bus (minutes)")
+    cost_per_bus_km_yuan: float = Field(
+        2.5, ge=0, description="fuel, tyres and maintenance per bus-km (yuan per km)")
+    cost_per_bus_day_yuan: float = Field(
+        400.0, ge=0, description="driver and depreciation per bus and school day (yuan per day)")
+    insurance_per_pupil_yuan: float = Field(
+        50.0, ge=0, description="transport liability insurance per pupil carried (yuan per year)")
+    safety_staff_per_bus: float = Field(
+        1.0, ge=0, description="safety escorts on each bus (persons)")
+    safety_staff_day_yuan: float = Field(
+        100.0, ge=0, description="pay of one escort per school day (yuan per day)")
+
+    @model_validator(mode="after")
+    def _times(self) -> Bus:
+        def minutes(t: str) -> int:
+            h, m = t.split(":")
+            return 60 * int(h) + int(m)
+        if minutes(self.arrive_by) <= minutes(self.earliest_pickup):
+            raise ValueError("arrive_by must be later than earliest_pickup")
+        if minutes(self.school_end) <= minutes(self.arrive_by):
+            raise ValueError("school_end must be later than arrive_by")
+        if not all(0 < f <= 1 for f in self.road_speed_factor):
+            raise ValueError("road_speed_factor: each factor must lie in (0, 1]")
+        return self
 
 
 class Boarding(Strict):
@@ -202,6 +251,9 @@ class Boarding(Strict):
         120, ge=0, description="beds added at a school when it receives a closed school's pupils")
     cost_per_boarder_yuan: float = Field(
         2500.0, ge=0, description="yearly cost of a boarding place (yuan per pupil per year)")
+    cost_per_bed_yuan: float = Field(
+        300.0, ge=0, description="yearly upkeep of a dormitory bed at an open school, used or "
+                                 "not (yuan per bed per year)")
     family_share: float = Field(
         0.45, ge=0, le=1, description="share of boarding cost paid by the family")
     hardship_subsidy_yuan: float = Field(

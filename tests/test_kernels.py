@@ -72,8 +72,19 @@ def test_three_villages_close_and_reassign(tmp_path):
         assert (C.school[primary] == central).all()
         # 4-5 km by township road: the new bus (or the family motorbike) beats an hour's walk
         assert set(C.mode[primary].tolist()) <= {dt.BUS, dt.PRIVATE}
-    assert S.bus_served[model.world.node_name.index("B")]
-    assert not S.bus_served[model.world.node_name.index("TOWN")]
+    node = model.world.node_name.index
+    town, b_node = node("TOWN"), node("B")
+    assert S.bus_dest[b_node] == town and S.bus_dest[node("C")] == town
+    assert S.bus_dest[town] == -1
+    # bus riders travel the simulated door-to-school time of their village's line
+    net = model.bus.networks[model.bus.network_id(S.open, S.lo, S.hi, S.receiver)]
+    line = next(x for x in net.lines if b_node in x.route.stops)
+    k = line.route.stops.index(b_node)
+    door = model.bus.walk_to_stop[b_node] + line.wait_min[k] + line.ride_min[k]
+    kids = pupils_of(model, C, "B")
+    riders = kids[C.mode[kids] == dt.BUS]
+    assert len(riders) > 0
+    np.testing.assert_allclose(C.travel[riders], door, rtol=1e-6)
     i = INDICATOR_NAMES.index
     assert out[1, i("schools_closed"), 2] == 2
     assert out[1, i("closures_deferred"), 2] == 0

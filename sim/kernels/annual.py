@@ -2,12 +2,16 @@
 
     year 0 (base year): place pupils, dropout, record
     each later year:    age and progress -> household events (migration, moves, births)
-                        -> closures (from last year's enrolment) -> recount seats
-                        -> place pupils who need a school -> dropout -> record
+                        -> closures (from last year's enrolment)          [year_policy]
+                        -> student bus lines for the new network (sim/transport.py, simpy,
+                           in Python between the two kernels)
+                        -> recount seats -> place pupils who need a school
+                        -> dropout -> record                               [year_schooling]
 
-`run_replicates` runs many replicates in parallel (prange); each replicate has its own state and
-seed, and every draw is keyed by (seed, year, agent, decision), so results do not depend on the
-number of threads or on how replicates are split between calls.
+`policy_batch` and `schooling_batch` step a batch of replicates through one year in parallel
+(prange); each replicate has its own state and seed, and every draw is keyed by (seed, year,
+agent, decision), so results do not depend on the number of threads or on how replicates are
+split into batches. Batch state holds every replicate's arrays with a leading replicate axis.
 """
 
 import numpy as np
@@ -17,39 +21,8 @@ from sim.kernels.closures import apply_closures
 from sim.kernels.demography import age_and_progress, households_year
 from sim.kernels.dropout import apply_dropout
 from sim.kernels.enrolment import place_all, recount
-from sim.kernels.indicators import N_INDICATORS, SHARE_UNDER100_CLOSED, record_year
+from sim.kernels.indicators import SHARE_UNDER100_CLOSED, record_year
 from sim.kernels.state import Children, Households, Schools
-
-
-@njit(cache=True)
-def _grow(a, n0, capacity):
-    b = np.empty(capacity, a.dtype)
-    for i in range(n0):
-        b[i] = a[i]
-    return b
-
-
-@njit(cache=True)
-def fresh_state(S0, H0, C0, capacity):
-    """Copies of the base-year state for one replicate, with room for `capacity` children."""
-    S = Schools(S0.open.copy(), S0.level.copy(), S0.lo.copy(), S0.hi.copy(), S0.beds.copy(),
-                S0.beds_used.copy(), S0.received.copy(), S0.closed_year.copy(), S0.enrol.copy(),
-                S0.last_enrol.copy(), S0.last_enrol_g.copy(), S0.base_enrol.copy(),
-                S0.bus_served.copy(), S0.version.copy(), S0.cand_school.copy(),
-                S0.cand_time.copy(), S0.cand_mode.copy(), S0.cand_n.copy(),
-                S0.cand_version.copy())
-    H = Households(H0.node.copy(), H0.hardship.copy(), H0.access.copy(), H0.parents.copy(),
-                   H0.away.copy(), H0.head_age.copy(), H0.w_dist.copy(), H0.w_quality.copy(),
-                   H0.w_cost.copy(), H0.income.copy(), H0.first_child.copy(), H0.far.copy())
-    n0 = C0.n_used[0]
-    n_used = np.empty(1, np.int64)
-    n_used[0] = n0
-    C = Children(_grow(C0.hh, n0, capacity), _grow(C0.next_sibling, n0, capacity),
-                 _grow(C0.age, n0, capacity), _grow(C0.female, n0, capacity),
-                 _grow(C0.grade, n0, capacity), _grow(C0.school, n0, capacity),
-                 _grow(C0.mode, n0, capacity), _grow(C0.status, n0, capacity),
-                 _grow(C0.travel, n0, capacity), _grow(C0.cost, n0, capacity), n_used)
-    return S, H, C
 
 
 @njit(cache=True)
@@ -61,31 +34,58 @@ def end_base_year(S, out0):
     out0[SHARE_UNDER100_CLOSED, 2] = 0.0
 
 
+@njit(cache=True)
+def year_policy(year, seed, P, W, R, S, H, C, counts):
+    """First half of a later year: ageing and grade progression, household events, closures.
+    counts: closures, deferred, exempted (cumulative)."""
+    age_and_progress(C, S)
+    households_year(year, seed, P, W, H, C)
+    apply_closures(year, P, W, R, S, counts)
+
+
+@njit(cache=True)
+def year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out):
+    """Second half of a year, once the bus service is set: recount, placement, dropout, and the
+    year's indicators into out[indicator, level]. Returns the child records stepped."""
+    recount(P, W, S, H, C)
+    place_all(year, seed, P, W, S, H, C)
+    apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
+    record_year(out, P, W, S, H, C, at_risk, dropped, counts)
+    if year == 0:
+        end_base_year(S, out)
+    return C.n_used[0]
+
+
+@njit(cache=True)
+def replicate_view(SB, HB, CB, i):
+    """Replicate i's state as views into the batch state (no copies)."""
+    S = Schools(SB.open[i], SB.level[i], SB.lo[i], SB.hi[i], SB.beds[i], SB.beds_used[i],
+                SB.received[i], SB.closed_year[i], SB.enrol[i], SB.last_enrol[i],
+                SB.last_enrol_g[i], SB.base_enrol[i], SB.receiver[i], SB.bus_dest[i],
+                SB.bus_door[i], SB.bus_ride[i], SB.bus_yuan[i], SB.bus_totals[i], SB.version[i],
+                SB.cand_school[i], SB.cand_time[i], SB.cand_mode[i], SB.cand_n[i],
+                SB.cand_version[i])
+    H = Households(HB.node[i], HB.hardship[i], HB.access[i], HB.parents[i], HB.away[i],
+                   HB.head_age[i], HB.w_dist[i], HB.w_quality[i], HB.w_cost[i], HB.income[i],
+                   HB.first_child[i], HB.far[i])
+    C = Children(CB.hh[i], CB.next_sibling[i], CB.age[i], CB.female[i], CB.grade[i], CB.school[i],
+                 CB.mode[i], CB.status[i], CB.travel[i], CB.cost[i], CB.n_used[i])
+    return S, H, C
+
+
 @njit(cache=True, parallel=True)
-def run_replicates(seeds, years, P, W, R, S0, H0, C0, capacity):
-    """Run len(seeds) replicates in parallel, each from a fresh copy of the base-year state.
-    Returns indicators (replicates, years + 1, N_INDICATORS, 3) and the child-year steps of each
-    replicate. The year loop below is the annual cycle; `sim.engine.trace_replicate` drives the
-    same kernels from Python, one year at a time, for inspection (a test keeps them equal)."""
-    n = seeds.shape[0]
-    out = np.empty((n, years + 1, N_INDICATORS, 3))
-    steps = np.zeros((n, 1), np.int64)
-    for i in prange(n):
-        seed = seeds[i]
-        S, H, C = fresh_state(S0, H0, C0, capacity)
-        counts = np.zeros(3, np.int64)  # closed, deferred, exempted (cumulative)
-        at_risk = np.zeros(10, np.int64)
-        dropped = np.zeros(10, np.int64)
-        for year in range(years + 1):
-            if year > 0:
-                age_and_progress(C, S)
-                households_year(year, seed, P, W, H, C)
-                apply_closures(year, P, W, R, S, counts)
-            recount(S, C)
-            place_all(year, seed, P, W, S, H, C)
-            apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
-            record_year(out[i, year], P, W, S, H, C, at_risk, dropped, counts)
-            if year == 0:
-                end_base_year(S, out[i, 0])
-            steps[i, 0] += C.n_used[0]
-    return out, steps[:, 0]
+def policy_batch(year, seeds, P, W, R, SB, HB, CB, counts):
+    """`year_policy` for every replicate of the batch, in parallel."""
+    for i in prange(seeds.shape[0]):
+        S, H, C = replicate_view(SB, HB, CB, i)
+        year_policy(year, seeds[i], P, W, R, S, H, C, counts[i])
+
+
+@njit(cache=True, parallel=True)
+def schooling_batch(year, seeds, P, W, SB, HB, CB, counts, at_risk, dropped, out, steps):
+    """`year_schooling` for every replicate of the batch, in parallel; out[i]: replicate i's
+    indicators this year; steps[i] += child records stepped."""
+    for i in prange(seeds.shape[0]):
+        S, H, C = replicate_view(SB, HB, CB, i)
+        steps[i] += year_schooling(year, seeds[i], P, W, S, H, C, counts[i], at_risk[i],
+                                   dropped[i], out[i])

@@ -47,8 +47,8 @@ def _free_seats(r, lo, hi, P, W, S, reserved):
 def apply_closures(year, P, W, R, S, counts):
     """Close schools for `year`. counts[0] += closures, counts[1] += schools whose closure was
     deferred this year (no receiving school with room), counts[2] += schools kept for the lower
-    grades by the travel exemption. Marks villages served by bus lines, and bumps S.version
-    (choice sets are rebuilt) in a year with rules."""
+    grades by the travel exemption. Records each closed or downgraded school's receiving school
+    (S.receiver), and bumps S.version (choice sets are rebuilt) in a year with rules."""
     n_s = S.open.shape[0]
     reserved = np.zeros(n_s, np.int64)
     reserved_beds = np.zeros(n_s, np.int64)
@@ -100,6 +100,7 @@ def apply_closures(year, P, W, R, S, counts):
             if P.exempt_over_min >= 0 and t > P.exempt_over_min:
                 if S.hi[s] > P.exempt_hi_grade:
                     S.hi[s] = P.exempt_hi_grade
+                    S.receiver[s] = rs
                     S.level[s] = dt.TEACHING_POINT
                     counts[2] += 1
                 continue
@@ -121,6 +122,7 @@ def apply_closures(year, P, W, R, S, counts):
             reserved[rs] += pupils
             S.open[s] = False
             S.closed_year[s] = year
+            S.receiver[s] = rs
             deferred[s] = False
             if not S.received[rs]:
                 S.received[rs] = True
@@ -128,8 +130,3 @@ def apply_closures(year, P, W, R, S, counts):
             counts[0] += 1
             done += 1
     counts[1] += deferred.sum()
-    if P.bus_on > 0:
-        for v in range(S.bus_served.shape[0]):
-            c = W.node_catchment[v]
-            if c >= 0 and (not S.open[c] or S.level[c] != W.school_level0[c]):
-                S.bus_served[v] = True

@@ -1,8 +1,8 @@
 """Enrolment kernels: who needs a school this year, and which school and travel mode each gets.
 
 A pupil considers the nearest open schools teaching their grade (by private travel time) that
-are feasible: reachable within the maximum day travel time by walking, a student bus (where a
-line serves the village and the ride is within its limit) or the family's motorbike/car; or by
+are feasible: reachable within the maximum day travel time by walking, a student bus (where the
+village's line goes to the school) or the family's motorbike/car; or by
 boarding (grade at least the boarding minimum, a free bed). Among feasible schools with a free
 seat (class cap x classes) the pupil takes the nearest (catchment) or draws one from a
 multinomial logit in travel time, quality and family cost (logit). If every feasible school is
@@ -19,17 +19,13 @@ from sim.kernels import counter_rng as rng
 
 
 @njit(cache=True, inline="always")
-def bus_cost_per_pupil(km, P):
-    """Yearly operating cost of a bus seat for a pupil riding `km` one way (yuan per year):
-    two return trips a day, cost shared among the seats in use."""
-    return P.bus_km_cost * km * 4.0 * P.school_days / (P.bus_seats * P.bus_load)
-
-
-@njit(cache=True, inline="always")
-def family_cost(mode, km, hardship, P):
-    """Family's yearly cost of schooling by travel mode (yuan per year)."""
+def family_cost(mode, km, bus_yuan, hardship, P):
+    """Family's yearly cost of schooling by travel mode (yuan per year). `bus_yuan`: the bus
+    service's yearly cost per rider of the village's line (yuan per year)."""
     if mode == dt.BUS:
-        return P.parent_fare_share * bus_cost_per_pupil(km, P)
+        if P.parent_fare_day >= 0.0:
+            return min(P.parent_fare_day * P.school_days, bus_yuan)
+        return P.parent_fare_share * bus_yuan
     if mode == dt.PRIVATE:
         return P.private_per_km * km * 4.0 * P.school_days
     if mode == dt.BOARDING:
@@ -53,8 +49,9 @@ def choice_slot(v, g, access):
 def build_choice_slot(slot, v, g, access, P, W, S):
     """Fill one slot of the choice-set cache: every school a pupil of grade g at node v could
     attend, nearest first by private time (which no mode beats), with the fastest day travel
-    (one-way minutes) and its mode: walking; the student bus where a line serves the village and
-    the ride is within its limit; the family's motorbike or car with `access`. A school is kept
+    (one-way minutes) and its mode: walking; the student bus where the village's line goes to the
+    school's node (door-to-school time from the simulated bus day, sim/transport.py); the
+    family's motorbike or car with `access`. A school is kept
     if it is open, teaches grade g, and is within the day travel limit or (grade and beds
     permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per
     pupil; whether a bed or a seat is free is checked per pupil."""
@@ -71,8 +68,8 @@ def build_choice_slot(slot, v, g, access, P, W, S):
             continue
         t = W.t_walk[v, s]
         mode = dt.WALK
-        if S.bus_served[v] and W.t_bus[v, s] <= P.max_ride_min and W.t_bus[v, s] < t:
-            t = W.t_bus[v, s]
+        if S.bus_dest[v] == W.school_node[s] and S.bus_door[v] < t:
+            t = S.bus_door[v]
             mode = dt.BUS
         if access and tp < t:
             t = tp
@@ -146,7 +143,7 @@ def place_all(year, seed, P, W, S, H, C):
                 mode = dt.BOARDING
             elif t > P.board_over_min and can_board:
                 mode = dt.BOARDING
-            cost = family_cost(mode, W.km[v, s], hard, P)
+            cost = family_cost(mode, W.km[v, s], S.bus_yuan[v], hard, P)
             burden = P.board_equiv_min if mode == dt.BOARDING else t
             seats = int(P.cap_primary if g <= 6 else P.cap_junior) * W.school_classes[s]
             buf_s[k] = s
@@ -219,9 +216,10 @@ def place_all(year, seed, P, W, S, H, C):
 
 
 @njit(cache=True)
-def recount(S, C):
+def recount(P, W, S, H, C):
     """Pupils keep their school if it is open and teaches their grade; count seats and beds
-    in use. Others are marked to be placed (school = -1)."""
+    in use. Others are marked to be placed (school = -1). Bus riders take this year's ride time
+    and fare of their village's line, or are placed again if no line goes to their school."""
     for s in range(S.enrol.shape[0]):
         S.beds_used[s] = 0
         for g in range(S.enrol.shape[1]):
@@ -236,6 +234,14 @@ def recount(S, C):
         if not S.open[s] or g < S.lo[s] or g > S.hi[s]:
             C.school[c] = -1
             continue
+        if C.mode[c] == dt.BUS:
+            h = C.hh[c]
+            v = H.node[h]
+            if S.bus_dest[v] != W.school_node[s]:
+                C.school[c] = -1
+                continue
+            C.travel[c] = S.bus_door[v]
+            C.cost[c] = family_cost(dt.BUS, W.km[v, s], S.bus_yuan[v], H.hardship[h], P)
         S.enrol[s, g] += 1
         if C.mode[c] == dt.BOARDING:
             S.beds_used[s] += 1

@@ -6,7 +6,6 @@ import numpy as np
 from numba import njit
 
 from sim import dtypes as dt
-from sim.kernels.enrolment import bus_cost_per_pupil
 
 # indicator row numbers (must match sim.metrics.INDICATORS)
 SCHOOLS_OPEN = 0
@@ -36,7 +35,12 @@ CHILDREN_MIGRATED = 23
 CLOSURES_EXEMPTED = 24
 TEACHERS_CV = 25
 SCHOOLS_OVER_2000 = 26
-N_INDICATORS = 27
+BUS_RIDE_P95 = 27
+BUSES_NEEDED = 28
+BUS_COST = 29
+PARENT_COST = 30
+N_INDICATORS = 31
+TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS = 0, 1, 2, 3  #: S.bus_totals (sim/transport.py)
 N_BINS = 301  #: travel-time histogram, 1-minute bins, last bin = 300+
 
 
@@ -72,8 +76,10 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     family = np.zeros(3)
     lower, lower30 = 0.0, 0.0
     migrated = 0.0
-    bus_cost, board_cost = 0.0, 0.0
+    board_cost = 0.0
+    parent_pay, paying = 0.0, 0.0  # parents' bus fares and boarding fees, riders and boarders
     hist = np.zeros((3, N_BINS), np.int64)
+    ride_hist = np.zeros((3, N_BINS), np.int64)
     for h in range(H.far.shape[0]):
         H.far[h] = False
     for s in range(S.enrol.shape[0]):
@@ -112,10 +118,14 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
                 hist[L, b if b < N_BINS else N_BINS - 1] += 1
             if m == dt.BUS:
                 bus[L] += 1
+                b = int(S.bus_ride[H.node[h]])
+                ride_hist[L, b if b < N_BINS else N_BINS - 1] += 1
+        if m == dt.BOARDING or m == dt.BUS:
+            parent_pay += C.cost[c]
+            paying += 1
         if m == dt.BOARDING:
             board_cost += P.boarder_cost + (P.hardship_subsidy if H.hardship[h] else 0.0)
         elif m == dt.BUS:
-            bus_cost += bus_cost_per_pupil(W.km[H.node[h], C.school[c]], P)
             if t > 45.0:
                 H.far[h] = True
         elif t > 45.0:
@@ -140,6 +150,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     cv_sum = np.zeros(3)
     cv_sq = np.zeros(3)
     over_2000 = 0.0
+    beds = 0.0
     s_pupils = np.zeros(3)  # this school's pupils and teachers by level
     s_teachers = np.zeros(3)
     for s in range(S.open.shape[0]):
@@ -151,6 +162,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         if not S.open[s]:
             continue
         n_open[2] += 1
+        beds += S.beds[s]
         if S.lo[s] <= 6:
             n_open[0] += 1
         if S.hi[s] >= 7:
@@ -210,6 +222,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             out[TRAVEL_MEAN, L] = t_sum[L] / day[L]
             out[SHARE_OVER_60, L] = over60[L] / day[L]
             out[TRAVEL_P95, L] = _p95(hist[L])
+        if bus[L] > 0:
+            out[BUS_RIDE_P95, L] = _p95(ride_hist[L])
         if cv_n[L] > 1:
             mean = cv_sum[L] / cv_n[L]
             var = max(cv_sq[L] / cv_n[L] - mean * mean, 0.0)
@@ -241,7 +255,9 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         out[SHARE_LOWER_OVER_30, 2] = lower30 / lower
     if under100 > 0:
         out[SHARE_UNDER100_CLOSED, 2] = under100_closed / under100
-    total = n_open[2] * P.school_fixed + teachers * P.teacher + bus_cost + board_cost
+    board_cost += beds * P.bed_cost
+    total = (n_open[2] * P.school_fixed + teachers * P.teacher + S.bus_totals[TOTAL_COST]
+             + board_cost)
     if pupils[2] > 0:
         out[COST_PER_PUPIL, 2] = total / pupils[2]
     out[SCHOOLS_CLOSED, 2] = counts[0]
@@ -249,3 +265,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out[CLOSURES_EXEMPTED, 2] = counts[2]
     out[SCHOOLS_OVER_2000, 2] = over_2000
     out[CHILDREN_MIGRATED, 2] = migrated
+    out[BUSES_NEEDED, 2] = S.bus_totals[TOTAL_BUSES]
+    out[BUS_COST, 2] = S.bus_totals[TOTAL_COST]
+    if paying > 0:
+        out[PARENT_COST, 2] = parent_pay / paying

@@ -15,7 +15,8 @@ WorldArrays = namedtuple("WorldArrays", [
     "school_canteen",   # int32 (schools): canteen places
     "school_quality",   # float64 (schools): 0-1
     "t_walk",           # float32 (nodes, schools): minutes
-    "t_bus",            # float32 (nodes, schools): minutes incl. wait
+    "t_bus",            # float32 (nodes, schools): minutes incl. wait, road-time estimate
+                        #   the closure rules plan with (ridden times: sim/transport.py)
     "t_private",        # float32 (nodes, schools): minutes
     "km",               # float32 (nodes, schools): road km
     "sorted_primary",   # int32 (nodes, k): schools teaching grade 1 in the base year, nearest
@@ -51,9 +52,9 @@ PARAM_FIELDS = [
     "school_fixed", "teacher", "teachers_class_primary", "teachers_class_junior",
     "private_per_km", "school_days", "rent",
     # policies
-    "exempt_over_min", "exempt_hi_grade", "capacity_check", "bus_on", "bus_seats",
-    "parent_fare_share", "max_ride_min", "bus_km_cost", "bus_load", "board_min_grade",
-    "beds_per_receiver", "boarder_cost", "boarding_family_share", "hardship_subsidy",
+    "exempt_over_min", "exempt_hi_grade", "capacity_check", "bus_on",
+    "parent_fare_share", "parent_fare_day", "board_min_grade",
+    "beds_per_receiver", "boarder_cost", "bed_cost", "boarding_family_share", "hardship_subsidy",
     "cap_primary", "cap_junior", "max_travel_min", "max_board_trip_min",
 ]
 Params = namedtuple("Params", PARAM_FIELDS)
@@ -71,7 +72,14 @@ Schools = namedtuple("Schools", [
     "last_enrol",    # int32: pupils at the end of last year
     "last_enrol_g",  # int32 (schools, 10)
     "base_enrol",    # int32: pupils in the base year
-    "bus_served",    # bool (nodes): a student bus line serves the village
+    "receiver",      # int32: school that took this school's pupils (closed) or upper grades
+                     #   (kept as a teaching point); -1 if none
+    # this year's student bus service, set from sim.transport between closures and enrolment
+    "bus_dest",      # int32 (nodes): node the village's bus line goes to, -1 if none
+    "bus_door",      # float32 (nodes): door-to-school minutes by bus (walk, wait, ride)
+    "bus_ride",      # float32 (nodes): minutes on the bus (morning, mean)
+    "bus_yuan",      # float32 (nodes): yearly cost of the service per rider (yuan per year)
+    "bus_totals",    # float64 (4,): buses, bus-km per day, cost (yuan per year), planned riders
     "version",       # int64 (1,): bumped whenever closures change what is open, taught or served
     # choice-set cache, one slot per (node, grade, family has motorbike/car): slot = choice_slot()
     "cand_school",   # int32 (slots, k): schools a pupil there may attend, nearest first
