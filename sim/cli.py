@@ -21,12 +21,24 @@ HEADLINE = [  # indicators printed in the summary table, in this order
     "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
     "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
     "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
-    "closures_exempted",
+    "closures_exempted", "bus_ride_time_p95_min", "buses_needed", "bus_cost_yuan_per_year",
+    "parent_cost_yuan_per_pupil",
 ]
 
 
 def _interval(row: pd.Series) -> str:
     return f"{row['mean']:.4g} [{row['p05']:.4g}, {row['p95']:.4g}]"
+
+
+def cache_line(stats: dict) -> str:
+    """One line on the bus-network cache: lookups, hit rate, simulations, seconds."""
+    n = stats.get("network_lookups", 0)
+    if not n:
+        return "no bus networks"
+    lines = stats["lines_simulated"] + stats["line_hits"]
+    return (f"{n:.0f} network lookups, {stats['network_hits'] / n:.1%} cache hits, "
+            f"{stats['lines_simulated']:.0f} of {lines:.0f} lines simulated, "
+            f"{stats['seconds']:.2f} s")
 
 
 def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
@@ -55,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs.append((ref, runs[0][1] / "reference"))
     threads = engine.set_workers(args.workers)
     models = [engine.build_model(s) for s, _ in runs]
-    frames = []
+    frames, bus_lines = [], []
     total = sum(s.replicates for s, _ in runs)
     with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
               file=sys.stderr) as bar:
@@ -67,8 +79,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
             store.write_run(out_dir, s, df, summary, seeds, {
                 "threads": threads, "seconds": round(result.seconds, 3),
-                "child_year_steps": result.child_year_steps})
+                "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
+                ledger=engine.safety_ledger(model, result))
             frames.append((s, df, summary, out_dir))
+            bus_lines.append(f"{s.name}: {cache_line(result.bus_stats)}")
     s, df, summary, out_dir = frames[0]
     table = summary_table(summary, s.years, s.name)
     if len(frames) > 1:
@@ -85,7 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                               "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
     print(f"\nYear {s.years} of {s.name}: mean [90% interval] over {s.replicates} replicates")
     print(table.fillna("").to_string(index=False))
-    print(f"\nResults written to {out_dir}/")
+    print("\nBus day simulation: " + "; ".join(bus_lines))
+    print(f"\nResults written to {out_dir}/ (bus lines of replicate 0: safety_ledger.csv)")
     return 0
 
 
@@ -109,6 +124,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         rate = totals["child_year_steps"] / max(totals["seconds"], 1e-9)
         print(f"ran {totals['chunks_run']} chunks in {totals['seconds']:.1f} s "
               f"({rate / 1e6:.2f} M child-year steps/s)")
+        print(f"bus day simulation: {cache_line(totals['bus'])}")
     print(f"Results in {out}/results/ (read them with pandas.read_parquet('{out}/results'))")
     return 0
 

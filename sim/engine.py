@@ -11,7 +11,6 @@ from functools import lru_cache
 
 import numba
 import numpy as np
-
 import pandas as pd
 
 from sim import dtypes as dt

@@ -1,6 +1,7 @@
-"""Results on disk: indicators.parquet (tidy), summary.csv, scenario.yaml (resolved) and
-metadata.json (version, git commit, scenario hash, seeds). Every file is written to a temporary
-name in the same folder and renamed, so a crash never leaves a half-written file."""
+"""Results on disk: indicators.parquet (tidy), summary.csv, scenario.yaml (resolved),
+metadata.json (version, git commit, scenario hash, seeds) and safety_ledger.csv (bus lines).
+Every file is written to a temporary name in the same folder and renamed, so a crash never
+leaves a half-written file."""
 
 from __future__ import annotations
 
@@ -44,9 +45,12 @@ def git_commit() -> str | None:
 
 
 def write_run(out_dir: Path, scenario: Scenario, indicators: pd.DataFrame, summary: pd.DataFrame,
-              seeds: list[int], extra: dict | None = None) -> None:
-    """Write one scenario's results into `out_dir`."""
+              seeds: list[int], extra: dict | None = None, ledger: pd.DataFrame | None = None) -> None:
+    """Write one scenario's results into `out_dir` (with the bus safety ledger, if given)."""
     out_dir = Path(out_dir)
+    if ledger is not None:
+        with atomic_path(out_dir / "safety_ledger.csv") as tmp:
+            ledger.to_csv(tmp, index=False)
     with atomic_path(out_dir / "indicators.parquet") as tmp:
         indicators.to_parquet(tmp, index=False)
     with atomic_path(out_dir / "summary.csv") as tmp:

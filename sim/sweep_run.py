@@ -53,7 +53,7 @@ def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, res
     with store.atomic_path(Path(results_dir) / chunk_file(point, start, stop)) as tmp:
         df.to_parquet(tmp, index=False)
     return {"point": point, "start": start, "stop": stop, "seconds": result.seconds,
-            "child_year_steps": result.child_year_steps}
+            "child_year_steps": result.child_year_steps, "bus": result.bus_stats}
 
 
 def _manifest(sweep: Sweep, chunk_replicates: int) -> dict:
@@ -110,11 +110,12 @@ def run_chunks(sweep: Sweep, out: Path, todo: list[tuple[int, int, int]], worker
     """Run chunks (point, first replicate, stop) on Dask: a LocalCluster of `workers` processes
     (default 1; each uses cores / workers numba threads), or the cluster at `scheduler` (each
     worker uses its machine's cores; set NUMBA_NUM_THREADS where several workers share a node).
-    Returns totals (chunks run, child-year steps, seconds)."""
+    Returns totals (chunks run, child-year steps, seconds, bus-network cache counts summed over
+    chunks: each worker process keeps its own cache)."""
     from distributed import Client, LocalCluster, as_completed
 
     out = Path(out).resolve()
-    totals = {"chunks_run": 0, "child_year_steps": 0, "seconds": 0.0}
+    totals = {"chunks_run": 0, "child_year_steps": 0, "seconds": 0.0, "bus": {}}
     if not todo:
         return totals
     t0 = time.perf_counter()
@@ -144,6 +145,8 @@ def run_chunks(sweep: Sweep, out: Path, todo: list[tuple[int, int, int]], worker
             info = future.result()
             totals["chunks_run"] += 1
             totals["child_year_steps"] += info["child_year_steps"]
+            for key, value in info["bus"].items():
+                totals["bus"][key] = totals["bus"].get(key, 0) + value
             if progress is not None:
                 progress(info)
             nxt = next(pending, None)

@@ -100,8 +100,13 @@ class BusDay:
 
     @property
     def ride_limit_s(self) -> float:
-        """The planning limit on a pupil's ride: the maximum ride, and no pick-up before the
-        earliest pick-up time (seconds)."""
+        """Longest allowed ride, either run (seconds)."""
+        return 60.0 * self.max_ride_min
+
+    @property
+    def morning_limit_s(self) -> float:
+        """Longest allowed morning run from the first pick-up to the last arrival (seconds): the
+        maximum ride, and no pick-up before the earliest pick-up time."""
         return 60.0 * min(self.max_ride_min, self.arrive_by_min - self.earliest_pickup_min)
 
 
@@ -152,29 +157,37 @@ class Route:
     buses: int
 
 
+def _stop_dwell(q: int, buses: int, day: BusDay) -> float:
+    """Upper bound on the seconds a stop's loading bay is busy with `q` pupils on a line of
+    `buses` buses: one stop time per bus that may load there, plus per-pupil time."""
+    loading = min(buses, math.ceil(q / day.seats) + 1)
+    return loading * day.dwell_stop_s + day.dwell_pupil_s * q
+
+
 def route_ride_estimate(stops, pupils, dest, roads: BusRoads, day: BusDay) -> float:
-    """Planning estimate of the longest morning ride on a line (seconds, from a bus reaching the
-    first stop to the last bus reaching the school): driving, plus at each stop one stop time per
-    bus that loads there and the boarding time of its pupils (buses share one loading bay, so a
-    stop's dwell times add up). Exact for a one-bus line."""
+    """Planning bound on the morning run (seconds from the first bus reaching the first stop to
+    the last bus reaching the school): driving plus each stop's busy bay (buses share one bay,
+    so a stop's dwell times add up). No simulated ride is longer; exact for a one-bus line."""
+    buses = math.ceil(sum(pupils) / day.seats)
     t = 0.0
     for i, (s, q) in enumerate(zip(stops, pupils, strict=True)):
-        t += math.ceil(q / day.seats) * day.dwell_stop_s + day.dwell_pupil_s * q
+        t += _stop_dwell(q, buses, day)
         nxt = stops[i + 1] if i + 1 < len(stops) else dest
         t += roads.drive(s, nxt)[0]
     return t
 
 
 def afternoon_ride_estimate(stops, pupils, dest, roads: BusRoads, day: BusDay) -> float:
-    """Planning estimate of the longest afternoon ride (seconds from the end of school to the
-    last drop-off at the first morning stop), built as `route_ride_estimate`. Exact for one bus."""
+    """Planning bound on the afternoon run (seconds from the end of school to the last drop-off),
+    built as `route_ride_estimate`; exact for a one-bus line."""
     total = sum(pupils)
-    t = math.ceil(total / day.seats) * day.dwell_stop_s + day.dwell_pupil_s * total
+    buses = math.ceil(total / day.seats)
+    t = buses * day.dwell_stop_s + day.dwell_pupil_s * total
     prev = dest
     for i in reversed(range(len(stops))):
         t += roads.drive(prev, stops[i])[0]
         if i > 0:
-            t += math.ceil(pupils[i] / day.seats) * day.dwell_stop_s + day.dwell_pupil_s * pupils[i]
+            t += _stop_dwell(pupils[i], buses, day)
         prev = stops[i]
     return t
 
@@ -184,19 +197,18 @@ def plan_routes(dest: int, villages: list[int], pupils: list[int], roads: BusRoa
     """Bus lines from `villages` (with `pupils` planned riders each) to node `dest`.
 
     Farthest village first, a line follows the fastest road path towards `dest` and takes each
-    served village on the way while the planned longest ride (either run, `route_ride_estimate`)
-    stays within `day.ride_limit_s`; a line runs as many buses as its pupils need seats. Lines
-    are then merged, farthest first, where the merged line keeps within the limit and needs no
-    more buses than the two apart. Returns (routes, villages that cannot be served within the
-    limit even by a line of their own)."""
-    limit = day.ride_limit_s
+    served village on the way while the planned longest rides (`route_ride_estimate`,
+    `afternoon_ride_estimate`) stay within the morning and ride limits; a line runs as many
+    buses as its pupils need seats. Lines are then merged, farthest first, where the merged
+    line keeps within the limits and needs fewer buses than the two apart. Returns (routes,
+    villages that cannot be served within the limits even by a line of their own)."""
     sec, _, pred = roads.paths(dest)
     need = {v: q for v, q in zip(villages, pupils, strict=True) if q > 0 and v != dest}
     order = sorted(need, key=lambda v: (-sec[v], v))
 
     def fits(stops, qs):
-        return (route_ride_estimate(stops, qs, dest, roads, day) <= limit
-                and afternoon_ride_estimate(stops, qs, dest, roads, day) <= limit)
+        return (route_ride_estimate(stops, qs, dest, roads, day) <= day.morning_limit_s
+                and afternoon_ride_estimate(stops, qs, dest, roads, day) <= day.ride_limit_s)
 
     def buses(qs) -> int:
         return math.ceil(sum(qs) / day.seats)
@@ -278,12 +290,13 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
             if waiting[i] > 0 and load < seats:  # a full bus, or an empty stop, is passed
                 with bays[i].request() as req:
                     yield req
-                    reached[j][i] = env.now
-                    n = min(waiting[i], seats - load)
-                    waiting[i] -= n
-                    load += n
-                    carried[j][i] = n
-                    yield env.timeout(day.dwell_stop_s + day.dwell_pupil_s * n)
+                    n = min(waiting[i], seats - load)  # others may have taken them meanwhile
+                    if n > 0:
+                        reached[j][i] = env.now
+                        waiting[i] -= n
+                        load += n
+                        carried[j][i] = n
+                        yield env.timeout(day.dwell_stop_s + day.dwell_pupil_s * n)
             yield env.timeout(legs[i][0])
         arrive[j] = env.now
 

@@ -89,16 +89,16 @@ def _class_shares(model, S, P):
 @settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(below=st.integers(10, 250), share=st.floats(0.1, 1.0), check=st.booleans(),
-       bus=st.booleans(), mode=st.sampled_from(["logit", "catchment"]),
+       bus_on=st.booleans(), mode=st.sampled_from(["logit", "catchment"]),
        cap=st.integers(15, 60), max_travel=st.floats(20, 150),
        ranking=st.sampled_from(["smallest_first", "least_added_travel"]), seed=st.integers(0, 99))
-def test_invariants(small_dict, below, share, check, bus, mode, cap, max_travel, ranking, seed):
+def test_invariants(small_dict, below, share, check, bus_on, mode, cap, max_travel, ranking, seed):
     small_dict.update(seed=seed, years=3)
     small_dict["behaviour"] = {"choice": {"mode": mode}}
     small_dict["policies"] = {
         "closures": [{"year": 1, "below": below, "share": share, "ranking": ranking},
                      {"year": 2, "below": below}],
-        "receiving_capacity_check": check, "bus": {"serve_closed_villages": bus},
+        "receiving_capacity_check": check, "bus": {"serve_closed_villages": bus_on},
         "class_caps": {"primary": cap, "junior": cap + 5}, "max_travel_min": max_travel}
     model, S, H, C, out = simulate(sc.validate(small_dict))
     n = C.n_used[0]
@@ -116,6 +116,13 @@ def test_invariants(small_dict, below, share, check, bus, mode, cap, max_travel,
     counts = np.zeros_like(S.enrol)
     np.add.at(counts, (school[enrolled], grade[enrolled]), 1)
     assert np.array_equal(counts, S.enrol)
+    # bus riders ride their village's line to its school, for the line's simulated time
+    bus = enrolled & (C.mode[:n] == dt.BUS)
+    v = H.node[C.hh[:n][bus]]
+    assert (S.bus_dest[v] == model.W.school_node[school[bus]]).all()
+    np.testing.assert_allclose(C.travel[:n][bus], S.bus_door[v])
+    if not bus_on:
+        assert not bus.any() and (S.bus_dest == -1).all()
     # no day pupil beyond the travel limit
     day = enrolled & (C.mode[:n] != dt.BOARDING)
     assert (C.travel[:n][day] <= max_travel + 1e-4).all()
@@ -186,6 +193,16 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
     assert list(a.columns) == metrics.COLUMNS
     assert set(a.level.unique()) == {"primary", "junior", "all"}
     assert (tmp_path / "a" / "reference" / "indicators.parquet").exists()
+    assert "Bus day simulation" in printed
+    ledger = pd.read_csv(tmp_path / "a" / "safety_ledger.csv")
+    from sim.transport import LEDGER_COLUMNS
+    assert list(ledger.columns) == LEDGER_COLUMNS and len(ledger) > 0
+    pd.testing.assert_frame_equal(ledger, pd.read_csv(tmp_path / "b" / "safety_ledger.csv"))
+    final = a[(a.replicate == 0) & (a.year == a.year.max()) & (a.level == "all")].set_index("indicator")
+    last = ledger[ledger.year == ledger.year.max()]
+    assert last.vehicles.sum() == final.loc["buses_needed", "value"]
+    assert last.cost_yuan_per_year.sum() == pytest.approx(final.loc["bus_cost_yuan_per_year", "value"],
+                                                          abs=len(last))
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
     assert list(summary.columns) == ["indicator", "level", "year", "mean", "p05", "p95"]
     assert (summary.p05 <= summary["mean"] + 1e-9).all() and (summary["mean"] <= summary.p95 + 1e-9).all()

@@ -12,8 +12,9 @@ Measured rules for this code (numba 0.6x; see benchmarks/core_speed.py):
   Helpers taking scalars (and `P`, a tuple of floats) are free.
 - Fill and copy arrays with explicit loops rather than slice assignment: the slice machinery
   adds seconds to the cold compile, which users pay on their first run.
-- Do not mark `run_replicate` inline="always": inlined into the prange loop it was miscompiled
-  (tests/test_engine.py::test_parallel_core_matches_serial_replicate catches it).
+- Do not mark the per-replicate year functions inline="always": a year loop inlined into the
+  prange loop was once miscompiled (tests/test_engine.py::
+  test_parallel_core_matches_serial_replicate compares the batch kernels with the Python loop).
 """
 
 import hashlib

@@ -14,7 +14,6 @@ agent, decision), so results do not depend on the number of threads or on how re
 split into batches. Batch state holds every replicate's arrays with a leading replicate axis.
 """
 
-import numpy as np
 from numba import njit, prange
 
 from sim.kernels.closures import apply_closures

@@ -1,0 +1,201 @@
+"""The simulated bus day against hand-worked lines: times to the second, buses for the seats,
+the ride limit splitting a line, costs adding up, and the network cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim import engine
+from sim import scenario as sc
+from sim import transport as tr
+from sim.world import load_county_csv
+from tests.conftest import SMALL, write_county
+
+BUS = {  # 36 km/h on every road class: 10 m/s, easy to add up by hand
+    "cruise_kmh": 36.0, "road_speed_factor": [1.0, 1.0, 1.0], "dwell_per_stop_s": 30.0,
+    "dwell_per_pupil_s": 4.0, "stop_margin_min": 5.0, "arrive_by": "07:50", "school_end": "16:30",
+    "earliest_pickup": "06:00", "seats": 35, "max_ride_min": 60.0,
+    "cost_per_bus_km_yuan": 2.0, "cost_per_bus_day_yuan": 300.0, "insurance_per_pupil_yuan": 40.0,
+    "safety_staff_per_bus": 1.0, "safety_staff_day_yuan": 90.0,
+}
+
+
+def line_county(tmp_path, bus: dict | None = None):
+    """A - B - S in a row: A to B 3 km, B to S (the school's node) 6 km, township roads."""
+    villages = [
+        {"village_id": "S", "township": "T", "x_km": 0, "y_km": 0, "population": 3000, "kind": "town"},
+        {"village_id": "B", "township": "T", "x_km": 6, "y_km": 0, "population": 300},
+        {"village_id": "A", "township": "T", "x_km": 9, "y_km": 0, "population": 300},
+    ]
+    schools = [{"school_id": "central", "village_id": "S", "level": "central_primary",
+                "classes_per_grade": 4}]
+    roads = [{"from_village": "A", "to_village": "B", "length_km": 3.0, "road_class": "township"},
+             {"from_village": "B", "to_village": "S", "length_km": 6.0, "road_class": "township"}]
+    folder = write_county(tmp_path / "line", villages, schools, roads)
+    scenario = sc.validate({"name": "line", "county": {"data": str(folder)}, "years": 1,
+                            "policies": {"bus": {**BUS, **(bus or {})}}})
+    world = load_county_csv(folder)
+    day = tr.BusDay.from_scenario(scenario)
+    return world, day, tr.BusRoads(world, day)
+
+
+A, B, S = 2, 1, 0  # node indices in line_county
+
+
+def test_two_stop_line_matches_hand_computation_to_the_second(tmp_path):
+    world, day, roads = line_county(tmp_path)
+    routes, unserved = tr.plan_routes(S, [A, B], [10, 5], roads, day)
+    assert unserved == [] and routes == [tr.Route(S, (A, B), (10, 5), 1)]
+    res = tr.simulate_line(routes[0], roads, day)
+    # morning: at A 0 s, dwell 30 + 10 x 4 = 70 s; 3 km = 300 s to B (370 s);
+    # dwell 30 + 5 x 4 = 50 s; 6 km = 600 s to school: 1020 s
+    assert res.ride_min[0] * 60 == pytest.approx(1020.0)
+    assert res.ride_min[1] * 60 == pytest.approx(1020.0 - 370.0)
+    assert tr.hhmm(res.arrival) == "07:50:00"
+    assert tr.hhmm(res.pickup[0]) == "07:33:00"  # 07:50:00 - 1020 s
+    assert tr.hhmm(res.pickup[1]) == "07:39:10"  # + 370 s
+    assert res.wait_min == [5.0, 5.0]  # one bus: pupils wait only the margin
+    # afternoon: board 30 + 15 x 4 = 90 s, 600 s to B (690 s), alight 30 + 5 x 4 = 50 s,
+    # 300 s to A: 1040 s after 16:30
+    assert tr.hhmm(res.last_dropoff) == "16:47:20"
+    assert res.ride_max_min[0] * 60 == pytest.approx(1040.0)
+    assert res.ride_max_min[1] * 60 == pytest.approx(690.0)
+    # the planning estimate is exact for one bus
+    assert tr.route_ride_estimate((A, B), (10, 5), S, roads, day) == pytest.approx(1020.0)
+    assert tr.afternoon_ride_estimate((A, B), (10, 5), S, roads, day) == pytest.approx(1040.0)
+    # 2 x (9 km of line + 9 km empty to the first stop) a day
+    assert res.bus_km_day == pytest.approx(36.0)
+    assert res.cost_year == pytest.approx(36.0 * 190 * 2.0 + 190 * 300.0 + 15 * 40.0 + 190 * 90.0)
+
+
+def test_pupils_beyond_the_seats_add_a_bus(tmp_path):
+    world, day, roads = line_county(tmp_path)
+    one, _ = tr.plan_routes(S, [A, B], [20, 15], roads, day)
+    two, _ = tr.plan_routes(S, [A, B], [40, 5], roads, day)
+    assert sum(r.buses for r in one) == 1 and sum(r.buses for r in two) == 2
+    res = tr.simulate_line(two[0], roads, day)
+    assert res.riders == 45
+    # bus 1 loads 35 at A (30 + 140 s), passes B full, reaches school at 170 + 300 + 600 = 1070 s;
+    # bus 2 waits for A's loading bay until 170 s, loads 5 (50 s), 300 s to B (520 s), loads 5
+    # (50 s), 600 s to school: 1170 s, the last arrival
+    assert tr.hhmm(res.pickup[0]) == "07:30:30"  # 07:50:00 - 1170 s
+    assert res.wait_min[0] * 60 == pytest.approx(day.stop_margin_min * 60 + 5 * 170 / 40)
+    assert res.ride_min[0] * 60 == pytest.approx((35 * 1070 + 5 * 1000) / 40)
+    assert res.ride_min[1] * 60 == pytest.approx(1170 - 520)
+    # afternoon: bus 1 boards 35 (170 s), drives through B to A (1070 s); bus 2 waits for the
+    # school's bay, boards 10 (70 s, leaves at 240 s), B at 840 s, alights 5 (50 s), A at 1190 s
+    assert res.ride_max_min[0] * 60 == pytest.approx(1190)
+    assert tr.hhmm(res.last_dropoff) == "16:49:50"
+    one_bus = tr.simulate_line(one[0], roads, day)
+    assert res.cost_year > one_bus.cost_year + 190 * 300.0  # a second bus-day every day
+
+
+def test_ride_limit_splits_a_long_line(tmp_path):
+    # together: 1020 s morning, 1040 s afternoon; A alone 970 s, B alone 650 s
+    world, day, roads = line_county(tmp_path, {"max_ride_min": 1026 / 60})
+    routes, unserved = tr.plan_routes(S, [A, B], [10, 5], roads, day)
+    assert unserved == [] and sorted(r.stops for r in routes) == sorted([(A,), (B,)])
+    for r in routes:
+        res = tr.simulate_line(r, roads, day)
+        assert max(res.ride_max_min) * 60 <= day.ride_limit_s
+    world, day, roads = line_county(tmp_path, {"max_ride_min": 1041 / 60})
+    routes, _ = tr.plan_routes(S, [A, B], [10, 5], roads, day)
+    assert [r.stops for r in routes] == [(A, B)]
+    # the earliest pick-up limits the morning run: 07:33 leaves exactly the 1020 s it needs;
+    # from 07:34 (960 s) A is too far even alone (970 s)
+    world, day, roads = line_county(tmp_path, {"earliest_pickup": "07:33"})
+    routes, _ = tr.plan_routes(S, [A, B], [10, 5], roads, day)
+    assert [r.stops for r in routes] == [(A, B)]
+    assert tr.hhmm(tr.simulate_line(routes[0], roads, day).pickup[0]) == "07:33:00"
+    world, day, roads = line_county(tmp_path, {"earliest_pickup": "07:34"})
+    routes, unserved = tr.plan_routes(S, [A, B], [10, 5], roads, day)
+    assert unserved == [A] and [r.stops for r in routes] == [(B,)]
+    # a village too far even alone is left unserved (and reported)
+    world, day, roads = line_county(tmp_path, {"max_ride_min": 12.0})
+    routes, unserved = tr.plan_routes(S, [A, B], [10, 5], roads, day)
+    assert unserved == [A] and [r.stops for r in routes] == [(B,)]
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    model = engine.build_model(sc.validate(SMALL))
+    return model, engine.run_model(model, 0, 6)
+
+
+def test_cost_totals_are_the_sum_of_line_costs(small_run):
+    model, result = small_run
+    from sim.metrics import INDICATOR_NAMES
+    used = {int(k) for k in np.unique(result.bus_networks) if k >= 0}
+    assert used
+    for k in used:
+        net = model.bus.networks[k]
+        assert net.lines
+        assert net.totals[tr.TOTAL_COST] == pytest.approx(sum(x.cost_year for x in net.lines))
+        assert net.totals[tr.TOTAL_BUSES] == sum(x.route.buses for x in net.lines)
+        assert net.totals[tr.TOTAL_RIDERS] == sum(x.riders for x in net.lines)
+        # each line's cost from its parts
+        for x in net.lines:
+            b, d = x.route.buses, model.bus.day
+            parts = (x.bus_km_day * d.school_days * d.cost_per_bus_km
+                     + b * d.school_days * (d.cost_per_bus_day + d.safety_staff_per_bus
+                                            * d.safety_staff_day_yuan)
+                     + x.riders * d.insurance_per_pupil)
+            assert x.cost_year == pytest.approx(parts)
+            assert max(x.ride_max_min) <= d.max_ride_min + 1e-9
+    # the indicators report the network of each replicate and year
+    i = INDICATOR_NAMES.index
+    for r in range(result.values.shape[0]):
+        for y in range(1, result.values.shape[1]):
+            net = model.bus.networks[result.bus_networks[r, y]]
+            assert result.values[r, y, i("bus_cost_yuan_per_year"), 2] == net.totals[tr.TOTAL_COST]
+            assert result.values[r, y, i("buses_needed"), 2] == net.totals[tr.TOTAL_BUSES]
+    # the ledger's government and parent shares add up to the cost
+    ledger = engine.safety_ledger(model, result)
+    np.testing.assert_allclose(ledger.government_yuan_per_year + ledger.parents_yuan_per_year,
+                               ledger.cost_yuan_per_year, atol=1.0)
+
+
+def test_cached_networks_equal_fresh_simulations(small_run):
+    model, result = small_run
+    again = engine.run_model(model, 0, 6)
+    np.testing.assert_array_equal(again.values, result.values)
+    assert again.bus_stats["networks_built"] == 0  # every network came from the cache
+    assert again.bus_stats["network_hits"] == again.bus_stats["network_lookups"] > 0
+    # a service with empty caches builds the same networks
+    fresh = tr.BusService(model.world, model.scenario, model.bus.demand)
+    fresh.catchment = model.W.node_catchment
+    S, *_ = engine.replicate(engine.batch_state(model, 1), 0)
+    for net in model.bus.networks[:3]:
+        k = fresh.network_id(S.open, S.lo, S.hi, S.receiver)  # base year: no lines
+        assert not fresh.networks[k].lines
+        route = net.lines[0].route
+        a, b = tr.simulate_line(route, fresh.roads, fresh.day), net.lines[0]
+        assert (a.ride_min, a.cost_year, a.pickup) == (b.ride_min, b.cost_year, b.pickup)
+
+
+def test_bus_settings_are_validated(small_dict, write_yaml):
+    from sim.errors import InputError
+    small_dict["policies"]["bus"] = {"arrive_by": "7:50"}
+    with pytest.raises(InputError, match="arrive_by"):
+        sc.load(write_yaml(small_dict))
+    small_dict["policies"]["bus"] = {"arrive_by": "06:00", "earliest_pickup": "06:30"}
+    with pytest.raises(InputError, match="later than earliest_pickup"):
+        sc.load(write_yaml(small_dict))
+
+
+@settings(max_examples=40, deadline=None)
+@given(q_a=st.integers(1, 120), q_b=st.integers(0, 120), seats=st.integers(10, 56))
+def test_simulated_rides_never_exceed_the_planning_bound(tmp_path_factory, q_a, q_b, seats):
+    world, day, roads = line_county(tmp_path_factory.mktemp("c"), {"seats": seats})
+    stops, qs = ((A, B), (q_a, q_b)) if q_b else ((A,), (q_a,))
+    route = tr.Route(S, stops, qs, -(-sum(qs) // seats))
+    res = tr.simulate_line(route, roads, day)
+    bound = max(tr.route_ride_estimate(stops, qs, S, roads, day),
+                tr.afternoon_ride_estimate(stops, qs, S, roads, day))
+    assert max(res.ride_max_min) * 60 <= bound + 1e-6
+    assert res.riders == sum(qs)
+    if route.buses == 1:
+        assert max(res.ride_max_min) * 60 == pytest.approx(bound)
