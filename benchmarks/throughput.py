@@ -5,8 +5,9 @@ Parquet as they finish). Wall time includes starting the cluster, building the m
 
     python benchmarks/throughput.py [--replicates 1000] [--workers 1] [--chunk 100]
 
-Reports child-year steps per second and peak memory (this process + the largest worker);
-last line: `seconds: N`.
+Reports child-year steps per second, peak memory (this process + the largest worker) and the
+bus-day simulation's cache hits and seconds (set SCHOOLFLOW_BUS_CACHE=off to simulate every
+network afresh); last line: `seconds: N`.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def main() -> None:
     print(f"child_year_steps_per_s: {totals['child_year_steps'] / seconds:.0f}")
     print(f"peak memory: {own:.2f} GiB (this process) + {worker:.2f} GiB (largest worker) "
           f"= {own + worker:.2f} GiB")
+    bus = totals.get("bus") or {}
+    if bus.get("network_lookups"):
+        print(f"bus networks: {bus['network_lookups']} lookups, "
+              f"{bus['network_hits'] / bus['network_lookups']:.1%} cache hits, "
+              f"{bus['networks_built']} built, {bus['lines_simulated']} lines simulated, "
+              f"{bus['seconds']:.1f} s in the bus-day code ({bus['seconds'] / seconds:.1%} of wall)")
     print(f"seconds: {seconds:.1f}")
 
 

@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             store.write_run(out_dir, s, df, summary, seeds, {
                 "threads": threads, "seconds": round(result.seconds, 3),
                 "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
-                ledger=engine.safety_ledger(model, result))
+                tables=engine.bus_tables(model, result))
             frames.append((s, df, summary, out_dir))
             bus_lines.append(f"{s.name}: {cache_line(result.bus_stats)}")
     s, df, summary, out_dir = frames[0]
@@ -135,6 +135,19 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     summary = sweep_run.summarize(Path(args.dir))
     print(f"{len(summary)} rows ({summary['point'].nunique()} design points) written to "
           f"{Path(args.dir) / 'summary.csv'}")
+    if args.figure:
+        from sim import report
+        from sim.metrics import INDICATOR_NAMES
+        panels = None
+        if args.indicators:
+            panels = []
+            for item in args.indicators.split(","):
+                name, _, level = item.strip().partition(":")
+                if name not in INDICATOR_NAMES or level not in ("", "primary", "junior", "all"):
+                    raise InputError("--indicators", item, "use NAME or NAME:LEVEL (level primary, "
+                                     "junior or all) with a name from sim/metrics.py")
+                panels.append((name, level or "all"))
+        print(f"figure: {report.sweep_figure(summary, Path(args.figure), panels)}")
     return 0
 
 
@@ -203,6 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sm = sub.add_parser("summarize", help="mean and 90%% interval per design point of a sweep")
     sm.add_argument("dir", help="the sweep's output folder")
+    sm.add_argument("--figure", help="also draw indicators against the first swept parameter "
+                                     "(PNG file)")
+    sm.add_argument("--indicators", help="panels of the figure: NAME[:LEVEL],... (default: "
+                                         "dropout, primary p95 travel, bus ride p95, cost per pupil)")
     sm.set_defaults(func=cmd_summarize)
     return p
 

@@ -323,8 +323,23 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
 def safety_ledger(model: Model, result: RunResult, replicate_index: int = 0) -> pd.DataFrame:
     """The bus safety ledger of one replicate of a run (by default its first): per year and
     line, vehicles, drivers, pupils carried, first pick-up, longest ride (sim/transport.py)."""
-    ids = {y: int(k) for y, k in enumerate(result.bus_networks[replicate_index]) if k >= 0}
-    return model.bus.ledger(ids)
+    return model.bus.ledger(_ids_by_year(result, replicate_index))
+
+
+def bus_stops(model: Model, result: RunResult, replicate_index: int = 0) -> pd.DataFrame:
+    """Per year, line and served village of one replicate: pick-up, wait, ride and door-to-school
+    times (sim/transport.py)."""
+    return model.bus.stops_table(_ids_by_year(result, replicate_index))
+
+
+def bus_tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
+    """The CSV tables of the bus day a run's folder holds (replicate 0 of the run)."""
+    return {"safety_ledger.csv": safety_ledger(model, result),
+            "bus_stops.csv": bus_stops(model, result)}
+
+
+def _ids_by_year(result: RunResult, replicate_index: int) -> dict[int, int]:
+    return {y: int(k) for y, k in enumerate(result.bus_networks[replicate_index]) if k >= 0}
 
 
 @dataclass

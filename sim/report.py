@@ -191,3 +191,45 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         tmp.write_text(page, encoding="utf-8")
     written.append(path)
     return written
+
+
+#: panels of `sweep_figure` when none are named: (indicator, level)
+SWEEP_PANELS = [("dropout_rate", "all"), ("travel_time_p95_min", "primary"),
+                ("bus_ride_time_p95_min", "all"), ("cost_per_pupil_yuan", "all")]
+SUMMARY_COLUMNS = {"point", "indicator", "level", "year", "replicates", "mean", "p05", "p95"}
+
+
+def sweep_figure(summary: pd.DataFrame, path: Path, panels: list[tuple[str, str]] | None = None,
+                 year: int | None = None) -> Path:
+    """A sweep's indicators against its first parameter: one panel per (indicator, level), the
+    mean over replicates and the 5-95% band, in the final year (or `year`); other swept
+    parameters draw one line per value. Written to `path` (PNG)."""
+    panels = panels or SWEEP_PANELS
+    params = [c for c in summary.columns if c not in SUMMARY_COLUMNS]
+    if not params:
+        raise ValueError("the summary has no swept parameter to draw against")
+    x, others = params[0], params[1:]
+    year = int(summary["year"].max()) if year is None else year
+    rows = summary[summary["year"] == year]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6),
+                             constrained_layout=True, squeeze=False)
+    for ax, (ind, level) in zip(axes[0], panels, strict=True):
+        d = rows[(rows["indicator"] == ind) & (rows["level"] == level)]
+        groups = d.groupby(others, dropna=False) if others else [("", d)]
+        for key, g in groups:
+            g = g.sort_values(x)
+            label = ", ".join(f"{k}={v}" for k, v in zip(others, np.atleast_1d(key), strict=True)
+                              ) if others else None
+            line, = ax.plot(g[x], g["mean"], marker="o", label=label)
+            ax.fill_between(g[x], g["p05"], g["p95"], color=line.get_color(), alpha=0.2)
+        ax.set_title(f"{ind} ({level})", fontsize=9)
+        ax.set_xlabel(x.split(".")[-1])
+        ax.grid(alpha=0.3)
+        if others:
+            ax.legend(fontsize=7)
+    fig.suptitle(f"Year {year}: mean and 5-95% interval over replicates", fontsize=10)
+    path = Path(path)
+    with store.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path

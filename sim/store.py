@@ -1,5 +1,6 @@
 """Results on disk: indicators.parquet (tidy), summary.csv, scenario.yaml (resolved),
-metadata.json (version, git commit, scenario hash, seeds) and safety_ledger.csv (bus lines).
+metadata.json (version, git commit, scenario hash, seeds), and the bus day's safety_ledger.csv
+(one row per line and year) and bus_stops.csv (one row per served village and year).
 Every file is written to a temporary name in the same folder and renamed, so a crash never
 leaves a half-written file."""
 
@@ -45,12 +46,14 @@ def git_commit() -> str | None:
 
 
 def write_run(out_dir: Path, scenario: Scenario, indicators: pd.DataFrame, summary: pd.DataFrame,
-              seeds: list[int], extra: dict | None = None, ledger: pd.DataFrame | None = None) -> None:
-    """Write one scenario's results into `out_dir` (with the bus safety ledger, if given)."""
+              seeds: list[int], extra: dict | None = None,
+              tables: dict[str, pd.DataFrame] | None = None) -> None:
+    """Write one scenario's results into `out_dir`, with extra CSV tables by file name (the bus
+    safety ledger and stops)."""
     out_dir = Path(out_dir)
-    if ledger is not None:
-        with atomic_path(out_dir / "safety_ledger.csv") as tmp:
-            ledger.to_csv(tmp, index=False)
+    for name, table in (tables or {}).items():
+        with atomic_path(out_dir / name) as tmp:
+            table.to_csv(tmp, index=False)
     with atomic_path(out_dir / "indicators.parquet") as tmp:
         indicators.to_parquet(tmp, index=False)
     with atomic_path(out_dir / "summary.csv") as tmp:

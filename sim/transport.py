@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -264,6 +265,7 @@ class LineResult:
     last_dropoff: float       #: last afternoon drop-off (time of day)
     bus_km_day: float         #: bus-km per school day, empty runs included
     cost_year: float          #: yuan per year
+    peak_load: int = 0        #: most pupils on one bus (pupils)
 
     @property
     def riders(self) -> int:
@@ -358,7 +360,8 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
             + staff * day.school_days * day.safety_staff_day_yuan)
     return LineResult(route, pickup, wait, ride, ride_max, arrival=day.arrive_by_min,
                       last_dropoff=day.school_end_min + max(max(h) for h in home) / 60.0,
-                      bus_km_day=bus_km_day, cost_year=cost)
+                      bus_km_day=bus_km_day, cost_year=cost,
+                      peak_load=max(sum(c) for c in carried))
 
 
 # --- a year's network ----------------------------------------------------------------------------
@@ -432,6 +435,8 @@ class BusService:
         self._index: dict[bytes, int] = {}
         self._lines: dict[Route, LineResult] = {}
         self.lookups = self.network_hits = self.lines_simulated = self.line_hits = 0
+        #: SCHOOLFLOW_BUS_CACHE=off simulates every network and line afresh (for benchmarks)
+        self.cache = os.environ.get("SCHOOLFLOW_BUS_CACHE", "on") != "off"
         self.seconds = 0.0
         self.context = context_key(world, self.day, demand, self.walk_to_stop)
 
@@ -451,7 +456,7 @@ class BusService:
             dest = np.full(self.world.n_nodes, -1, np.int32)
             mask = np.zeros_like(dest)
         key = dest.tobytes() + mask.tobytes()
-        idx = self._index.get(key)
+        idx = self._index.get(key) if self.cache else None
         if idx is None:
             idx = len(self.networks)
             self.networks.append(self._build(dest, mask))
@@ -462,7 +467,7 @@ class BusService:
         return idx
 
     def line(self, route: Route) -> LineResult:
-        res = self._lines.get(route)
+        res = self._lines.get(route) if self.cache else None
         if res is None:
             res = simulate_line(route, self.roads, self.day)
             self._lines[route] = res
@@ -517,6 +522,7 @@ class BusService:
                     "vehicles": r.buses, "drivers": r.buses,
                     "safety_staff": r.buses * self.day.safety_staff_per_bus,
                     "seats": r.buses * self.day.seats, "pupils_carried": res.riders,
+                    "peak_load": res.peak_load,
                     "first_pickup": hhmm(min(res.pickup)), "arrival_at_school": hhmm(res.arrival),
                     "last_dropoff": hhmm(res.last_dropoff),
                     "longest_ride_min": round(max(res.ride_max_min), 1),
@@ -527,6 +533,30 @@ class BusService:
                 })
         return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
+    def stops_table(self, ids_by_year: dict[int, int]) -> pd.DataFrame:
+        """Per year, line and stop (village): pupils planned, pick-up time, mean wait and ride,
+        longest ride, walk to the stop and door-to-school minutes, and the school's arrival."""
+        rows = []
+        names = self.world.node_name
+        for year, idx in sorted(ids_by_year.items()):
+            for k, res in enumerate(self.networks[idx].lines):
+                r = res.route
+                for i, v in enumerate(r.stops):
+                    rows.append({
+                        "year": year, "line": f"L{k + 1:03d}", "village": names[v],
+                        "destination": names[r.dest], "pupils": r.pupils[i],
+                        "pickup": hhmm(res.pickup[i]), "arrival_at_school": hhmm(res.arrival),
+                        "walk_to_stop_min": round(self.walk_to_stop[v], 2),
+                        "wait_min": round(res.wait_min[i], 2), "ride_min": round(res.ride_min[i], 2),
+                        "longest_ride_min": round(res.ride_max_min[i], 2),
+                        "door_to_school_min": round(self.walk_to_stop[v] + res.wait_min[i]
+                                                    + res.ride_min[i], 2),
+                    })
+            for v in self.networks[idx].unserved:
+                rows.append({"year": year, "line": "", "village": names[v], "destination": "",
+                             "pupils": 0, "pickup": "not served: beyond the ride limits"})
+        return pd.DataFrame(rows)
+
     def parent_payment(self, res: LineResult) -> float:
         """Yuan a year the line's planned riders' parents pay."""
         if self.day.parent_fare_day is not None:
@@ -535,7 +565,7 @@ class BusService:
 
 
 LEDGER_COLUMNS = ["year", "line", "destination", "stops", "vehicles", "drivers", "safety_staff",
-                  "seats", "pupils_carried", "first_pickup", "arrival_at_school", "last_dropoff",
+                  "seats", "pupils_carried", "peak_load", "first_pickup", "arrival_at_school", "last_dropoff",
                   "longest_ride_min", "bus_km_per_day", "cost_yuan_per_year",
                   "government_yuan_per_year", "parents_yuan_per_year"]
 

@@ -198,6 +198,12 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
     from sim.transport import LEDGER_COLUMNS
     assert list(ledger.columns) == LEDGER_COLUMNS and len(ledger) > 0
     pd.testing.assert_frame_equal(ledger, pd.read_csv(tmp_path / "b" / "safety_ledger.csv"))
+    assert (ledger.peak_load <= ledger.seats / ledger.vehicles).all()
+    stops = pd.read_csv(tmp_path / "a" / "bus_stops.csv")
+    served = stops[stops.line.notna()]
+    per_line = served.groupby(["year", "line"]).pupils.sum()
+    assert per_line.to_dict() == ledger.set_index(["year", "line"]).pupils_carried.to_dict()
+    assert (served.door_to_school_min > served.ride_min).all()
     final = a[(a.replicate == 0) & (a.year == a.year.max()) & (a.level == "all")].set_index("indicator")
     last = ledger[ledger.year == ledger.year.max()]
     assert last.vehicles.sum() == final.loc["buses_needed", "value"]

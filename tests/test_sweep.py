@@ -100,6 +100,14 @@ def test_workers_and_chunk_sizes_give_identical_results(sweep_file, tmp_path):
                   & (summary.year == 2)].set_index("point")
     assert row.loc[1, "mean"] > row.loc[0, "mean"]  # parents paying 60% of the fare pay more
     assert (row["replicates"] == 5).all()
+    # the figure against the swept parameter, from the command line
+    from sim.cli import main
+    png = tmp_path / "fig.png"
+    assert main(["summarize", str(tmp_path / "one"), "--figure", str(png), "--indicators",
+                 "parent_cost_yuan_per_pupil,bus_share:primary"]) == 0
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["summarize", str(tmp_path / "one"), "--figure", str(png), "--indicators",
+                 "no_such_indicator"]) == 2
 
 
 def test_killed_sweep_resumes_to_identical_results(sweep_file, tmp_path):
