@@ -22,7 +22,7 @@ HEADLINE = [  # indicators printed in the summary table, in this order
     "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
     "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
     "closures_exempted", "bus_ride_time_p95_min", "buses_needed", "bus_cost_yuan_per_year",
-    "parent_cost_yuan_per_pupil",
+    "parent_cost_yuan_per_pupil", "villages_without_bus",
 ]
 
 

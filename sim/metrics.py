@@ -56,6 +56,8 @@ INDICATORS: list[tuple[str, str, str]] = [
      "bus-days, insurance and safety staff (government and parent shares together)"),
     ("parent_cost_yuan_per_pupil", "yuan per year", "parents' bus fares and boarding fees per pupil "
      "who rides a student bus or boards"),
+    ("villages_without_bus", "villages", "villages whose school closed that no bus line can serve "
+     "within the ride limits (max ride, earliest pick-up)"),
 ]
 INDICATOR_NAMES = [name for name, _, _ in INDICATORS]
 COLUMNS = ["scenario", "replicate", "year", "indicator", "level", "value"]

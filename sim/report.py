@@ -211,9 +211,13 @@ def sweep_figure(summary: pd.DataFrame, path: Path, panels: list[tuple[str, str]
     x, others = params[0], params[1:]
     year = int(summary["year"].max()) if year is None else year
     rows = summary[summary["year"] == year]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6),
+    cols = min(3, len(panels))
+    n_rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4.4 * cols, 3.4 * n_rows),
                              constrained_layout=True, squeeze=False)
-    for ax, (ind, level) in zip(axes[0], panels, strict=True):
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, (ind, level) in zip(axes.flat, panels, strict=False):
         d = rows[(rows["indicator"] == ind) & (rows["level"] == level)]
         groups = d.groupby(others, dropna=False) if others else [("", d)]
         for key, g in groups:

@@ -6,7 +6,8 @@ module
 
 1. finds the served villages and their destinations (`served_villages`), and the pupils the
    service is planned for: base-year pupils of the village, of families without a motorbike or
-   car, in the grades the destination teaches and the village no longer does;
+   car, in the grades the destination teaches and the village no longer does, except pupils of
+   boarding age where the trip (road estimate) is beyond the boarding threshold;
 2. builds bus lines per destination (`plan_routes`): stops ordered along the shortest road path
    towards the school, farthest first; a line takes at most one bus of pupils, and stops are
    added only while the first pupil's ride stays within the maximum ride time and the first
@@ -43,10 +44,17 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from sim import dtypes as dt
-from sim.kernels.indicators import TOTAL_BUS_KM, TOTAL_BUSES, TOTAL_COST, TOTAL_RIDERS
+from sim.kernels.indicators import (
+    TOTAL_BUS_KM,
+    TOTAL_BUSES,
+    TOTAL_COST,
+    TOTAL_RIDERS,
+    TOTAL_UNSERVED,
+)
 from sim.world import LOCAL_KM, World
 
-N_TOTALS = 4  #: network totals handed to the kernels: buses, bus-km per day, cost per year, riders
+N_TOTALS = 5  #: network totals handed to the kernels: buses, bus-km per day, cost per year,
+#: planned riders, villages left without a line (beyond the ride limits)
 
 
 def clock(text: str) -> float:
@@ -385,13 +393,15 @@ def grade_mask(lo: int, hi: int) -> int:
     return sum(1 << g for g in range(lo, hi + 1))
 
 
-def served_villages(open_, lo, hi, receiver, hi0, catchment, school_node, n_nodes):
+def served_villages(open_, lo, hi, receiver, hi0, catchment, school_node, n_nodes,
+                    boarding_grades: int = 0, board_far=None):
     """(dest node per node or -1, riding-grade bit mask per node) of one replicate's network.
 
     A village is served when its base-year catchment school is closed or no longer teaches all
     its base-year grades; the line goes to the node of the school that took its pupils (followed
     on if that school closed in turn). Pupils ride in the grades taught by an open school at the
-    destination and by none at the village."""
+    destination and by none at the village; where `board_far[v, r]` says the trip to receiving
+    school r is beyond the boarding threshold, the `boarding_grades` (bit mask) board instead."""
     dest = np.full(n_nodes, -1, np.int32)
     mask = np.zeros(n_nodes, np.int32)
     taught = np.zeros(n_nodes, np.int32)
@@ -410,6 +420,8 @@ def served_villages(open_, lo, hi, receiver, hi0, catchment, school_node, n_node
             continue
         d = school_node[r]
         m = taught[d] & ~taught[v]
+        if board_far is not None and board_far[v, r]:
+            m &= ~boarding_grades
         if m:
             dest[v] = d
             mask[v] = m
@@ -431,6 +443,10 @@ class BusService:
         self.walk_to_stop = (LOCAL_KM * world.node_terrain * 60.0 / travel.walk_kmh).astype(np.float64)
         self.catchment = None  # set by the engine (base-year catchment school per node)
         self.hi0 = world_hi(world)
+        # pupils of boarding age board rather than ride where the planned trip is that long
+        board = scenario.policies.boarding.min_grade
+        self.boarding_grades = grade_mask(board, dt.N_GRADES)
+        self.board_far = world.t_bus > scenario.behaviour.choice.board_if_day_travel_over_min
         self.networks: list[Network] = []
         self._index: dict[bytes, int] = {}
         self._lines: dict[Route, LineResult] = {}
@@ -451,7 +467,8 @@ class BusService:
         self.lookups += 1
         if self.on:
             dest, mask = served_villages(open_, lo, hi, receiver, self.hi0, self.catchment,
-                                         self.world.school_node, self.world.n_nodes)
+                                         self.world.school_node, self.world.n_nodes,
+                                         self.boarding_grades, self.board_far)
         else:
             dest = np.full(self.world.n_nodes, -1, np.int32)
             mask = np.zeros_like(dest)
@@ -498,8 +515,7 @@ class BusService:
                 net.totals[TOTAL_BUS_KM] += res.bus_km_day
                 net.totals[TOTAL_COST] += res.cost_year
                 net.totals[TOTAL_RIDERS] += res.riders
-        # a village with no planned riders still gets its line's stop if on the way: not modelled;
-        # villages served in principle but with no riders planned have no line
+        net.totals[TOTAL_UNSERVED] = len(net.unserved)
         return net
 
     def stats(self) -> dict:

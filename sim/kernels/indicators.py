@@ -39,8 +39,10 @@ BUS_RIDE_P95 = 27
 BUSES_NEEDED = 28
 BUS_COST = 29
 PARENT_COST = 30
-N_INDICATORS = 31
-TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS = 0, 1, 2, 3  #: S.bus_totals (sim/transport.py)
+VILLAGES_WITHOUT_BUS = 31
+N_INDICATORS = 32
+#: entries of S.bus_totals (sim/transport.py)
+TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS, TOTAL_UNSERVED = 0, 1, 2, 3, 4
 N_BINS = 301  #: travel-time histogram, 1-minute bins, last bin = 300+
 
 
@@ -267,5 +269,6 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out[CHILDREN_MIGRATED, 2] = migrated
     out[BUSES_NEEDED, 2] = S.bus_totals[TOTAL_BUSES]
     out[BUS_COST, 2] = S.bus_totals[TOTAL_COST]
+    out[VILLAGES_WITHOUT_BUS, 2] = S.bus_totals[TOTAL_UNSERVED]
     if paying > 0:
         out[PARENT_COST, 2] = parent_pay / paying

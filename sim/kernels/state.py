@@ -79,7 +79,8 @@ Schools = namedtuple("Schools", [
     "bus_door",      # float32 (nodes): door-to-school minutes by bus (walk, wait, ride)
     "bus_ride",      # float32 (nodes): minutes on the bus (morning, mean)
     "bus_yuan",      # float32 (nodes): yearly cost of the service per rider (yuan per year)
-    "bus_totals",    # float64 (4,): buses, bus-km per day, cost (yuan per year), planned riders
+    "bus_totals",    # float64 (5,): buses, bus-km per day, cost (yuan per year), planned riders,
+                     #   villages left without a line
     "version",       # int64 (1,): bumped whenever closures change what is open, taught or served
     # choice-set cache, one slot per (node, grade, family has motorbike/car): slot = choice_slot()
     "cand_school",   # int32 (slots, k): schools a pupil there may attend, nearest first
