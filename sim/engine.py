@@ -305,11 +305,13 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
         net = np.full(n, -1, np.int64)
         for year in range(years + 1):
             if year > 0:
-                annual.policy_batch(year, sd, P, W, R, SB, HB, CB, counts)
+                annual.year_batch(annual.POLICY, year, sd, P, W, R, SB, HB, CB, counts, at_risk,
+                                  dropped, out, st)
                 if year in rule_years:
                     for k in range(n):
                         net[k] = set_bus_network(model, replicate(state, k)[0])
-            annual.schooling_batch(year, sd, P, W, SB, HB, CB, counts, at_risk, dropped, out, st)
+            annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, SB, HB, CB, counts, at_risk,
+                              dropped, out, st)
             values[i:i + n, year] = out
             networks[i:i + n, year] = net
         steps += int(st.sum())

@@ -8,10 +8,10 @@
                         -> recount seats -> place pupils who need a school
                         -> dropout -> record                               [year_schooling]
 
-`policy_batch` and `schooling_batch` step a batch of replicates through one year in parallel
-(prange); each replicate has its own state and seed, and every draw is keyed by (seed, year,
-agent, decision), so results do not depend on the number of threads or on how replicates are
-split into batches. Batch state holds every replicate's arrays with a leading replicate axis.
+`year_batch` steps a batch of replicates through one half of a year in parallel (prange);
+each replicate has its own state and seed, and every draw is keyed by (seed, year, agent,
+decision), so results do not depend on the number of threads or on how replicates are split
+into batches. Batch state holds every replicate's arrays with a leading replicate axis.
 """
 
 from numba import njit, prange
@@ -72,19 +72,19 @@ def replicate_view(SB, HB, CB, i):
     return S, H, C
 
 
-@njit(cache=True, parallel=True)
-def policy_batch(year, seeds, P, W, R, SB, HB, CB, counts):
-    """`year_policy` for every replicate of the batch, in parallel."""
-    for i in prange(seeds.shape[0]):
-        S, H, C = replicate_view(SB, HB, CB, i)
-        year_policy(year, seeds[i], P, W, R, S, H, C, counts[i])
+POLICY, SCHOOLING = 0, 1  #: the two halves of a year, for `year_batch`
 
 
 @njit(cache=True, parallel=True)
-def schooling_batch(year, seeds, P, W, SB, HB, CB, counts, at_risk, dropped, out, steps):
-    """`year_schooling` for every replicate of the batch, in parallel; out[i]: replicate i's
-    indicators this year; steps[i] += child records stepped."""
+def year_batch(half, year, seeds, P, W, R, SB, HB, CB, counts, at_risk, dropped, out, steps):
+    """One half of a year (POLICY: `year_policy`; SCHOOLING: `year_schooling`) for every
+    replicate of the batch, in parallel; out[i]: replicate i's indicators this year; steps[i] +=
+    child records stepped. One parallel kernel for both halves: each parallel wrapper costs
+    seconds of compile time."""
     for i in prange(seeds.shape[0]):
         S, H, C = replicate_view(SB, HB, CB, i)
-        steps[i] += year_schooling(year, seeds[i], P, W, S, H, C, counts[i], at_risk[i],
-                                   dropped[i], out[i])
+        if half == POLICY:
+            year_policy(year, seeds[i], P, W, R, S, H, C, counts[i])
+        else:
+            steps[i] += year_schooling(year, seeds[i], P, W, S, H, C, counts[i], at_risk[i],
+                                       dropped[i], out[i])
