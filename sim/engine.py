@@ -159,6 +159,7 @@ def base_state(world: World, pop: Population, years: int,
         enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
         last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
         receiver=np.full(n_s, -1, dt.INDEX), bus_dest=np.full(world.n_nodes, -1, dt.INDEX),
+        bus_grades=np.zeros(world.n_nodes, dt.INDEX),
         bus_door=np.zeros(world.n_nodes, np.float32), bus_ride=np.zeros(world.n_nodes, np.float32),
         bus_yuan=np.zeros(world.n_nodes, np.float32), bus_totals=np.zeros(N_TOTALS),
         version=np.zeros(1, np.int64),
@@ -267,9 +268,11 @@ def set_bus_network(model: Model, S: Schools) -> int:
     bus = model.bus
     idx = bus.network_id(S.open, S.lo, S.hi, S.receiver)
     net = bus.networks[idx]
-    if not (np.array_equal(S.bus_dest, net.dest) and np.array_equal(S.bus_totals, net.totals)
+    if not (np.array_equal(S.bus_dest, net.dest) and np.array_equal(S.bus_grades, net.grades)
+            and np.array_equal(S.bus_totals, net.totals)
             and np.array_equal(S.bus_door, net.door_min.astype(np.float32))):
         S.bus_dest[:] = net.dest
+        S.bus_grades[:] = net.grades
         S.bus_door[:] = net.door_min
         S.bus_ride[:] = net.ride_min
         S.bus_yuan[:] = net.yuan_per_rider

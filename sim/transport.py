@@ -5,9 +5,10 @@ to the node of the receiving school (the township centre, usually). For one year
 module
 
 1. finds the served villages and their destinations (`served_villages`), and the pupils the
-   service is planned for: base-year pupils of the village, of families without a motorbike or
-   car, in the grades the destination teaches and the village no longer does, except pupils of
-   boarding age where the trip (road estimate) is beyond the boarding threshold;
+   service is planned for (the Xunwu plan: lines for pupils moved to the receiving school):
+   base-year pupils of the village, of families without a motorbike or car, in the grades its
+   school taught and no longer does, except pupils of boarding age where the trip (road
+   estimate) is beyond the boarding threshold; only those grades ride;
 2. builds bus lines per destination (`plan_routes`): stops ordered along the shortest road path
    towards the school, farthest first; a line takes at most one bus of pupils, and stops are
    added only while the first pupil's ride stays within the maximum ride time and the first
@@ -376,10 +377,11 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
 @dataclass
 class Network:
     """The bus service of one network state. Per node arrays (nodes,): destination node (-1: no
-    line), door-to-school minutes (walk to the stop, wait, ride), ride minutes, full yearly cost
-    per planned rider (yuan); `totals` (N_TOTALS,) and the lines."""
+    line), grades that ride (bit mask), door-to-school minutes (walk to the stop, wait, ride),
+    ride minutes, full yearly cost per planned rider (yuan); `totals` (N_TOTALS,) and the lines."""
 
     dest: np.ndarray
+    grades: np.ndarray
     door_min: np.ndarray
     ride_min: np.ndarray
     yuan_per_rider: np.ndarray
@@ -393,15 +395,17 @@ def grade_mask(lo: int, hi: int) -> int:
     return sum(1 << g for g in range(lo, hi + 1))
 
 
-def served_villages(open_, lo, hi, receiver, hi0, catchment, school_node, n_nodes,
+def served_villages(open_, lo, hi, receiver, lo0, hi0, catchment, school_node, n_nodes,
                     boarding_grades: int = 0, board_far=None):
-    """(dest node per node or -1, riding-grade bit mask per node) of one replicate's network.
+    """(dest node per node or -1, riding grades per node as a bit mask) of one replicate's
+    network.
 
     A village is served when its base-year catchment school is closed or no longer teaches all
-    its base-year grades; the line goes to the node of the school that took its pupils (followed
-    on if that school closed in turn). Pupils ride in the grades taught by an open school at the
-    destination and by none at the village; where `board_far[v, r]` says the trip to receiving
-    school r is beyond the boarding threshold, the `boarding_grades` (bit mask) board instead."""
+    its base-year grades: a dedicated line takes the pupils it lost to the node of the school
+    that received them (followed on if that school closed in turn). The grades that ride are the
+    catchment school's base-year grades that no open school at the village teaches and one at
+    the destination does; where `board_far[v, r]` says the trip to receiving school r is beyond
+    the boarding threshold, the `boarding_grades` (bit mask) board instead."""
     dest = np.full(n_nodes, -1, np.int32)
     mask = np.zeros(n_nodes, np.int32)
     taught = np.zeros(n_nodes, np.int32)
@@ -419,7 +423,7 @@ def served_villages(open_, lo, hi, receiver, hi0, catchment, school_node, n_node
         if r < 0 or not open_[r] or school_node[r] == v:
             continue
         d = school_node[r]
-        m = taught[d] & ~taught[v]
+        m = grade_mask(int(lo0[c]), int(hi0[c])) & taught[d] & ~taught[v]
         if board_far is not None and board_far[v, r]:
             m &= ~boarding_grades
         if m:
@@ -442,7 +446,7 @@ class BusService:
         travel = scenario.behaviour.travel
         self.walk_to_stop = (LOCAL_KM * world.node_terrain * 60.0 / travel.walk_kmh).astype(np.float64)
         self.catchment = None  # set by the engine (base-year catchment school per node)
-        self.hi0 = world_hi(world)
+        self.lo0, self.hi0 = world_grades(world)
         # pupils of boarding age board rather than ride where the planned trip is that long
         board = scenario.policies.boarding.min_grade
         self.boarding_grades = grade_mask(board, dt.N_GRADES)
@@ -458,15 +462,16 @@ class BusService:
 
     def empty(self) -> Network:
         n = self.world.n_nodes
-        return Network(np.full(n, -1, np.int32), np.zeros(n), np.zeros(n), np.zeros(n),
-                       np.zeros(N_TOTALS))
+        return Network(np.full(n, -1, np.int32), np.zeros(n, np.int32), np.zeros(n), np.zeros(n),
+                       np.zeros(n), np.zeros(N_TOTALS))
 
     def network_id(self, open_, lo, hi, receiver) -> int:
         """Index in `self.networks` of the network for this school state (built if new)."""
         t0 = time.perf_counter()
         self.lookups += 1
         if self.on:
-            dest, mask = served_villages(open_, lo, hi, receiver, self.hi0, self.catchment,
+            dest, mask = served_villages(open_, lo, hi, receiver, self.lo0, self.hi0,
+                                         self.catchment,
                                          self.world.school_node, self.world.n_nodes,
                                          self.boarding_grades, self.board_far)
         else:
@@ -508,6 +513,7 @@ class BusService:
                 per_rider = res.cost_year / max(res.riders, 1)
                 for i, v in enumerate(route.stops):
                     net.dest[v] = d
+                    net.grades[v] = mask[v]
                     net.ride_min[v] = res.ride_min[i]
                     net.door_min[v] = self.walk_to_stop[v] + res.wait_min[i] + res.ride_min[i]
                     net.yuan_per_rider[v] = per_rider
@@ -586,8 +592,11 @@ LEDGER_COLUMNS = ["year", "line", "destination", "stops", "vehicles", "drivers",
                   "government_yuan_per_year", "parents_yuan_per_year"]
 
 
-def world_hi(world: World) -> np.ndarray:
-    return np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
+def world_grades(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest grade each school teaches in the base year."""
+    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level], np.int8)
+    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
+    return lo, hi
 
 
 def context_key(world: World, day: BusDay, demand: np.ndarray, walk: np.ndarray) -> str:

@@ -76,6 +76,8 @@ def test_three_villages_close_and_reassign(tmp_path):
     town, b_node = node("TOWN"), node("B")
     assert S.bus_dest[b_node] == town and S.bus_dest[node("C")] == town
     assert S.bus_dest[town] == -1
+    # the line carries the grades the village school taught (1-6), not junior pupils
+    assert S.bus_grades[b_node] == sum(1 << g for g in range(1, 7))
     # bus riders travel the simulated door-to-school time of their village's line
     net = model.bus.networks[model.bus.network_id(S.open, S.lo, S.hi, S.receiver)]
     line = next(x for x in net.lines if b_node in x.route.stops)
@@ -83,7 +85,7 @@ def test_three_villages_close_and_reassign(tmp_path):
     door = model.bus.walk_to_stop[b_node] + line.wait_min[k] + line.ride_min[k]
     kids = pupils_of(model, C, "B")
     riders = kids[C.mode[kids] == dt.BUS]
-    assert len(riders) > 0
+    assert len(riders) > 0 and (C.grade[riders] <= 6).all()
     np.testing.assert_allclose(C.travel[riders], door, rtol=1e-6)
     i = INDICATOR_NAMES.index
     assert out[1, i("schools_closed"), 2] == 2

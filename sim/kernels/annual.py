@@ -61,8 +61,8 @@ def replicate_view(SB, HB, CB, i):
     S = Schools(SB.open[i], SB.level[i], SB.lo[i], SB.hi[i], SB.beds[i], SB.beds_used[i],
                 SB.received[i], SB.closed_year[i], SB.enrol[i], SB.last_enrol[i],
                 SB.last_enrol_g[i], SB.base_enrol[i], SB.receiver[i], SB.bus_dest[i],
-                SB.bus_door[i], SB.bus_ride[i], SB.bus_yuan[i], SB.bus_totals[i], SB.version[i],
-                SB.cand_school[i], SB.cand_time[i], SB.cand_mode[i], SB.cand_n[i],
+                SB.bus_grades[i], SB.bus_door[i], SB.bus_ride[i], SB.bus_yuan[i], SB.bus_totals[i],
+                SB.version[i], SB.cand_school[i], SB.cand_time[i], SB.cand_mode[i], SB.cand_n[i],
                 SB.cand_version[i])
     H = Households(HB.node[i], HB.hardship[i], HB.access[i], HB.parents[i], HB.away[i],
                    HB.head_age[i], HB.w_dist[i], HB.w_quality[i], HB.w_cost[i], HB.income[i],

@@ -50,7 +50,8 @@ def build_choice_slot(slot, v, g, access, P, W, S):
     """Fill one slot of the choice-set cache: every school a pupil of grade g at node v could
     attend, nearest first by private time (which no mode beats), with the fastest day travel
     (one-way minutes) and its mode: walking; the student bus where the village's line goes to the
-    school's node (door-to-school time from the simulated bus day, sim/transport.py); the
+    school's node and carries grade g (door-to-school time from the simulated bus day,
+    sim/transport.py); the
     family's motorbike or car with `access`. A school is kept
     if it is open, teaches grade g, and is within the day travel limit or (grade and beds
     permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per
@@ -68,7 +69,8 @@ def build_choice_slot(slot, v, g, access, P, W, S):
             continue
         t = W.t_walk[v, s]
         mode = dt.WALK
-        if S.bus_dest[v] == W.school_node[s] and S.bus_door[v] < t:
+        if (S.bus_dest[v] == W.school_node[s] and (S.bus_grades[v] >> g) & 1
+                and S.bus_door[v] < t):
             t = S.bus_door[v]
             mode = dt.BUS
         if access and tp < t:
@@ -237,7 +239,7 @@ def recount(P, W, S, H, C):
         if C.mode[c] == dt.BUS:
             h = C.hh[c]
             v = H.node[h]
-            if S.bus_dest[v] != W.school_node[s]:
+            if S.bus_dest[v] != W.school_node[s] or not (S.bus_grades[v] >> g) & 1:
                 C.school[c] = -1
                 continue
             C.travel[c] = S.bus_door[v]

@@ -76,6 +76,7 @@ Schools = namedtuple("Schools", [
                      #   (kept as a teaching point); -1 if none
     # this year's student bus service, set from sim.transport between closures and enrolment
     "bus_dest",      # int32 (nodes): node the village's bus line goes to, -1 if none
+    "bus_grades",    # int32 (nodes): bit g set if pupils of grade g may ride the line
     "bus_door",      # float32 (nodes): door-to-school minutes by bus (walk, wait, ride)
     "bus_ride",      # float32 (nodes): minutes on the bus (morning, mean)
     "bus_yuan",      # float32 (nodes): yearly cost of the service per rider (yuan per year)
