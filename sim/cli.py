@@ -1,4 +1,5 @@
-"""Command line: `schoolflow run SCENARIO [--replicates N] [--seed S] [--out DIR] [--workers N]`.
+"""Command line: `schoolflow run SCENARIO [--replicates N] [--seed S] [--out DIR] [--workers N]
+[--engine numba|mesa]`, and `sweep`, `summarize`, `compare`, `viz`.
 
 Bad input (scenario or county files) prints one line naming the file, the field and the fix,
 and exits with status 2.
@@ -67,18 +68,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs.append((ref, runs[0][1] / "reference"))
     threads = engine.set_workers(args.workers)
     models = [engine.build_model(s) for s, _ in runs]
+    if args.engine == "mesa":
+        from sim import mesa_model
+        runner, threads = mesa_model.run_model, 1
+    else:
+        runner = engine.run_model
     frames, bus_lines = [], []
     total = sum(s.replicates for s, _ in runs)
     with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
               file=sys.stderr) as bar:
         for model, (s, out_dir) in zip(models, runs, strict=True):
             bar.set_postfix_str(s.name)
-            result = engine.run_model(model, 0, s.replicates, progress=bar.update)
+            result = runner(model, 0, s.replicates, progress=bar.update)
             df = metrics.tidy(result.values, s.name)
             summary = metrics.summarise(df)
             seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
             store.write_run(out_dir, s, df, summary, seeds, {
-                "threads": threads, "seconds": round(result.seconds, 3),
+                "engine": args.engine, "threads": threads, "seconds": round(result.seconds, 3),
                 "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
                 tables=engine.bus_tables(model, result))
             frames.append((s, df, summary, out_dir))
@@ -176,6 +182,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_viz(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    from sim import scenario as sc
+
+    sc.load(args.scenario)  # bad input fails here, with the usual one-line error
+    app = Path(__file__).with_name("viz.py")
+    env = dict(os.environ, SCHOOLFLOW_SCENARIO=str(Path(args.scenario).resolve()),
+               SCHOOLFLOW_REPLICATE=str(args.replicate), SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
+    cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host,
+           "--port", str(args.port), "--production"]
+    if args.no_open:
+        cmd.append("--no-open")
+    print(f"SchoolFlow web view: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schoolflow", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -185,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="root seed (overrides the file)")
     run.add_argument("--out", help="output folder (default results/<scenario name>/)")
     run.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
+    run.add_argument("--engine", choices=["numba", "mesa"], default="numba",
+                     help="numba core (default) or the Mesa reference model (same outputs, "
+                          "single thread, far slower)")
     run.add_argument("--no-compare", action="store_true",
                      help="skip the scenario's compare_to reference run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -213,6 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
     cp.set_defaults(func=cmd_compare)
+
+    vz = sub.add_parser("viz", help="watch the Mesa reference model in the browser (Solara)")
+    vz.add_argument("scenario", help="scenario YAML file")
+    vz.add_argument("--replicate", type=int, default=0, help="replicate to show (default 0)")
+    vz.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    vz.add_argument("--host", default="localhost", help="address to serve on (default localhost)")
+    vz.add_argument("--no-open", action="store_true", help="do not open a browser window")
+    vz.set_defaults(func=cmd_viz)
 
     sm = sub.add_parser("summarize", help="mean and 90%% interval per design point of a sweep")
     sm.add_argument("dir", help="the sweep's output folder")

@@ -13,6 +13,7 @@ Units: minutes (one-way travel), km, pupils, yuan per year.
 from __future__ import annotations
 
 import math
+import time
 
 import mesa
 import numpy as np
@@ -26,6 +27,13 @@ from sim.scenario import Scenario
 
 FAR_MIN = 45.0  #: a child travelling further than this (minutes) makes the family likelier to move
 LEVELS = {"primary": 0, "junior": 1, "all": 2}
+#: series the data collector keeps each year (chart label: indicator, level), for the web view
+LIVE_CHARTS = {
+    "dropout rate": ("dropout_rate", "all"),
+    "classes over the cap": ("share_classes_over_standard", "all"),
+    "classes 56+ / 61+": ("share_classes_very_large", "all"),
+    "travel p95, primary (min)": ("travel_time_p95_min", "primary"),
+}
 
 
 class School(mesa.Agent):
@@ -133,9 +141,13 @@ class SchoolFlowModel(mesa.Model):
             self.pupils.append(kid)
             hh.children.append(kid)
         self.bus_network = self.bus.empty()
+        self.bus_network_ids: list[int] = []  # per year: index in built.bus.networks, -1 none
         self.indicators: list[np.ndarray] = []
         self.at_risk = np.zeros(dt.N_GRADES + 1, np.int64)
         self.dropped = np.zeros(dt.N_GRADES + 1, np.int64)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            label: (lambda m, name=name, lv=lv: m.indicator(name, lv))
+            for label, (name, lv) in LIVE_CHARTS.items()})
         self.school_year()
         for s in self.schools:
             s.base_enrol = s.last_enrol
@@ -349,6 +361,7 @@ class SchoolFlowModel(mesa.Model):
                                   np.array([x.hi for x in s]),
                                   np.array([-1 if x.receiver is None else x.receiver.sid for x in s]))
         self.bus_network = self.bus.networks[idx]
+        self.bus_network_id = idx
 
     def bus_option(self, hh: Household, school: School, grade: int) -> float | None:
         """Door-to-school minutes by the village's bus line, if it goes to `school` for `grade`."""
@@ -531,6 +544,12 @@ class SchoolFlowModel(mesa.Model):
         if self.year == 0:
             out[INDICATOR_NAMES.index("share_under100_closed"), 2] = 0.0
         self.indicators.append(out)
+        self.bus_network_ids.append(getattr(self, "bus_network_id", -1))
+        self.datacollector.collect(self)
+
+    def indicator(self, name: str, level: str = "all") -> float:
+        """The latest recorded value of an indicator (sim/metrics.py) at a level."""
+        return float(self.indicators[-1][INDICATOR_NAMES.index(name), LEVELS[level]])
 
 
 class Indicators:
@@ -714,16 +733,25 @@ class Indicators:
         self.set("junior_retention_3yr", 1, retention)
 
 
-def run_replicates(scenario: Scenario, start: int, stop: int, progress=None) -> np.ndarray:
-    """Indicators of replicates start..stop-1 with the Mesa engine:
-    values[replicate, year, indicator, level], as `sim.engine.run_model` returns them."""
-    built = engine.build_model(scenario)
-    out = np.empty((stop - start, scenario.years + 1, N_INDICATORS, 3))
+def run_model(built: engine.Model, start: int, stop: int, progress=None) -> engine.RunResult:
+    """Replicates start..stop-1 with the Mesa engine, in the form `sim.engine.run_model` returns
+    (indicators values[replicate, year, indicator, level], bus networks, timings)."""
+    scenario = built.scenario
+    t0 = time.perf_counter()
+    before = built.bus.stats()
+    values = np.empty((stop - start, scenario.years + 1, N_INDICATORS, 3))
+    networks = np.full((stop - start, scenario.years + 1), -1, np.int64)
+    steps = 0
     for i, r in enumerate(range(start, stop)):
         model = SchoolFlowModel(scenario, r, built)
+        steps += len(model.pupils)
         for _ in range(scenario.years):
             model.step()
-        out[i] = np.stack(model.indicators)
+            steps += len(model.pupils)
+        values[i] = np.stack(model.indicators)
+        networks[i] = model.bus_network_ids
         if progress is not None:
             progress(1)
-    return out
+    after = built.bus.stats()
+    stats = {k: round(after[k] - before[k], 3) for k in after}
+    return engine.RunResult(values, start, steps, time.perf_counter() - t0, networks, stats)
