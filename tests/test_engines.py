@@ -1,0 +1,73 @@
+"""The Mesa reference model against the numba core, on the small county (the fast version of
+benchmarks/engines.py): both engines draw the same counter-based random numbers, so a replicate
+must give the same indicators in both; and every indicator's mean over 200 numba replicates and
+the Mesa replicates agrees within three combined standard errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import agreement, engine, mesa_model
+from sim import scenario as sc
+from sim.cli import main
+from tests.conftest import SMALL
+
+NUMBA_REPLICATES = 200
+MESA_REPLICATES = 12  #: replicates 0-11 (benchmarks/engines.py uses a disjoint block)
+
+
+@pytest.fixture(scope="module")
+def plans():
+    plan = sc.validate(SMALL)
+    ref = sc.validate({**SMALL, "name": "small_no_closure", "policies": {"closures": []}})
+    out = {}
+    for s in (plan, ref):
+        built = engine.build_model(s)
+        out[s.name] = (built, engine.run_model(built, 0, NUMBA_REPLICATES).values,
+                       mesa_model.run_model(built, 0, MESA_REPLICATES).values)
+    return out
+
+
+def test_engines_agree_replicate_by_replicate(plans):
+    """Both engines draw the same counter-based numbers: a replicate is the same in both."""
+    for _built, numba_values, mesa_values in plans.values():
+        np.testing.assert_allclose(mesa_values, numba_values[:MESA_REPLICATES], rtol=1e-9,
+                                   atol=1e-12, equal_nan=True)
+
+
+def test_engine_means_agree_within_three_standard_errors(plans):
+    for name, (_built, numba_values, mesa_values) in plans.items():
+        table = agreement.agreement_table(numba_values, mesa_values)
+        assert len(table) > 200, name
+        bad = table[~table.agrees]
+        assert bad.empty, f"{name}: engines disagree:\n{bad.to_string()}"
+    # the plan's closures show up in both engines
+    from sim.metrics import INDICATOR_NAMES
+    closed = INDICATOR_NAMES.index("schools_closed")
+    assert (plans["small"][2][:, -1, closed, 2] > 0).all()
+
+
+def test_agreement_check_catches_a_different_model():
+    """A Mesa run of a changed scenario (dropout twice as likely) must be flagged."""
+    plan = sc.validate(SMALL)
+    changed = sc.validate({**SMALL, "behaviour": {"dropout": {"base_junior": 0.05}}})
+    numba_values = engine.run_model(engine.build_model(plan), 0, 200).values
+    mesa_values = mesa_model.run_model(engine.build_model(changed), 0, MESA_REPLICATES).values
+    table = agreement.agreement_table(numba_values, mesa_values)
+    flagged = table[~table.agrees]
+    assert {"dropout_rate", "dropouts"} <= set(flagged.indicator)
+
+
+def test_run_with_the_mesa_engine_writes_the_same_outputs(write_yaml, small_dict, tmp_path):
+    small_dict["replicates"] = 2
+    path = write_yaml(small_dict)
+    for eng in ("numba", "mesa"):
+        assert main(["run", str(path), "--engine", eng, "--out", str(tmp_path / eng), "--quiet"]) == 0
+    a = pd.read_parquet(tmp_path / "numba" / "indicators.parquet")
+    b = pd.read_parquet(tmp_path / "mesa" / "indicators.parquet")
+    pd.testing.assert_frame_equal(a, b, rtol=1e-9)
+    for table in ("safety_ledger.csv", "bus_stops.csv", "summary.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "numba" / table),
+                                      pd.read_csv(tmp_path / "mesa" / table), rtol=1e-9)
