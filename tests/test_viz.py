@@ -1,0 +1,83 @@
+"""`schoolflow viz`: the Solara page of the Mesa model, loaded in headless Chromium (Debian's
+chromium; `.ci/run` installs it): the map and the charts are drawn, and a Step redraws them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from tests.conftest import SMALL
+from tests.test_compare import _chromium
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds} s")
+
+
+IMAGES = """() => Array.from(document.querySelectorAll('img'))
+    .filter(i => i.complete && i.naturalWidth > 100)
+    .map(i => i.src)"""  # the figures (PNG blobs), loaded
+
+
+def test_viz_page_draws_map_and_charts_and_steps(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine: apt-get install chromium (CI installs it)")
+    path = tmp_path / "small.yaml"
+    path.write_text(yaml.safe_dump(SMALL))
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", "viz", str(path), "--port", str(port), "--no-open"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait_for(f"http://localhost:{port}/", 90)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])
+            page = b.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(f"http://localhost:{port}/", timeout=60_000)
+            page.wait_for_selector("text=Step: 0", timeout=90_000)
+            page.wait_for_function(f"({IMAGES})().length >= 5", timeout=60_000)
+            before = page.evaluate(IMAGES)
+            shot = tmp_path / "viz_year0.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
+            assert page.get_by_text("SchoolFlow: small").count() >= 1
+            page.get_by_role("button", name="Step").first.click()
+            page.wait_for_selector("text=Step: 1", timeout=90_000)
+            # every figure (map + 4 charts) is redrawn with the new year
+            page.wait_for_function(
+                f"(() => {{ const now = ({IMAGES})(); const old = {before!r};"
+                " return now.length >= 5 && now.every(s => !old.includes(s)); })()",
+                timeout=60_000)
+            page.screenshot(path=str(tmp_path / "viz_year1.png"), full_page=True)
+            b.close()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
