@@ -239,17 +239,27 @@ def set_workers(workers: int | None) -> int:
     return n
 
 
+#: fields of the choice-set cache: never read before a slot is built (cand_version = -1 says
+#: "not built"), so a batch allocates them without copying the base-year state
+_UNREAD = {"cand_school", "cand_time", "cand_mode", "cand_n"}
+
+
 def batch_state(model: Model, n: int) -> tuple[Schools, Households, Children]:
     """State of n replicates at the base year: every array with a leading replicate axis,
     children with room for `model.capacity` records."""
-    def stack(a: np.ndarray, length: int | None = None) -> np.ndarray:
+    def stack(a: np.ndarray, length: int | None = None, copy: bool = True) -> np.ndarray:
         shape = (n, length if length is not None else a.shape[0], *a.shape[1:])
-        out = np.zeros(shape, a.dtype)
+        if not copy:
+            return np.empty(shape, a.dtype)
+        out = np.empty(shape, a.dtype)
         out[:, : a.shape[0]] = a
+        if shape[1] > a.shape[0]:
+            out[:, a.shape[0]:] = 0
         return out
 
     C0, cap = model.C0, model.capacity
-    SB = Schools(*[stack(a) for a in model.S0])
+    SB = Schools(*[stack(a, copy=f not in _UNREAD) for f, a in zip(Schools._fields, model.S0,
+                                                                 strict=True)])
     HB = Households(*[stack(a) for a in model.H0])
     CB = Children(*[stack(a) if f == "n_used" else stack(a, cap)
                     for f, a in zip(Children._fields, C0, strict=True)])
