@@ -185,6 +185,9 @@ class Exemptions(Strict):
         return self
 
 
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  #: a time of day, e.g. 07:50
+
+
 class Bus(Strict):
     """Dedicated student bus lines, simulated as a school day (sim/transport.py). Defaults are
     assumptions unless docs/parameters.md cites a source."""
@@ -200,13 +203,13 @@ class Bus(Strict):
     max_ride_min: float = Field(
         60.0, gt=0, description="longest allowed ride on the bus, morning or afternoon (minutes)")
     earliest_pickup: str = Field(
-        "06:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        "06:30", pattern=HHMM,
         description="no pick-up before this time of day (HH:MM)")
     arrive_by: str = Field(
-        "07:50", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        "07:50", pattern=HHMM,
         description="last morning bus at school by this time of day (HH:MM)")
     school_end: str = Field(
-        "16:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        "16:30", pattern=HHMM,
         description="afternoon buses leave school at this time of day (HH:MM)")
     cruise_kmh: float = Field(
         50.0, gt=0, le=60, description="bus driving speed on county roads (km/h); school buses "
