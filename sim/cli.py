@@ -1,5 +1,5 @@
 """Command line: `schoolflow run SCENARIO [--replicates N] [--seed S] [--out DIR] [--workers N]
-[--engine numba|mesa]`, and `sweep`, `summarize`, `compare`, `viz`.
+[--engine numba|mesa]`, and `sweep`, `summarize`, `compare`, `sensitivity`, `viz`.
 
 Bad input (scenario or county files) prints one line naming the file, the field and the fix,
 and exits with status 2.
@@ -182,6 +182,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim import engine, sensitivity
+    from sim import scenario as sc
+
+    base = Path(args.scenario)
+    scenario = sc.load(base)
+    names, bounds, integer = sensitivity.parse_params(base, args.params)
+    setup = sensitivity.Setup(
+        base=base, names=names, bounds=bounds, integer=integer,
+        targets=sensitivity.parse_targets(args.indicators), method=args.method,
+        samples=args.samples, replicates=args.replicates or scenario.replicates,
+        year=scenario.years if args.year is None else args.year, seed=args.seed)
+    engine.set_workers(args.workers)
+    n_points = len(sensitivity.design(setup))
+    out = Path(args.out) if args.out else Path("results") / "sensitivity" / scenario.name
+    print(f"{args.method}: {n_points} design points x {setup.replicates} replicates "
+          f"({len(names)} parameters)")
+    with tqdm(total=n_points, unit="point", desc="sensitivity", disable=args.quiet,
+              file=sys.stderr) as bar:
+        table = sensitivity.run(setup, out, progress=bar.update)
+    with pd.option_context("display.width", 160):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    print(f"\nWritten to {out}/ (sensitivity.csv, samples.csv, sensitivity.png)")
+    return 0
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     import os
     import subprocess
@@ -244,6 +272,24 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
     cp.set_defaults(func=cmd_compare)
 
+    se = sub.add_parser("sensitivity", help="global sensitivity (SALib Sobol' or Morris)")
+    se.add_argument("scenario", help="base scenario YAML file")
+    se.add_argument("--params", nargs="+", required=True, metavar="PATH=LOW:HIGH",
+                    help="parameters (dotted scenario paths) and their ranges")
+    se.add_argument("--method", choices=["sobol", "morris"], default="sobol")
+    se.add_argument("--indicators", default="dropout_rate:all,travel_time_p95_min:primary",
+                    help="NAME[:LEVEL],... (default dropout rate, primary p95 travel)")
+    se.add_argument("--samples", type=int, default=32,
+                    help="SALib base samples N (sobol: N x (params + 2) points; morris: "
+                         "N trajectories of params + 1 points); default 32")
+    se.add_argument("--replicates", type=int, help="replicates per point (default: the file's)")
+    se.add_argument("--year", type=int, help="simulated year analysed (default: the last)")
+    se.add_argument("--seed", type=int, default=1, help="seed of the design (default 1)")
+    se.add_argument("--out", help="output folder (default results/sensitivity/<scenario name>/)")
+    se.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
+    se.add_argument("--quiet", action="store_true", help="no progress bar")
+    se.set_defaults(func=cmd_sensitivity)
+
     vz = sub.add_parser("viz", help="watch the Mesa reference model in the browser (Solara)")
     vz.add_argument("scenario", help="scenario YAML file")
     vz.add_argument("--replicate", type=int, default=0, help="replicate to show (default 0)")
@@ -264,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("replicates", "workers", "chunk_replicates"):
+    for name in ("replicates", "workers", "chunk_replicates", "samples"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             flag = name.replace("_", "-")

@@ -1,0 +1,200 @@
+"""Global sensitivity analysis with SALib: which parameters drive an indicator.
+
+`schoolflow sensitivity SCENARIO --params PATH=LOW:HIGH ... [--method sobol|morris]` draws a
+SALib design over the parameter ranges (Sobol' sequence with Saltelli's scheme, or Morris
+trajectories), runs every design point as a scenario (the base file with those values) for
+`replicates` replicates with common random numbers (the same replicate seeds at every point),
+and analyses the mean over replicates of each chosen indicator in one year:
+
+- sobol: first-order (S1) and total (ST) indices with bootstrap confidence intervals;
+- morris: mu* (mean absolute elementary effect, in the indicator's units) with its confidence
+  interval, and sigma.
+
+Writes DIR/sensitivity.csv (indicator, level, parameter, indices, intervals), DIR/samples.csv
+(the design and each point's indicator means) and DIR/sensitivity.png.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import engine
+from sim import scenario as sc
+from sim.errors import InputError
+from sim.metrics import INDICATOR_NAMES
+from sim.store import atomic_path
+
+LEVELS = {"primary": 0, "junior": 1, "all": 2}
+
+
+@dataclass
+class Setup:
+    base: Path
+    names: list[str]            #: dotted scenario paths
+    bounds: list[list[float]]   #: [low, high] per parameter
+    integer: list[bool]         #: parameter takes whole numbers
+    targets: list[tuple[str, str]]  #: (indicator, level)
+    method: str
+    samples: int                #: SALib's N (base samples / trajectories)
+    replicates: int
+    year: int
+    seed: int
+
+    @property
+    def problem(self) -> dict:
+        return {"num_vars": len(self.names), "names": self.names, "bounds": self.bounds}
+
+
+def _lookup(data: dict, dotted: str):
+    node = data
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def parse_params(base: Path, items: list[str]) -> tuple[list[str], list[list[float]], list[bool]]:
+    """`PATH=LOW:HIGH` items -> names, bounds, integer flags; checks each path and both ends
+    against the scenario (a wrong path or value names the file, the field and the fix)."""
+    resolved = sc.resolved_dict(sc.load(base))
+    names, bounds, integer = [], [], []
+    for item in items:
+        path, _, rng = item.partition("=")
+        low, _, high = rng.partition(":")
+        try:
+            lo, hi = float(low), float(high)
+        except ValueError:
+            raise InputError("--params", item, "write PATH=LOW:HIGH, e.g. "
+                             "behaviour.dropout.per_10min_travel=0.05:0.2") from None
+        if not lo < hi:
+            raise InputError("--params", item, "LOW must be below HIGH")
+        current = _lookup(resolved, path)
+        if current is None or isinstance(current, dict | list | bool | str):
+            raise InputError(str(base), path, "not a numeric field of this scenario; see "
+                             "docs/scenario.md for the fields and their paths")
+        is_int = isinstance(current, int)
+        for value in (lo, hi):
+            sc.load(base, {path: int(round(value)) if is_int else value})  # raises if invalid
+        names.append(path)
+        bounds.append([lo, hi])
+        integer.append(is_int)
+    if not names:
+        raise InputError("--params", "(none)", "give at least one PATH=LOW:HIGH")
+    return names, bounds, integer
+
+
+def parse_targets(text: str) -> list[tuple[str, str]]:
+    out = []
+    for item in text.split(","):
+        name, _, level = item.strip().partition(":")
+        level = level or "all"
+        if name not in INDICATOR_NAMES or level not in LEVELS:
+            raise InputError("--indicators", item, "use NAME or NAME:LEVEL (primary, junior, all) "
+                             "with a name from sim/metrics.py")
+        out.append((name, level))
+    return out
+
+
+def design(setup: Setup) -> np.ndarray:
+    """The SALib design: (points, parameters)."""
+    if setup.method == "sobol":
+        from SALib.sample import sobol
+        return sobol.sample(setup.problem, setup.samples, calc_second_order=False, seed=setup.seed)
+    from SALib.sample import morris
+    return morris.sample(setup.problem, setup.samples, num_levels=4, seed=setup.seed)
+
+
+def evaluate(setup: Setup, X: np.ndarray, progress=None) -> np.ndarray:
+    """Mean over replicates of each target indicator at every design point: (points, targets).
+    Every point uses replicate seeds 0..replicates-1 of the base scenario's root seed."""
+    Y = np.empty((len(X), len(setup.targets)))
+    for i, row in enumerate(X):
+        overrides = {n: (int(round(v)) if is_int else float(v))
+                     for n, v, is_int in zip(setup.names, row, setup.integer, strict=True)}
+        model = engine.build_model(sc.load(setup.base, overrides))
+        values = engine.run_model(model, 0, setup.replicates).values
+        year = min(setup.year, values.shape[1] - 1)
+        for j, (name, level) in enumerate(setup.targets):
+            Y[i, j] = np.nanmean(values[:, year, INDICATOR_NAMES.index(name), LEVELS[level]])
+        if progress is not None:
+            progress(1)
+    return Y
+
+
+def analyse(setup: Setup, X: np.ndarray, Y: np.ndarray) -> pd.DataFrame:
+    """Indices per target and parameter, with 95% confidence intervals."""
+    rows = []
+    for j, (name, level) in enumerate(setup.targets):
+        y = Y[:, j]
+        if setup.method == "sobol":
+            from SALib.analyze import sobol
+            si = sobol.analyze(setup.problem, y, calc_second_order=False, seed=setup.seed)
+            for k, p in enumerate(setup.names):
+                rows.append({"indicator": name, "level": level, "parameter": p,
+                             "S1": si["S1"][k], "S1_conf": si["S1_conf"][k],
+                             "ST": si["ST"][k], "ST_conf": si["ST_conf"][k]})
+        else:
+            from SALib.analyze import morris
+            si = morris.analyze(setup.problem, X, y, num_levels=4, seed=setup.seed)
+            for k, p in enumerate(setup.names):
+                rows.append({"indicator": name, "level": level, "parameter": p,
+                             "mu_star": si["mu_star"][k], "mu_star_conf": si["mu_star_conf"][k],
+                             "sigma": si["sigma"][k]})
+    table = pd.DataFrame(rows)
+    key = "ST" if setup.method == "sobol" else "mu_star"
+    table["rank"] = table.groupby(["indicator", "level"])[key].rank(ascending=False).astype(int)
+    return table.sort_values(["indicator", "level", "rank"]).reset_index(drop=True)
+
+
+def figure(setup: Setup, table: pd.DataFrame, path: Path) -> Path:
+    """One panel per target: indices per parameter with 95% intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(setup.targets)
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 0.45 * len(setup.names) + 2.2),
+                             constrained_layout=True, squeeze=False)
+    for ax, (name, level) in zip(axes[0], setup.targets, strict=True):
+        d = table[(table.indicator == name) & (table.level == level)].set_index("parameter")
+        d = d.loc[setup.names[::-1]]
+        pos = np.arange(len(d))
+        labels = [p.split(".")[-1] for p in d.index]
+        if setup.method == "sobol":
+            ax.barh(pos + 0.2, d.ST, 0.4, xerr=d.ST_conf, label="total (ST)", color="#1f77b4")
+            ax.barh(pos - 0.2, d.S1, 0.4, xerr=d.S1_conf, label="first order (S1)", color="#ff7f0e")
+            ax.set_xlabel("Sobol' index (95% interval)")
+            ax.legend(fontsize=8)
+        else:
+            ax.barh(pos, d.mu_star, 0.6, xerr=d.mu_star_conf, color="#1f77b4")
+            ax.set_xlabel("Morris mu* (indicator units, 95% interval)")
+        ax.set_yticks(pos, labels, fontsize=8)
+        ax.set_title(f"{name} ({level}), year {setup.year}", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run(setup: Setup, out: Path, progress=None) -> pd.DataFrame:
+    """Design, evaluate, analyse; write the table, the samples and the figure into `out`."""
+    X = design(setup)
+    Y = evaluate(setup, X, progress)
+    table = analyse(setup, X, Y)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = pd.DataFrame(X, columns=setup.names)
+    for j, (name, level) in enumerate(setup.targets):
+        samples[f"{name}:{level}"] = Y[:, j]
+    with atomic_path(out / "samples.csv") as tmp:
+        samples.to_csv(tmp, index=False)
+    with atomic_path(out / "sensitivity.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    figure(setup, table, out / "sensitivity.png")
+    return table

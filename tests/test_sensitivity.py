@@ -1,0 +1,57 @@
+"""`schoolflow sensitivity`: SALib Sobol' and Morris on the small county find the parameter that
+drives an indicator, and bad parameter specifications are refused with a clear error."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.cli import main
+from tests.conftest import SMALL
+
+DRIVER = "behaviour.dropout.base_junior=0.004:0.06"        # junior dropout: the main driver
+MINOR = "behaviour.costs.rent_yuan=5000:7000"              # rent for the few who rent
+NONE = "behaviour.demography.move_if_far_extra_prob=0:0.001"  # hardly any effect
+
+
+def test_sobol_finds_the_driver_of_dropout(write_yaml, tmp_path, capsys):
+    path = write_yaml({**SMALL, "years": 2})
+    out = tmp_path / "sobol"
+    assert main(["sensitivity", str(path), "--params", DRIVER, MINOR, NONE, "--samples", "16",
+                 "--replicates", "2", "--indicators", "dropout_rate:all,dropout_rate:junior",
+                 "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out / "sensitivity.csv")
+    assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(table.columns)
+    for level in ("all", "junior"):
+        d = table[(table.indicator == "dropout_rate") & (table.level == level)].set_index("parameter")
+        driver = d.loc[DRIVER.split("=")[0]]
+        assert driver["rank"] == 1 and driver.ST > 0.8 and driver.ST - driver.ST_conf > 0.5
+        assert (d.drop(index=DRIVER.split("=")[0]).ST < 0.2).all()
+    samples = pd.read_csv(out / "samples.csv")
+    assert len(samples) == 16 * (3 + 2)  # Saltelli without second order: N (D + 2)
+    assert (out / "sensitivity.png").stat().st_size > 10_000
+    assert "dropout_rate" in capsys.readouterr().out
+
+
+def test_morris_ranks_the_driver_first(write_yaml, tmp_path):
+    path = write_yaml({**SMALL, "years": 2})
+    out = tmp_path / "morris"
+    assert main(["sensitivity", str(path), "--method", "morris", "--params", DRIVER, NONE,
+                 "--samples", "6", "--replicates", "2", "--indicators", "dropout_rate",
+                 "--out", str(out), "--quiet"]) == 0
+    table = pd.read_csv(out / "sensitivity.csv").set_index("parameter")
+    assert table.loc[DRIVER.split("=")[0], "rank"] == 1
+    assert table.loc[DRIVER.split("=")[0], "mu_star"] > 10 * table.loc[NONE.split("=")[0], "mu_star"]
+
+
+def test_bad_parameters_are_refused(write_yaml, tmp_path, capsys):
+    path = write_yaml(SMALL)
+    cases = {
+        "behaviour.dropout.no_such=0:1": "not a numeric field",
+        "behaviour.dropout.base_junior=0.2:0.1": "LOW must be below HIGH",
+        "behaviour.dropout.base_junior=a:b": "PATH=LOW:HIGH",
+        "behaviour.dropout.base_junior=0.5:1.5": "base_junior",  # beyond the field's range
+    }
+    for spec, message in cases.items():
+        assert main(["sensitivity", str(path), "--params", spec, "--quiet",
+                     "--out", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err
