@@ -372,7 +372,8 @@ class SchoolFlowModel(mesa.Model):
 
     def keep_or_release_pupils(self) -> None:
         """Pupils stay at their school if it is open and teaches their grade (bus riders also
-        need their line, and take this year's ride time and fare); count seats and beds."""
+        need their line, within the day-travel limit, and take this year's ride time and fare);
+        count seats and beds."""
         for s in self.schools:
             s.enrol[:] = 0
             s.beds_used = 0
@@ -385,7 +386,7 @@ class SchoolFlowModel(mesa.Model):
                 continue
             if kid.mode == dt.BUS:
                 door = self.bus_option(kid.household, s, kid.grade)
-                if door is None:
+                if door is None or door > self.p.max_travel_min:
                     kid.school = None
                     continue
                 kid.travel = door

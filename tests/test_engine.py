@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from sim import dtypes as dt
@@ -87,7 +87,10 @@ def _class_shares(model, S, P):
 
 
 @settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+          suppress_health_check=[HealthCheck.function_scoped_fixture], derandomize=True)
+# a case CI's random draw found: a bus line extended in year 2 took riders over the travel limit
+@example(below=201, share=0.2780459293385623, check=False, bus_on=True, mode="catchment", cap=23,
+         max_travel=47.95392083853394, ranking="smallest_first", seed=56)
 @given(below=st.integers(10, 250), share=st.floats(0.1, 1.0), check=st.booleans(),
        bus_on=st.booleans(), mode=st.sampled_from(["logit", "catchment"]),
        cap=st.integers(15, 60), max_travel=st.floats(20, 150),

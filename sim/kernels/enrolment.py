@@ -221,7 +221,8 @@ def place_all(year, seed, P, W, S, H, C):
 def recount(P, W, S, H, C):
     """Pupils keep their school if it is open and teaches their grade; count seats and beds
     in use. Others are marked to be placed (school = -1). Bus riders take this year's ride time
-    and fare of their village's line, or are placed again if no line goes to their school."""
+    and fare of their village's line, or are placed again if no line goes to their school or
+    the line's new time is beyond the day-travel limit."""
     for s in range(S.enrol.shape[0]):
         S.beds_used[s] = 0
         for g in range(S.enrol.shape[1]):
@@ -239,7 +240,8 @@ def recount(P, W, S, H, C):
         if C.mode[c] == dt.BUS:
             h = C.hh[c]
             v = H.node[h]
-            if S.bus_dest[v] != W.school_node[s] or not (S.bus_grades[v] >> g) & 1:
+            if (S.bus_dest[v] != W.school_node[s] or not (S.bus_grades[v] >> g) & 1
+                    or S.bus_door[v] > P.max_travel_min):
                 C.school[c] = -1
                 continue
             C.travel[c] = S.bus_door[v]
