@@ -188,13 +188,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from sim import engine, sensitivity
     from sim import scenario as sc
 
-    base = Path(args.scenario)
+    base, params, replicates = sensitivity.source(Path(args.scenario), args.params or [])
     scenario = sc.load(base)
-    names, bounds, integer = sensitivity.parse_params(base, args.params)
+    names, bounds, integer = sensitivity.parse_params(base, params)
     setup = sensitivity.Setup(
         base=base, names=names, bounds=bounds, integer=integer,
         targets=sensitivity.parse_targets(args.indicators), method=args.method,
-        samples=args.samples, replicates=args.replicates or scenario.replicates,
+        samples=args.samples, replicates=args.replicates or replicates or scenario.replicates,
         year=scenario.years if args.year is None else args.year, seed=args.seed)
     engine.set_workers(args.workers)
     n_points = len(sensitivity.design(setup))
@@ -273,9 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     cp.set_defaults(func=cmd_compare)
 
     se = sub.add_parser("sensitivity", help="global sensitivity (SALib Sobol' or Morris)")
-    se.add_argument("scenario", help="base scenario YAML file")
-    se.add_argument("--params", nargs="+", required=True, metavar="PATH=LOW:HIGH",
-                    help="parameters (dotted scenario paths) and their ranges")
+    se.add_argument("scenario", help="base scenario YAML file, or a sweep file (its base, and its "
+                                     "parameters' ranges)")
+    se.add_argument("--params", nargs="+", metavar="PATH=LOW:HIGH",
+                    help="parameters (dotted scenario paths) and their ranges; with a sweep file, "
+                         "added to (or replacing) its parameters")
     se.add_argument("--method", choices=["sobol", "morris"], default="sobol")
     se.add_argument("--indicators", default="dropout_rate:all,travel_time_p95_min:primary",
                     help="NAME[:LEVEL],... (default dropout rate, primary p95 travel)")

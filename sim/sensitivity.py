@@ -1,7 +1,8 @@
 """Global sensitivity analysis with SALib: which parameters drive an indicator.
 
-`schoolflow sensitivity SCENARIO --params PATH=LOW:HIGH ... [--method sobol|morris]` draws a
-SALib design over the parameter ranges (Sobol' sequence with Saltelli's scheme, or Morris
+`schoolflow sensitivity SCENARIO --params PATH=LOW:HIGH ... [--method sobol|morris]` (or a
+sweep file in place of SCENARIO: its base scenario and its parameters' ranges) draws a SALib
+design over the parameter ranges (Sobol' sequence with Saltelli's scheme, or Morris
 trajectories), runs every design point as a scenario (the base file with those values) for
 `replicates` replicates with common random numbers (the same replicate seeds at every point),
 and analyses the mean over replicates of each chosen indicator in one year:
@@ -86,6 +87,30 @@ def parse_params(base: Path, items: list[str]) -> tuple[list[str], list[list[flo
     if not names:
         raise InputError("--params", "(none)", "give at least one PATH=LOW:HIGH")
     return names, bounds, integer
+
+
+def source(path: Path, params: list[str]) -> tuple[Path, list[str], int | None]:
+    """(base scenario, PATH=LOW:HIGH items, replicates or None) from a scenario file with
+    `--params`, or from a sweep file: its base, its ranges, and numeric value lists taken as
+    their min:max range; `params` add to or replace the sweep's."""
+    from sim.sweep import Range, load_sweep
+
+    raw = sc.read_yaml(path)
+    if "base" not in raw or "parameters" not in raw:
+        return path, params, None
+    sweep = load_sweep(path)
+    items: dict[str, str] = {}
+    for name, spec in sweep.spec.parameters.items():
+        if isinstance(spec, Range):
+            items[name] = f"{name}={spec.low}:{spec.high}"
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in spec):
+            items[name] = f"{name}={min(spec)}:{max(spec)}"
+        else:
+            raise InputError(str(path), f"parameters.{name}", "not numeric: sensitivity needs a "
+                             "range; give it with --params PATH=LOW:HIGH or leave it out")
+    for item in params:
+        items[item.partition("=")[0]] = item
+    return sweep.base, list(items.values()), sweep.spec.replicates
 
 
 def parse_targets(text: str) -> list[tuple[str, str]]:

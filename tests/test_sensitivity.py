@@ -55,3 +55,20 @@ def test_bad_parameters_are_refused(write_yaml, tmp_path, capsys):
         assert main(["sensitivity", str(path), "--params", spec, "--quiet",
                      "--out", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_sweep_file_gives_base_and_ranges(write_yaml, tmp_path):
+    write_yaml({**SMALL, "years": 2}, "base.yaml")
+    sweep = write_yaml({"base": "base.yaml", "replicates": 2, "design": "lhs", "points": 4,
+                        "parameters": {"behaviour.dropout.base_junior": {"low": 0.004, "high": 0.06},
+                                       "behaviour.costs.rent_yuan": [5000, 6000, 7000]}},
+                       "sweep.yaml")
+    out = tmp_path / "from_sweep"
+    assert main(["sensitivity", str(sweep), "--samples", "8", "--indicators", "dropout_rate",
+                 "--out", str(out), "--quiet"]) == 0
+    samples = pd.read_csv(out / "samples.csv")
+    assert set(samples.columns[:2]) == {"behaviour.dropout.base_junior", "behaviour.costs.rent_yuan"}
+    assert samples["behaviour.costs.rent_yuan"].between(5000, 7000).all()
+    assert len(samples) == 8 * 4
+    table = pd.read_csv(out / "sensitivity.csv").set_index("parameter")
+    assert table.loc["behaviour.dropout.base_junior", "rank"] == 1
