@@ -1,0 +1,133 @@
+"""Calibration targets: what a county observed, with uncertainties, and the parameters to fit.
+
+A targets file (YAML) names the base scenario, a CSV of observed indicators and the parameters
+to calibrate with their prior ranges:
+
+    scenario: ../../scenarios/default.yaml   # relative to this file
+    observed: observed.csv                   # indicator, level, year, value, sd
+    replicates: 16                           # replicates per simulated parameter set
+    parameters:                              # dotted scenario paths -> prior range (uniform)
+      behaviour.dropout.base_junior: {low: 0.006, high: 0.02}
+
+Each CSV row is one observed indicator (names and levels as in sim/metrics.py; year 0 is the
+base year) with its standard deviation `sd` (> 0, same units). `distance` compares simulated
+means with the observations in units of their sd. The sampler (`schoolflow calibrate`) builds
+on these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim import scenario as sc
+from sim.errors import InputError
+from sim.metrics import INDICATOR_NAMES
+
+LEVELS = {"primary": 0, "junior": 1, "all": 2}
+OBSERVED_COLUMNS = ["indicator", "level", "year", "value", "sd"]
+
+
+class Prior(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Prior:
+        if not self.high > self.low:
+            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
+        return self
+
+
+class TargetsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scenario: str = Field(description="base scenario file, relative to the targets file")
+    observed: str = Field(description="CSV of observed indicators, relative to the targets file")
+    replicates: int = Field(16, ge=1, description="replicates per simulated parameter set")
+    parameters: dict[str, Prior] = Field(min_length=1, description="dotted path -> prior range")
+
+
+@dataclass
+class Targets:
+    path: Path
+    base: Path
+    observed: pd.DataFrame   #: OBSERVED_COLUMNS, one row per target
+    replicates: int
+    priors: dict[str, Prior]
+
+    def simulated(self, values: np.ndarray) -> np.ndarray:
+        """Mean over replicates of each observed indicator, from values[replicate, year,
+        indicator, level] (NaN where the simulation never defines it)."""
+        out = np.empty(len(self.observed))
+        for k, row in enumerate(self.observed.itertuples()):
+            x = values[:, row.year, INDICATOR_NAMES.index(row.indicator), LEVELS[row.level]]
+            out[k] = np.nanmean(x) if np.isfinite(x).any() else np.nan
+        return out
+
+    def distance(self, simulated: np.ndarray) -> float:
+        """Root mean square of (simulated - observed) / sd over the targets (inf if any is
+        undefined in the simulation)."""
+        z = (simulated - self.observed["value"].to_numpy()) / self.observed["sd"].to_numpy()
+        return float(np.sqrt(np.mean(z ** 2))) if np.isfinite(z).all() else float("inf")
+
+
+def _read_observed(path: Path, years: int) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise InputError(str(path), "(file)", "observed CSV not found; check `observed:` in the "
+                         "targets file") from None
+    except Exception as exc:  # pandas parser errors
+        raise InputError(str(path), "(csv)", f"cannot be read as CSV: {exc}") from None
+    missing = [c for c in OBSERVED_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(str(path), missing[0], "missing column; required: "
+                         + ", ".join(OBSERVED_COLUMNS))
+    for i, row in enumerate(df.itertuples(), start=2):
+        if row.indicator not in INDICATOR_NAMES:
+            raise InputError(str(path), "indicator", f"row {i}: {row.indicator!r} is not an "
+                             "indicator; see sim/metrics.py for the names")
+        if row.level not in LEVELS:
+            raise InputError(str(path), "level", f"row {i}: {row.level!r}; use primary, junior "
+                             "or all")
+        if not (isinstance(row.year, int | np.integer) and 0 <= row.year <= years):
+            raise InputError(str(path), "year", f"row {i}: {row.year!r} must be a whole year "
+                             f"from 0 to the scenario's {years}")
+        if not (np.isfinite(row.value) and np.isfinite(row.sd) and row.sd > 0):
+            raise InputError(str(path), "sd", f"row {i}: value must be a number and sd a "
+                             "positive number (the observation's uncertainty)")
+    return df[OBSERVED_COLUMNS].reset_index(drop=True)
+
+
+def load_targets(path: str | Path) -> Targets:
+    """Read and check a targets file, its observed CSV and its parameters (every path must be a
+    numeric scenario field, both prior ends valid values)."""
+    path = Path(path).resolve()
+    try:
+        spec = TargetsFile.model_validate(sc.read_yaml(path))
+    except ValidationError as exc:
+        field, msg = sc.format_error(exc.errors()[0])
+        raise InputError(str(path), field, msg) from None
+    base = (path.parent / spec.scenario).resolve()
+    scenario = sc.load(base)
+    observed = _read_observed((path.parent / spec.observed).resolve(), scenario.years)
+    resolved = sc.resolved_dict(scenario)
+    for name, prior in spec.parameters.items():
+        node = resolved
+        for key in name.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, int | float) or isinstance(node, bool):
+            raise InputError(str(path), f"parameters.{name}", "not a numeric field of the "
+                             "scenario; see docs/scenario.md for the paths")
+        for value in (prior.low, prior.high):
+            try:
+                sc.load(base, {name: value})
+            except InputError as exc:
+                raise InputError(str(path), f"parameters.{name}", f"prior end {value} is not "
+                                 f"valid: {exc.message}") from None
+    return Targets(path, base, observed, spec.replicates, dict(spec.parameters))

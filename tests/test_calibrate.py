@@ -1,0 +1,72 @@
+"""Calibration targets: the file format is checked with clear errors, and the distance between
+simulated and observed indicators is zero at the truth and grows away from it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import engine
+from sim import scenario as sc
+from sim.calibrate import load_targets
+from sim.errors import InputError
+from tests.conftest import SMALL
+
+
+def write_targets(tmp_path, observed: pd.DataFrame, **spec) -> object:
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**SMALL, "years": 2}))
+    observed.to_csv(tmp_path / "observed.csv", index=False)
+    data = {"scenario": "base.yaml", "observed": "observed.csv", "replicates": 4,
+            "parameters": {"behaviour.dropout.base_junior": {"low": 0.004, "high": 0.05}}}
+    data.update(spec)
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+ROWS = [("dropout_rate", "junior", 2), ("boarding_share", "all", 2), ("pupils_enrolled", "all", 1)]
+
+
+def test_distance_is_zero_at_the_truth_and_grows_away(tmp_path):
+    truth = sc.validate({**SMALL, "years": 2})
+    values = engine.run_model(engine.build_model(truth), 0, 4).values
+    from sim.calibrate import INDICATOR_NAMES, LEVELS
+    obs = pd.DataFrame([{"indicator": i, "level": lv, "year": y,
+                         "value": values[:, y, INDICATOR_NAMES.index(i), LEVELS[lv]].mean(),
+                         "sd": 0.1 * abs(values[:, y, INDICATOR_NAMES.index(i), LEVELS[lv]].mean())}
+                        for i, lv, y in ROWS])
+    targets = load_targets(write_targets(tmp_path, obs))
+    assert targets.distance(targets.simulated(values)) == pytest.approx(0.0, abs=1e-12)
+    far = sc.validate({**SMALL, "years": 2, "behaviour": {"dropout": {"base_junior": 0.05}}})
+    far_values = engine.run_model(engine.build_model(far), 0, 4).values
+    assert targets.distance(targets.simulated(far_values)) > 3.0
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"parameters": {"behaviour.dropout.nope": {"low": 0, "high": 1}}}, "parameters.behaviour"),
+    ({"parameters": {"behaviour.dropout.base_junior": {"low": 0.2, "high": 0.1}}}, "parameters"),
+    ({"parameters": {"behaviour.dropout.base_junior": {"low": 0.5, "high": 1.5}}}, "parameters"),
+    ({"replicates": 0}, "replicates"),
+    ({"extra": 1}, "extra"),
+])
+def test_bad_targets_files_are_refused(tmp_path, change, field):
+    obs = pd.DataFrame([{"indicator": "dropout_rate", "level": "all", "year": 1, "value": 0.01,
+                         "sd": 0.002}])
+    with pytest.raises(InputError) as err:
+        load_targets(write_targets(tmp_path, obs, **change))
+    assert err.value.field.startswith(field)
+
+
+@pytest.mark.parametrize("row, field", [
+    ({"indicator": "dropouts_rate", "level": "all", "year": 1, "value": 0.01, "sd": 0.1}, "indicator"),
+    ({"indicator": "dropout_rate", "level": "town", "year": 1, "value": 0.01, "sd": 0.1}, "level"),
+    ({"indicator": "dropout_rate", "level": "all", "year": 9, "value": 0.01, "sd": 0.1}, "year"),
+    ({"indicator": "dropout_rate", "level": "all", "year": 1, "value": 0.01, "sd": 0.0}, "sd"),
+])
+def test_bad_observations_name_the_column(tmp_path, row, field):
+    with pytest.raises(InputError) as err:
+        load_targets(write_targets(tmp_path, pd.DataFrame([row])))
+    assert err.value.field == field and "observed.csv" in err.value.file
+    assert np.isfinite(row["value"])
