@@ -22,26 +22,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import scenario as sc
 from sim.errors import InputError
 from sim.metrics import INDICATOR_NAMES
+from sim.sweep import Range
 
 LEVELS = {"primary": 0, "junior": 1, "all": 2}
 OBSERVED_COLUMNS = ["indicator", "level", "year", "value", "sd"]
 
 
-class Prior(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Prior:
-        if not self.high > self.low:
-            raise ValueError(f"high ({self.high}) must be greater than low ({self.low})")
-        return self
+#: a uniform prior range: the sweep files' {low, high[, integer]}
+Prior = Range
 
 
 class TargetsFile(BaseModel):
