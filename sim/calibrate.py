@@ -109,18 +109,9 @@ def load_targets(path: str | Path) -> Targets:
     base = (path.parent / spec.scenario).resolve()
     scenario = sc.load(base)
     observed = _read_observed((path.parent / spec.observed).resolve(), scenario.years)
-    resolved = sc.resolved_dict(scenario)
     for name, prior in spec.parameters.items():
-        node = resolved
-        for key in name.split("."):
-            node = node.get(key) if isinstance(node, dict) else None
-        if not isinstance(node, int | float) or isinstance(node, bool):
-            raise InputError(str(path), f"parameters.{name}", "not a numeric field of the "
-                             "scenario; see docs/scenario.md for the paths")
-        for value in (prior.low, prior.high):
-            try:
-                sc.load(base, {name: value})
-            except InputError as exc:
-                raise InputError(str(path), f"parameters.{name}", f"prior end {value} is not "
-                                 f"valid: {exc.message}") from None
+        try:
+            sc.numeric_field(base, name, (prior.low, prior.high))
+        except InputError as exc:
+            raise InputError(str(path), f"parameters.{name}", exc.message) from None
     return Targets(path, base, observed, spec.replicates, dict(spec.parameters))

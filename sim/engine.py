@@ -212,8 +212,7 @@ def build_model(scenario: Scenario) -> Model:
     pop = synthesise(world, scenario, rng.population_seed(scenario.seed))
     W = world_arrays(world)
     S0, H0, C0, capacity = base_state(world, pop, scenario.years, W)
-    bus = bus_service(world, scenario, bus_demand(world, pop))
-    bus.catchment = W.node_catchment
+    bus = bus_service(world, scenario, bus_demand(world, pop), W.node_catchment)
     return Model(scenario, world, pop, W, build_params(scenario),
                  build_rules(scenario), S0, H0, C0, capacity, bus)
 
@@ -273,21 +272,17 @@ def replicate(state: tuple, i: int) -> tuple:
 
 def set_bus_network(model: Model, S: Schools) -> int:
     """Set up this year's student bus lines for one replicate after its closures (simulated, or
-    from the cache): writes the bus arrays of S and bumps S.version when the service changed.
-    Returns the network's index in `model.bus.networks`."""
-    bus = model.bus
-    idx = bus.network_id(S.open, S.lo, S.hi, S.receiver)
-    net = bus.networks[idx]
-    if not (np.array_equal(S.bus_dest, net.dest) and np.array_equal(S.bus_grades, net.grades)
-            and np.array_equal(S.bus_totals, net.totals)
-            and np.array_equal(S.bus_door, net.door_min.astype(np.float32))):
-        S.bus_dest[:] = net.dest
-        S.bus_grades[:] = net.grades
-        S.bus_door[:] = net.door_min
-        S.bus_ride[:] = net.ride_min
-        S.bus_yuan[:] = net.yuan_per_rider
-        S.bus_totals[:] = net.totals
-        S.version[0] += 1
+    from the cache): writes the bus arrays of S. Called in years with closure rules only, where
+    `apply_closures` has already bumped S.version, so choice sets are rebuilt with the new
+    lines. Returns the network's index in `model.bus.networks`."""
+    idx = model.bus.network_id(S.open, S.lo, S.hi, S.receiver)
+    net = model.bus.networks[idx]
+    S.bus_dest[:] = net.dest
+    S.bus_grades[:] = net.grades
+    S.bus_door[:] = net.door_min
+    S.bus_ride[:] = net.ride_min
+    S.bus_yuan[:] = net.yuan_per_rider
+    S.bus_totals[:] = net.totals
     return idx
 
 

@@ -21,11 +21,11 @@ import numpy as np
 from sim import dtypes as dt
 from sim import engine, rng
 from sim.kernels import counter_rng
+from sim.kernels.demography import FAR_MIN
 from sim.kernels.indicators import N_BINS, N_INDICATORS
 from sim.metrics import INDICATOR_NAMES
 from sim.scenario import Scenario
 
-FAR_MIN = 45.0  #: a child travelling further than this (minutes) makes the family likelier to move
 LEVELS = {"primary": 0, "junior": 1, "all": 2}
 #: series the data collector keeps each year (chart label: indicator, level), for the web view
 LIVE_CHARTS = {
@@ -647,7 +647,7 @@ class Indicators:
         m, p = self.m, self.m.p
         self.teachers = 0.0
         open_ = [0, 0, 0]
-        classes = {lv: [] for lv in range(3)}  # class sizes
+        classes = {lv: [] for lv in range(3)}  # (size, cap, very-large threshold) per class
         ratios = {lv: [] for lv in range(3)}   # teachers per 100 pupils, per school
         over_2000 = 0
         for s in m.schools:
@@ -670,7 +670,7 @@ class Indicators:
                 tg = nc * (p.teachers_class_primary if g <= 6 else p.teachers_class_junior)
                 self.teachers += tg
                 for L in (lv, 2):
-                    classes[L] += sizes
+                    classes[L] += [(size, cap, 56 if g <= 6 else 61) for size in sizes]
                     pupils[L] += n
                     teachers[L] += tg
             for L in range(3):
@@ -685,36 +685,15 @@ class Indicators:
             if len(ratios[lv]) > 1:
                 x = np.array(ratios[lv])
                 self.set("teachers_per_100_pupils_cv", lv, x.std() / x.mean())
-            sizes = classes[lv]
+            sizes = [size for size, _, _ in classes[lv]]
             if not sizes:
                 continue
-            cap = {0: p.cap_primary, 1: p.cap_junior}
-            self.set("mean_class_size", lv, sum(sizes) / len(sizes))
-            caps = self._caps(m, lv, cap)
-            self.set("share_classes_over_standard", lv, sum(a > c for a, c in zip(sizes, caps[0],
-                                                                                  strict=True)) / len(sizes))
-            self.set("share_classes_very_large", lv, sum(a >= c for a, c in zip(sizes, caps[1],
-                                                                               strict=True)) / len(sizes))
-            self.set("share_classes_super_large", lv, sum(a >= 66 for a in sizes) / len(sizes))
-            self.set("share_classes_over_51", lv, sum(a > 51 for a in sizes) / len(sizes))
-
-    @staticmethod
-    def _caps(m: SchoolFlowModel, lv: int, cap: dict) -> tuple[list, list]:
-        """The cap and the very-large threshold of every class counted at level lv, in the
-        order `school_indicators` lists the classes."""
-        caps, very = [], []
-        for s in m.schools:
-            if not s.open:
-                continue
-            for g in range(s.lo, s.hi + 1):
-                n = int(s.enrol[g])
-                if n == 0 or (lv == 0 and g > 6) or (lv == 1 and g <= 6):
-                    continue
-                c = cap[0 if g <= 6 else 1]
-                nc = min(math.ceil(n / c), s.classes)
-                caps += [c] * nc
-                very += [56 if g <= 6 else 61] * nc
-        return caps, very
+            n = len(sizes)
+            self.set("mean_class_size", lv, sum(sizes) / n)
+            self.set("share_classes_over_standard", lv, sum(a > c for a, c, _ in classes[lv]) / n)
+            self.set("share_classes_very_large", lv, sum(a >= v for a, _, v in classes[lv]) / n)
+            self.set("share_classes_super_large", lv, sum(a >= 66 for a in sizes) / n)
+            self.set("share_classes_over_51", lv, sum(a > 51 for a in sizes) / n)
 
     def dropout_indicators(self) -> None:
         m = self.m

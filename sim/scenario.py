@@ -188,6 +188,12 @@ class Exemptions(Strict):
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  #: a time of day, e.g. 07:50
 
 
+def clock_minutes(text: str) -> float:
+    """'HH:MM' -> minutes after midnight."""
+    h, m = text.split(":")
+    return 60.0 * int(h) + int(m)
+
+
 class Bus(Strict):
     """Dedicated student bus lines, simulated as a school day (sim/transport.py). Defaults are
     assumptions unless docs/parameters.md cites a source."""
@@ -236,9 +242,7 @@ class Bus(Strict):
 
     @model_validator(mode="after")
     def _times(self) -> Bus:
-        def minutes(t: str) -> int:
-            h, m = t.split(":")
-            return 60 * int(h) + int(m)
+        minutes = clock_minutes
         if minutes(self.arrive_by) <= minutes(self.earliest_pickup):
             raise ValueError("arrive_by must be later than earliest_pickup")
         if minutes(self.school_end) <= minutes(self.arrive_by):
@@ -390,6 +394,22 @@ def set_dotted(data: dict, dotted: str, value: Any) -> None:
     for key in keys[:-1]:
         node = node.setdefault(key, {})
     node[keys[-1]] = value
+
+
+def numeric_field(base: str | Path, dotted: str, values: tuple = ()) -> bool:
+    """Check that `dotted` is a numeric field of the scenario file `base` and that each of
+    `values` is valid there (ints are rounded for integer fields); True if the field takes
+    whole numbers. Raises InputError naming the file and the field."""
+    node = resolved_dict(load(base))
+    for key in dotted.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, int | float) or isinstance(node, bool):
+        raise InputError(str(base), dotted, "not a numeric field of this scenario; see "
+                         "docs/scenario.md for the fields and their paths")
+    is_int = isinstance(node, int)
+    for value in values:
+        load(base, {dotted: int(round(value)) if is_int else value})
+    return is_int
 
 
 def resolved_dict(scenario: Scenario) -> dict:

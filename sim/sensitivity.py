@@ -50,19 +50,9 @@ class Setup:
         return {"num_vars": len(self.names), "names": self.names, "bounds": self.bounds}
 
 
-def _lookup(data: dict, dotted: str):
-    node = data
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
 def parse_params(base: Path, items: list[str]) -> tuple[list[str], list[list[float]], list[bool]]:
     """`PATH=LOW:HIGH` items -> names, bounds, integer flags; checks each path and both ends
     against the scenario (a wrong path or value names the file, the field and the fix)."""
-    resolved = sc.resolved_dict(sc.load(base))
     names, bounds, integer = [], [], []
     for item in items:
         path, _, rng = item.partition("=")
@@ -74,13 +64,7 @@ def parse_params(base: Path, items: list[str]) -> tuple[list[str], list[list[flo
                              "behaviour.dropout.per_10min_travel=0.05:0.2") from None
         if not lo < hi:
             raise InputError("--params", item, "LOW must be below HIGH")
-        current = _lookup(resolved, path)
-        if current is None or isinstance(current, dict | list | bool | str):
-            raise InputError(str(base), path, "not a numeric field of this scenario; see "
-                             "docs/scenario.md for the fields and their paths")
-        is_int = isinstance(current, int)
-        for value in (lo, hi):
-            sc.load(base, {path: int(round(value)) if is_int else value})  # raises if invalid
+        is_int = sc.numeric_field(base, path, (lo, hi))
         names.append(path)
         bounds.append([lo, hi])
         integer.append(is_int)

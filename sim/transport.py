@@ -36,7 +36,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -52,16 +52,11 @@ from sim.kernels.indicators import (
     TOTAL_RIDERS,
     TOTAL_UNSERVED,
 )
+from sim.scenario import clock_minutes as clock
 from sim.world import LOCAL_KM, World
 
 N_TOTALS = 5  #: network totals handed to the kernels: buses, bus-km per day, cost per year,
 #: planned riders, villages left without a line (beyond the ride limits)
-
-
-def clock(text: str) -> float:
-    """'HH:MM' -> minutes after midnight."""
-    h, m = text.split(":")
-    return 60.0 * int(h) + int(m)
 
 
 def hhmm(minutes: float) -> str:
@@ -437,15 +432,14 @@ class BusService:
     of grade g at node v whose family has no motorbike or car (the pupils a line is planned for).
     """
 
-    def __init__(self, world: World, scenario, demand: np.ndarray):
+    def __init__(self, world: World, scenario, demand: np.ndarray, catchment: np.ndarray):
         self.world = world
         self.day = BusDay.from_scenario(scenario)
         self.on = scenario.policies.bus.serve_closed_villages
-        self.roads = BusRoads(world, self.day)
         self.demand = demand.astype(np.int64)
         travel = scenario.behaviour.travel
         self.walk_to_stop = (LOCAL_KM * world.node_terrain * 60.0 / travel.walk_kmh).astype(np.float64)
-        self.catchment = None  # set by the engine (base-year catchment school per node)
+        self.catchment = catchment  # base-year catchment school per node
         self.lo0, self.hi0 = world_grades(world)
         # pupils of boarding age board rather than ride where the planned trip is that long
         board = scenario.policies.boarding.min_grade
@@ -458,7 +452,14 @@ class BusService:
         #: SCHOOLFLOW_BUS_CACHE=off simulates every network and line afresh (for benchmarks)
         self.cache = os.environ.get("SCHOOLFLOW_BUS_CACHE", "on") != "off"
         self.seconds = 0.0
-        self.context = context_key(world, self.day, demand, self.walk_to_stop)
+        self.context = context_key(repr((self.day, self.on, self.boarding_grades)), world.road_from,
+                                   world.road_to, world.road_km, world.road_class,
+                                   world.school_node, world.school_level, self.demand,
+                                   self.walk_to_stop, self.catchment, self.board_far)
+
+    @cached_property
+    def roads(self) -> BusRoads:
+        return BusRoads(self.world, self.day)
 
     def empty(self) -> Network:
         n = self.world.n_nodes
@@ -599,11 +600,11 @@ def world_grades(world: World) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def context_key(world: World, day: BusDay, demand: np.ndarray, walk: np.ndarray) -> str:
-    """Fingerprint of everything besides the network state that a bus network depends on."""
-    h = hashlib.sha256(repr(day).encode())
-    for a in (world.road_from, world.road_to, world.road_km, world.road_class, world.school_node,
-              world.school_level, demand, walk):
+def context_key(params: str, *arrays: np.ndarray) -> str:
+    """Fingerprint of everything besides the network state that a bus network depends on: the
+    bus-day parameters and the arrays the service reads."""
+    h = hashlib.sha256(params.encode())
+    for a in arrays:
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
 
@@ -611,13 +612,12 @@ def context_key(world: World, day: BusDay, demand: np.ndarray, walk: np.ndarray)
 _SERVICES: dict[str, BusService] = {}
 
 
-def bus_service(world: World, scenario, demand: np.ndarray) -> BusService:
+def bus_service(world: World, scenario, demand: np.ndarray, catchment: np.ndarray) -> BusService:
     """The process-wide bus service for this context: scenarios (and sweep points) that share
-    county, demand and bus parameters share its cache of simulated networks and lines."""
-    svc = BusService(world, scenario, demand)
-    key = f"{svc.context}:{svc.on}"
-    if key not in _SERVICES:
+    county, demand and every bus-day input share its cache of simulated networks and lines."""
+    svc = BusService(world, scenario, demand, catchment)
+    if svc.context not in _SERVICES:
         if len(_SERVICES) > 32:
             _SERVICES.clear()
-        _SERVICES[key] = svc
-    return _SERVICES[key]
+        _SERVICES[svc.context] = svc
+    return _SERVICES[svc.context]

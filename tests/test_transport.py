@@ -165,8 +165,7 @@ def test_cached_networks_equal_fresh_simulations(small_run):
     assert again.bus_stats["networks_built"] == 0  # every network came from the cache
     assert again.bus_stats["network_hits"] == again.bus_stats["network_lookups"] > 0
     # a service with empty caches builds the same networks
-    fresh = tr.BusService(model.world, model.scenario, model.bus.demand)
-    fresh.catchment = model.W.node_catchment
+    fresh = tr.BusService(model.world, model.scenario, model.bus.demand, model.W.node_catchment)
     S, *_ = engine.replicate(engine.batch_state(model, 1), 0)
     for net in model.bus.networks[:3]:
         k = fresh.network_id(S.open, S.lo, S.hi, S.receiver)  # base year: no lines
@@ -199,3 +198,32 @@ def test_simulated_rides_never_exceed_the_planning_bound(tmp_path_factory, q_a, 
     assert res.riders == sum(qs)
     if route.buses == 1:
         assert max(res.ride_max_min) * 60 == pytest.approx(bound)
+
+
+def test_flat_parent_fare_is_capped_at_the_cost(small_dict):
+    from sim import dtypes as dt
+    from tests.conftest import simulate
+    small_dict["policies"]["bus"] = {"parent_fare_yuan_per_day": 2.0}
+    model, S, H, C, _ = simulate(sc.validate(small_dict))
+    n = C.n_used[0]
+    bus = (C.status[:n] == dt.ENROLLED) & (C.mode[:n] == dt.BUS)
+    assert bus.any()
+    v = H.node[C.hh[:n][bus]]
+    np.testing.assert_allclose(C.cost[:n][bus], np.minimum(2.0 * 190, S.bus_yuan[v]), rtol=1e-6)
+    net = model.bus.networks[model.bus.network_id(S.open, S.lo, S.hi, S.receiver)]
+    for line in net.lines:
+        assert model.bus.parent_payment(line) == pytest.approx(
+            min(line.riders * 2.0 * 190, line.cost_year))
+
+
+def test_cache_off_simulates_again_with_the_same_result(small_run, monkeypatch):
+    model, result = small_run
+    monkeypatch.setenv("SCHOOLFLOW_BUS_CACHE", "off")
+    svc = tr.BusService(model.world, model.scenario, model.bus.demand, model.W.node_catchment)
+    S = list(engine.trace_replicate(model, 0))[-1].S  # a state after the closures
+    a = svc.network_id(S.open, S.lo, S.hi, S.receiver)
+    b = svc.network_id(S.open, S.lo, S.hi, S.receiver)
+    assert a != b and svc.network_hits == 0 and svc.line_hits == 0
+    assert svc.networks[a].lines and svc.lines_simulated == 2 * len(svc.networks[a].lines)
+    np.testing.assert_array_equal(svc.networks[a].door_min, svc.networks[b].door_min)
+    np.testing.assert_array_equal(svc.networks[a].totals, svc.networks[b].totals)
