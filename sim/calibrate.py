@@ -6,13 +6,16 @@ to calibrate with their prior ranges:
     scenario: ../../scenarios/default.yaml   # relative to this file
     observed: observed.csv                   # indicator, level, year, value, sd
     replicates: 16                           # replicates per simulated parameter set
+    population: 200                          # particles per ABC-SMC generation
+    generations: 8                           # temperature 1 (exact posterior) by the last
+    seed: 0                                  # sampler seed
     parameters:                              # dotted scenario paths -> prior range (uniform)
       behaviour.dropout.base_junior: {low: 0.006, high: 0.02}
 
 Each CSV row is one observed indicator (names and levels as in sim/metrics.py; year 0 is the
 base year) with its standard deviation `sd` (> 0, same units). `distance` compares simulated
-means with the observations in units of their sd. The sampler (`schoolflow calibrate`) builds
-on these.
+means with the observations in units of their sd; `sim.calibrate_run` is the sampler
+(`schoolflow calibrate`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class TargetsFile(BaseModel):
     scenario: str = Field(description="base scenario file, relative to the targets file")
     observed: str = Field(description="CSV of observed indicators, relative to the targets file")
     replicates: int = Field(16, ge=1, description="replicates per simulated parameter set")
+    population: int = Field(200, ge=10, description="particles per ABC-SMC generation")
+    generations: int = Field(8, ge=1, le=100, description="most ABC-SMC generations; the "
+                             "temperature reaches 1 (the exact posterior) by the last")
+    seed: int = Field(0, ge=0, description="seed of the sampler (proposals and acceptances)")
     parameters: dict[str, Prior] = Field(min_length=1, description="dotted path -> prior range")
 
 
@@ -52,21 +59,37 @@ class Targets:
     observed: pd.DataFrame   #: OBSERVED_COLUMNS, one row per target
     replicates: int
     priors: dict[str, Prior]
+    population: int = 200
+    generations: int = 8
+    seed: int = 0
+
+    @property
+    def index(self) -> list[tuple[int, int, int]]:
+        """(year, indicator, level) index into values[replicate, ...] of each target."""
+        return [(int(r.year), INDICATOR_NAMES.index(r.indicator), LEVELS[r.level])
+                for r in self.observed.itertuples()]
 
     def simulated(self, values: np.ndarray) -> np.ndarray:
         """Mean over replicates of each observed indicator, from values[replicate, year,
         indicator, level] (NaN where the simulation never defines it)."""
-        out = np.empty(len(self.observed))
-        for k, row in enumerate(self.observed.itertuples()):
-            x = values[:, row.year, INDICATOR_NAMES.index(row.indicator), LEVELS[row.level]]
-            out[k] = np.nanmean(x) if np.isfinite(x).any() else np.nan
-        return out
+        return simulated_means(values, self.index)
 
     def distance(self, simulated: np.ndarray) -> float:
         """Root mean square of (simulated - observed) / sd over the targets (inf if any is
         undefined in the simulation)."""
         z = (simulated - self.observed["value"].to_numpy()) / self.observed["sd"].to_numpy()
         return float(np.sqrt(np.mean(z ** 2))) if np.isfinite(z).all() else float("inf")
+
+
+def simulated_means(values: np.ndarray, index: list[tuple[int, int, int]]) -> np.ndarray:
+    """Mean over replicates of values[:, year, indicator, level] for each index entry (NaN
+    where no replicate defines it)."""
+    out = np.full(len(index), np.nan)
+    for k, (year, ind, lev) in enumerate(index):
+        x = values[:, year, ind, lev]
+        if np.isfinite(x).any():
+            out[k] = np.nanmean(x)
+    return out
 
 
 def _read_observed(path: Path, years: int) -> pd.DataFrame:
@@ -114,4 +137,5 @@ def load_targets(path: str | Path) -> Targets:
             sc.numeric_field(base, name, (prior.low, prior.high))
         except InputError as exc:
             raise InputError(str(path), f"parameters.{name}", exc.message) from None
-    return Targets(path, base, observed, spec.replicates, dict(spec.parameters))
+    return Targets(path, base, observed, spec.replicates, dict(spec.parameters), spec.population,
+                   spec.generations, spec.seed)

@@ -1,5 +1,5 @@
 """Command line: `schoolflow run SCENARIO [--replicates N] [--seed S] [--out DIR] [--workers N]
-[--engine numba|mesa]`, and `sweep`, `summarize`, `compare`, `sensitivity`, `viz`.
+[--engine numba|mesa]`, and `sweep`, `summarize`, `compare`, `sensitivity`, `calibrate`, `viz`.
 
 Bad input (scenario or county files) prints one line naming the file, the field and the fix,
 and exits with status 2.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -210,6 +211,37 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from sim.calibrate import load_targets
+    from sim.calibrate_run import calibrate
+
+    targets = load_targets(args.targets)
+    out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
+    print(f"ABC-SMC: {len(targets.priors)} parameters, {len(targets.observed)} observations, "
+          f"{targets.population} particles per generation, {targets.replicates} replicates per "
+          f"parameter set, budget {args.budget} parameter sets", flush=True)
+    t0 = time.perf_counter()
+
+    def progress(g: dict) -> None:
+        print(f"  generation {g['generation']}: {g['accepted']} of {g['proposals']} accepted, "
+              f"{g['simulations']} parameter sets so far, {time.perf_counter() - t0:.0f} s",
+              file=sys.stderr, flush=True)
+
+    meta = calibrate(targets, out, args.budget, args.workers, args.scheduler, progress=progress)
+    summary = pd.read_csv(out / "posterior_summary.csv")
+    with pd.option_context("display.width", 160):
+        print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    print(f"{meta['generations']} generations, temperatures "
+          + " ".join(f"{t:.3g}" for t in meta["temperatures"])
+          + f"; {meta['simulations']} parameter sets simulated in {meta['wall_seconds']} s")
+    if not meta["converged"]:
+        print(f"warning: the budget ran out at temperature {meta['final_temperature']:.3g} > 1: "
+              "the posterior is wider than the data warrant; raise --budget", file=sys.stderr)
+    print(f"Written to {out}/ (posterior.parquet, posterior_summary.csv, calibrated.yaml, "
+          "fit.csv, posterior.png, fit.png)")
+    return 0
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     import os
     import subprocess
@@ -292,6 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--quiet", action="store_true", help="no progress bar")
     se.set_defaults(func=cmd_sensitivity)
 
+    ca = sub.add_parser("calibrate", help="calibrate parameters to observed data (ABC-SMC, pyabc)")
+    ca.add_argument("targets", help="targets YAML file (see calibration/README.md)")
+    ca.add_argument("--budget", type=int, default=10_000,
+                    help="most parameter sets to simulate (default 10000); the run stops earlier "
+                         "when the temperature reaches 1")
+    ca.add_argument("--out", help="output folder (default results/calibration/<targets name>/)")
+    where = ca.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int,
+                       help="local Dask worker processes (default 1: in this process, all cores)")
+    where.add_argument("--scheduler", help="address of a running Dask scheduler")
+    ca.set_defaults(func=cmd_calibrate)
+
     vz = sub.add_parser("viz", help="watch the Mesa reference model in the browser (Solara)")
     vz.add_argument("scenario", help="scenario YAML file")
     vz.add_argument("--replicate", type=int, default=0, help="replicate to show (default 0)")
@@ -312,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("replicates", "workers", "chunk_replicates", "samples"):
+    for name in ("replicates", "workers", "chunk_replicates", "samples", "budget"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             flag = name.replace("_", "-")

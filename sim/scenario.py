@@ -6,6 +6,8 @@ Units are in each field's description. Sources of default values are in docs/par
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -312,16 +314,22 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 
 def read_yaml(path: Path) -> dict:
+    """The mapping in a YAML file (a fresh copy each call; parsed once per file content)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(str(path), "(file)", "file not found; check the path") from None
+    return copy.deepcopy(_parse_yaml(str(path), text))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_yaml(path: str, text: str) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(str(path), "(yaml)", f"not valid YAML: {exc}") from None
+        raise InputError(path, "(yaml)", f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise InputError(str(path), "(top level)", "expected a mapping of fields (key: value)")
+        raise InputError(path, "(top level)", "expected a mapping of fields (key: value)")
     return data
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -112,26 +113,14 @@ def run_chunks(sweep: Sweep, out: Path, todo: list[tuple[int, int, int]], worker
     worker uses its machine's cores; set NUMBA_NUM_THREADS where several workers share a node).
     Returns totals (chunks run, child-year steps, seconds, bus-network cache counts summed over
     chunks: each worker process keeps its own cache)."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
     out = Path(out).resolve()
     totals = {"chunks_run": 0, "child_year_steps": 0, "seconds": 0.0, "bus": {}}
     if not todo:
         return totals
     t0 = time.perf_counter()
-    if scheduler:
-        cluster = None
-        client = Client(scheduler)
-        n_slots = max(1, sum(client.nthreads().values()))
-        threads = None  # each worker uses its own machine's cores
-    else:
-        n_workers = workers or 1
-        threads = max(1, (os.cpu_count() or 1) // n_workers)
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        client = Client(cluster)
-        n_slots = n_workers
-    try:
+    with dask_client(workers, scheduler) as (client, threads, n_slots):
         pending = iter(todo)
 
         def submit(chunk):
@@ -152,12 +141,34 @@ def run_chunks(sweep: Sweep, out: Path, todo: list[tuple[int, int, int]], worker
             nxt = next(pending, None)
             if nxt is not None:  # bounded in flight: results stream to disk, not to memory
                 stream.add(submit(nxt))
+    totals["seconds"] = time.perf_counter() - t0
+    return totals
+
+
+@contextmanager
+def dask_client(workers: int | None, scheduler: str | None):
+    """A Dask client for sweeps and calibrations: a LocalCluster of `workers` processes (default
+    1), or the cluster at `scheduler`. Yields (client, numba threads per task, task slots):
+    locally each task uses cores / workers numba threads; on a cluster None (each worker uses
+    its own machine's cores; set NUMBA_NUM_THREADS where several workers share a node)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        client = Client(scheduler)
+        cluster = None
+        threads, n_slots = None, max(1, sum(client.nthreads().values()))
+    else:
+        n_workers = workers or 1
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+        threads, n_slots = max(1, (os.cpu_count() or 1) // n_workers), n_workers
+    try:
+        yield client, threads, n_slots
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    totals["seconds"] = time.perf_counter() - t0
-    return totals
 
 
 def summarize(out: Path) -> pd.DataFrame:

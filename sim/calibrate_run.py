@@ -1,0 +1,299 @@
+"""`schoolflow calibrate TARGETS`: approximate Bayesian computation (ABC-SMC, pyabc) on the numba
+core.
+
+The statistical model: each observation is the model's expected indicator plus independent
+Gaussian error with the targets file's `sd` (which should cover reporting error and the
+county's own year-to-year chance). A parameter set is simulated for `replicates` replicates
+with common random numbers (replicate seeds 0..replicates-1 of the base scenario, as in
+sweeps), and the simulated mean stands for the expectation. pyabc's stochastic acceptor with an
+independent normal kernel and a temperature schedule then samples the exact posterior of that
+model once the temperature reaches 1 (Wilkinson 2013; Schaelte & Hasenauer 2020), starting from
+the uniform priors of the targets file.
+
+Outputs in DIR:
+- `posterior.parquet`: the final generation's particles (one column per parameter, `weight`);
+- `populations.parquet`: every generation's particles, with `generation` and `temperature`;
+- `posterior_summary.csv`: per parameter the prior range, weighted mean, sd and 5/50/95%
+  quantiles;
+- `fit.csv`: per target the observation, its sd and the simulated mean with its 5-95%
+  posterior interval;
+- `calibrated.yaml`: a scenario that extends the base scenario with the posterior means;
+- `posterior.png` (marginals) and `fit.png` (observed vs simulated with intervals);
+- `metadata.json` (budget, generations, temperatures, simulations, wall time, versions) and
+  pyabc's own history database `abc.db`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim import __version__, engine, store
+from sim import scenario as sc
+from sim.calibrate import Targets, simulated_means
+from sim.errors import InputError
+
+#: stand-in for a simulated target the model leaves undefined: far from any observation
+UNDEFINED = 1e30
+
+
+@dataclass(frozen=True)
+class Simulator:
+    """The pyabc model: a parameter set -> {"y": simulated means of the targets}. Picklable, so
+    Dask workers can run it; `threads` numba threads per call (None: all)."""
+
+    base: str
+    names: tuple[str, ...]
+    integer: tuple[bool, ...]
+    replicates: int
+    index: tuple[tuple[int, int, int], ...]
+    threads: int | None = None
+
+    def overrides(self, pars) -> dict:
+        return {n: (int(round(float(pars[n]))) if is_int else float(pars[n]))
+                for n, is_int in zip(self.names, self.integer, strict=True)}
+
+    def __call__(self, pars) -> dict:
+        engine.set_workers(self.threads)
+        model = engine.build_model(sc.load(self.base, self.overrides(pars)))
+        values = engine.run_model(model, 0, self.replicates).values
+        y = simulated_means(values, list(self.index))
+        return {"y": np.where(np.isfinite(y), y, UNDEFINED)}
+
+
+def simulator(targets: Targets, threads: int | None = None) -> Simulator:
+    names = tuple(targets.priors)
+    return Simulator(str(targets.base), names, tuple(targets.priors[n].integer for n in names),
+                     targets.replicates, tuple(targets.index), threads)
+
+
+def _prior(targets: Targets):
+    import pyabc
+
+    return pyabc.Distribution(**{n: pyabc.RV("uniform", p.low, p.high - p.low)
+                                 for n, p in targets.priors.items()})
+
+
+def _check_out(out: Path) -> None:
+    if (out / "metadata.json").exists() or (out / "abc.db").exists():
+        raise InputError(str(out), "--out", "already holds a calibration; choose another folder")
+
+
+@contextlib.contextmanager
+def _client(workers: int | None, scheduler: str | None):
+    """(Dask client or None, numba threads per simulation): in this process unless more than
+    one worker or a scheduler is asked for."""
+    if not scheduler and (workers or 1) <= 1:
+        yield None, None
+        return
+    from sim.sweep_run import dask_client
+
+    with dask_client(workers, scheduler) as (client, threads, _):
+        yield client, threads
+
+
+def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = None,
+              scheduler: str | None = None, model=None, progress=None) -> dict:
+    """Run ABC-SMC until the temperature reaches 1 or `budget` parameter sets have been
+    simulated; write the outputs (module docstring) and return the metadata. `model` (a
+    picklable callable: parameter dict -> {"y": array of target values}) replaces the
+    SchoolFlow simulator, for testing the sampler on models with a known posterior; `progress`
+    is called after each generation (see `BatchSampler`)."""
+    import pyabc
+
+    from sim.abc_sampler import BatchSampler
+
+    out = Path(out).resolve()
+    _check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    observed = targets.observed["value"].to_numpy(float)
+    sd = targets.observed["sd"].to_numpy(float)
+    np.random.seed(targets.seed)  # pyabc's transition fits in this process draw from it
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    with _client(workers, scheduler) as (client, threads):
+        sampler = BatchSampler(targets.seed, client, progress)
+        abc = pyabc.ABCSMC(
+            models=model or simulator(targets, threads), parameter_priors=_prior(targets),
+            distance_function=pyabc.IndependentNormalKernel(var=sd ** 2),
+            population_size=targets.population, eps=pyabc.Temperature(),
+            acceptor=pyabc.StochasticAcceptor(), sampler=sampler)
+        abc.new("sqlite:///" + str(out / "abc.db"), {"y": observed})
+        history = abc.run(max_nr_populations=targets.generations,
+                          max_total_nr_simulations=budget)
+    seconds = time.perf_counter() - t0
+    meta = _write_outputs(targets, out, history, observed, sd)
+    meta.update({
+        "schoolflow_version": __version__, "git_commit": store.git_commit(),
+        "pyabc_version": pyabc.__version__, "targets_file": str(targets.path),
+        "base": str(targets.base), "budget": budget, "population": targets.population,
+        "replicates": targets.replicates, "max_generations": targets.generations,
+        "seed": targets.seed,
+        "workers": workers or 1, "scheduler": scheduler, "simulations": sampler.simulations,
+        "wall_seconds": round(seconds, 1), "cpu_count": os.cpu_count(),
+    })
+    with store.atomic_path(out / "metadata.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=str))
+    return meta
+
+
+def _weighted(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    from pyabc.weighted_statistics import weighted_quantile
+
+    return float(weighted_quantile(np.asarray(x, float), w, alpha=q))
+
+
+def _write_outputs(targets: Targets, out: Path, history, observed, sd) -> dict:
+    names = list(targets.priors)
+    pops = history.get_all_populations()
+    temps = dict(zip(pops.t, pops.epsilon, strict=True))
+    frames = []
+    for t in range(history.max_t + 1):
+        df, w = history.get_distribution(m=0, t=t)
+        df = df[names].reset_index(drop=True)
+        df["weight"] = w
+        df.insert(0, "temperature", temps.get(t, np.nan))
+        df.insert(0, "generation", t)
+        frames.append(df)
+    allpops = pd.concat(frames, ignore_index=True)
+    final = frames[-1].drop(columns=["generation", "temperature"])
+    w = final["weight"].to_numpy()
+    rows = []
+    for n in names:
+        x = final[n].to_numpy(float)
+        mean = float(np.sum(w * x))
+        rows.append({"parameter": n, "prior_low": targets.priors[n].low,
+                     "prior_high": targets.priors[n].high, "mean": mean,
+                     "sd": float(np.sqrt(np.sum(w * (x - mean) ** 2))),
+                     "q05": _weighted(x, w, 0.05), "q50": _weighted(x, w, 0.5),
+                     "q95": _weighted(x, w, 0.95)})
+    summary = pd.DataFrame(rows)
+    sw, stats = history.get_weighted_sum_stats(t=history.max_t)
+    sims = np.array([s["y"] for s in stats], float)
+    sw = np.asarray(sw, float) / np.sum(sw)
+    fit = targets.observed.copy()
+    fit["simulated_mean"] = sims.T @ sw
+    fit["simulated_q05"] = [_weighted(sims[:, k], sw, 0.05) for k in range(sims.shape[1])]
+    fit["simulated_q95"] = [_weighted(sims[:, k], sw, 0.95) for k in range(sims.shape[1])]
+    fit["z"] = (fit["simulated_mean"] - observed) / sd
+    for name, frame in [("posterior.parquet", final), ("populations.parquet", allpops)]:
+        with store.atomic_path(out / name) as tmp:
+            frame.to_parquet(tmp, index=False)
+    for name, frame in [("posterior_summary.csv", summary), ("fit.csv", fit)]:
+        with store.atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False)
+    write_calibrated(targets, summary, out / "calibrated.yaml")
+    posterior_figure(targets, allpops, summary, out / "posterior.png")
+    fit_figure(fit, out / "fit.png")
+    final_temperature = float(temps.get(history.max_t, np.nan))
+    return {"generations": int(history.max_t + 1), "temperatures": [float(temps[t]) for t in
+            sorted(temps) if t >= 0], "final_temperature": final_temperature,
+            "converged": bool(final_temperature <= 1.0 + 1e-9),
+            "accepted_simulations": int(history.total_nr_simulations)}
+
+
+def write_calibrated(targets: Targets, summary: pd.DataFrame, path: Path) -> Path:
+    """A scenario file extending the base scenario, with each parameter at its posterior mean
+    (whole numbers rounded)."""
+    base = sc.load(targets.base)
+    doc: dict = {"name": f"{base.name}_calibrated",
+                 "extends": os.path.relpath(targets.base, path.parent)}
+    for row in summary.itertuples():
+        value = round(row.mean) if targets.priors[row.parameter].integer else float(row.mean)
+        node = doc
+        *parents, leaf = row.parameter.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    header = (f"# Calibrated by `schoolflow calibrate {targets.path.name}`: posterior means.\n"
+              "# posterior_summary.csv next to this file gives their 90% intervals.\n")
+    with store.atomic_path(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False))
+    sc.load(path)  # the written file must load as a scenario
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def posterior_figure(targets: Targets, pops: pd.DataFrame, summary: pd.DataFrame,
+                     path: Path) -> Path:
+    """One panel per parameter over its prior range: the final posterior (weighted histogram),
+    the first generation for contrast, the posterior mean and 90% interval."""
+    plt = _pyplot()
+    names = list(targets.priors)
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
+                             constrained_layout=True)
+    last = pops.generation.max()
+    for ax, (n, s) in zip(axes.flat, zip(names, summary.itertuples(), strict=True), strict=False):
+        bins = np.linspace(s.prior_low, s.prior_high, 31)
+        first = pops[pops.generation == 0]
+        fin = pops[pops.generation == last]
+        ax.hist(first[n], bins=bins, weights=first.weight, density=True, color="#cccccc",
+                label=f"generation 0 (T={first.temperature.iloc[0]:.3g})")
+        ax.hist(fin[n], bins=bins, weights=fin.weight, density=True, color="#1f77b4",
+                alpha=0.8, label="posterior")
+        ax.axvspan(s.q05, s.q95, color="#1f77b4", alpha=0.12, label="90% interval")
+        ax.axvline(s.mean, color="k", lw=1, label="mean")
+        ax.set_title(n, fontsize=8)
+        ax.set_xlim(s.prior_low, s.prior_high)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    with store.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
+    """One panel per (indicator, level) against year: observations with their 90% error bars
+    (1.645 sd), simulated posterior means with their 5-95% interval."""
+    plt = _pyplot()
+    groups = list(fit.groupby(["indicator", "level"], sort=False))
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False,
+                             constrained_layout=True)
+    for ax, ((name, level), d) in zip(axes.flat, groups, strict=False):
+        ax.errorbar(d.year - 0.08, d.value, yerr=1.645 * d.sd, fmt="o", color="k", ms=4,
+                    capsize=3, label="observed (90%)")
+        ax.errorbar(d.year + 0.08, d.simulated_mean,
+                    yerr=[d.simulated_mean - d.simulated_q05, d.simulated_q95 - d.simulated_mean],
+                    fmt="s", color="#1f77b4", ms=4, capsize=3, label="simulated (5-95%)")
+        ax.set_title(f"{name} ({level})", fontsize=8)
+        ax.set_xlabel("year", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    with store.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def load_truth(path: Path) -> dict:
+    """Parameter values from a YAML file of dotted paths (the worked example's hidden truth)."""
+    raw = yaml.safe_load(Path(path).read_text())
+    if not isinstance(raw, dict):
+        raise InputError(str(path), "(file)", "write one `dotted.path: value` per line")
+    return raw

@@ -1,0 +1,119 @@
+"""`schoolflow calibrate`: the ABC-SMC set-up samples the right posterior (a linear Gaussian
+model with a known answer), gives the same draws in this process and on two Dask workers, and
+the command writes every output for a small SchoolFlow county."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sim import scenario as sc
+from sim.calibrate import load_targets
+from sim.calibrate_run import calibrate
+from sim.cli import main
+from tests.conftest import SMALL
+
+NAMES = ["behaviour.dropout.base_junior", "behaviour.demography.out_migration_prob"]
+A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+SD = np.array([0.002, 0.05, 0.05])
+TRUTH = np.array([0.02, 0.5])
+
+
+class LinearModel:
+    """y = A theta: with Gaussian errors and flat priors the posterior is Gaussian with
+    covariance (A' S^-1 A)^-1 (S = diag(sd^2))."""
+
+    def __call__(self, pars):
+        theta = np.array([pars[n] for n in NAMES])
+        return {"y": A @ theta}
+
+
+def linear_targets(tmp_path, population=200, generations=5):
+    rng = np.random.default_rng(3)
+    observed = A @ TRUTH + rng.normal(0, SD)
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump({**SMALL, "years": 2}))
+    pd.DataFrame({"indicator": ["dropout_rate", "left_behind_share", "boarding_share"],
+                  "level": ["junior", "all", "all"], "year": [1, 1, 1],
+                  "value": observed, "sd": SD}).to_csv(tmp_path / "observed.csv", index=False)
+    spec = {"scenario": "base.yaml", "observed": "observed.csv", "replicates": 1,
+            "population": population, "generations": generations, "seed": 4,
+            "parameters": {NAMES[0]: {"low": 0.0, "high": 0.05},
+                           NAMES[1]: {"low": 0.2, "high": 0.8}}}
+    (tmp_path / "targets.yaml").write_text(yaml.safe_dump(spec))
+    return load_targets(tmp_path / "targets.yaml"), observed
+
+
+def test_posterior_of_a_linear_gaussian_model_matches_the_exact_one(tmp_path):
+    targets, observed = linear_targets(tmp_path, population=300)
+    meta = calibrate(targets, tmp_path / "out", budget=20_000, model=LinearModel())
+    assert meta["converged"] and meta["final_temperature"] == pytest.approx(1.0)
+    precision = A.T @ np.diag(SD ** -2) @ A
+    cov = np.linalg.inv(precision)
+    mean = cov @ A.T @ np.diag(SD ** -2) @ observed
+    post = pd.read_parquet(tmp_path / "out" / "posterior.parquet")
+    w = post["weight"].to_numpy()
+    assert w.sum() == pytest.approx(1.0)
+    for k, name in enumerate(NAMES):
+        x = post[name].to_numpy()
+        m = np.sum(w * x)
+        s = np.sqrt(np.sum(w * (x - m) ** 2))
+        exact_sd = np.sqrt(cov[k, k])
+        # tolerances: 300 weighted particles (effective ~200) give the mean to about 0.1 sd,
+        # the sd to about 10% and the 5% and 95% quantiles to about 0.2 sd
+        assert abs(m - mean[k]) < 0.3 * exact_sd, (name, m, mean[k], exact_sd)
+        assert 0.7 < s / exact_sd < 1.4, (name, s, exact_sd)
+    summary = pd.read_csv(tmp_path / "out" / "posterior_summary.csv").set_index("parameter")
+    for k, name in enumerate(NAMES):  # the 90% interval is the exact one, within 0.5 sd
+        lo, hi = mean[k] + np.array([-1.645, 1.645]) * np.sqrt(cov[k, k])
+        assert abs(summary.loc[name, "q05"] - lo) < 0.5 * np.sqrt(cov[k, k])
+        assert abs(summary.loc[name, "q95"] - hi) < 0.5 * np.sqrt(cov[k, k])
+    calibrated = sc.load(tmp_path / "out" / "calibrated.yaml")
+    assert calibrated.behaviour.dropout.base_junior == pytest.approx(summary.loc[NAMES[0], "mean"])
+
+
+def test_same_draws_in_process_and_on_two_dask_workers(tmp_path):
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    targets, _ = linear_targets(tmp_path, population=40, generations=3)
+    calibrate(targets, tmp_path / "one", budget=5000, model=LinearModel())
+    calibrate(targets, tmp_path / "two", budget=5000, workers=2, model=LinearModel())
+    one = pd.read_parquet(tmp_path / "one" / "populations.parquet")
+    two = pd.read_parquet(tmp_path / "two" / "populations.parquet")
+    assert len(one) == 40 * 3 + 40  # the prior sample that sets the first temperature, then 3
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_calibrate_command_on_a_small_county(tmp_path, capsys):
+    targets, _ = linear_targets(tmp_path, population=12, generations=2)
+    obs = pd.DataFrame({"indicator": ["dropout_rate", "left_behind_share"],
+                        "level": ["junior", "all"], "year": [1, 2],
+                        "value": [0.02, 0.4], "sd": [0.005, 0.03]})
+    obs.to_csv(tmp_path / "observed.csv", index=False)
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(tmp_path / "targets.yaml"), "--budget", "200",
+                 "--out", str(out)]) == 0
+    for name in ["posterior.parquet", "populations.parquet", "posterior_summary.csv", "fit.csv",
+                 "calibrated.yaml", "posterior.png", "fit.png", "metadata.json"]:
+        assert (out / name).stat().st_size > 0, name
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert list(post.columns) == NAMES + ["weight"] and len(post) == 12
+    assert post[NAMES[0]].between(0.0, 0.05).all() and post[NAMES[1]].between(0.2, 0.8).all()
+    fit = pd.read_csv(out / "fit.csv")
+    assert len(fit) == 2 and (fit.simulated_q05 <= fit.simulated_q95).all()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["simulations"] >= meta["accepted_simulations"] > 0
+    assert meta["budget"] == 200 and meta["generations"] <= 2
+    scenario = sc.load(out / "calibrated.yaml")
+    summary = pd.read_csv(out / "posterior_summary.csv").set_index("parameter")
+    assert scenario.behaviour.demography.out_migration_prob == pytest.approx(
+        summary.loc[NAMES[1], "mean"])
+    assert scenario.years == 2  # everything else from the base scenario
+    # a second run into the same folder is refused before anything is overwritten
+    assert main(["calibrate", str(tmp_path / "targets.yaml"), "--out", str(out)]) == 2
+    assert "already holds a calibration" in capsys.readouterr().err
