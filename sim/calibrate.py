@@ -13,7 +13,9 @@ to calibrate with their prior ranges:
       behaviour.dropout.base_junior: {low: 0.006, high: 0.02}
 
 Each CSV row is one observed indicator (names and levels as in sim/metrics.py; year 0 is the
-base year) with its standard deviation `sd` (> 0, same units). `distance` compares simulated
+base year) with its standard deviation `sd` (> 0, same units). An optional `school` column
+makes a row one school's `pupils_enrolled` (the school's id in the county, at the level given);
+rows with it empty are county-wide. `distance` compares simulated
 means with the observations in units of their sd; `sim.calibrate_run` is the sampler
 (`schoolflow calibrate`).
 """
@@ -34,6 +36,7 @@ from sim.sweep import Range
 
 LEVELS = {"primary": 0, "junior": 1, "all": 2}
 OBSERVED_COLUMNS = ["indicator", "level", "year", "value", "sd"]
+SCHOOL_COLUMN = "school"  #: optional: a school's id; the row is that school's pupils_enrolled
 
 
 #: a uniform prior range: the sweep files' {low, high[, integer]}
@@ -63,16 +66,22 @@ class Targets:
     generations: int = 8
     seed: int = 0
 
-    @property
-    def index(self) -> list[tuple[int, int, int]]:
-        """(year, indicator, level) index into values[replicate, ...] of each target."""
-        return [(int(r.year), INDICATOR_NAMES.index(r.indicator), LEVELS[r.level])
-                for r in self.observed.itertuples()]
+    school_index: dict[str, int] | None = None  #: school id -> index, where rows name schools
 
-    def simulated(self, values: np.ndarray) -> np.ndarray:
+    @property
+    def index(self) -> list[tuple[int, int, int, int]]:
+        """(year, indicator, level, school) of each target: the school's index in the county,
+        or -1 for a county-wide indicator."""
+        schools = self.observed.get(SCHOOL_COLUMN, pd.Series([""] * len(self.observed)))
+        return [(int(r.year), INDICATOR_NAMES.index(r.indicator), LEVELS[r.level],
+                 self.school_index[school] if school else -1)
+                for r, school in zip(self.observed.itertuples(), schools, strict=True)]
+
+    def simulated(self, values: np.ndarray, school_pupils: np.ndarray | None = None) -> np.ndarray:
         """Mean over replicates of each observed indicator, from values[replicate, year,
-        indicator, level] (NaN where the simulation never defines it)."""
-        return simulated_means(values, self.index)
+        indicator, level] and school_pupils[replicate, year, school, level] (a RunResult's;
+        NaN where the simulation never defines it)."""
+        return simulated_means(values, self.index, school_pupils)
 
     def distance(self, simulated: np.ndarray) -> float:
         """Root mean square of (simulated - observed) / sd over the targets (inf if any is
@@ -81,12 +90,14 @@ class Targets:
         return float(np.sqrt(np.mean(z ** 2))) if np.isfinite(z).all() else float("inf")
 
 
-def simulated_means(values: np.ndarray, index: list[tuple[int, int, int]]) -> np.ndarray:
-    """Mean over replicates of values[:, year, indicator, level] for each index entry (NaN
-    where no replicate defines it)."""
+def simulated_means(values: np.ndarray, index: list[tuple[int, int, int, int]],
+                    school_pupils: np.ndarray | None = None) -> np.ndarray:
+    """Mean over replicates of values[:, year, indicator, level], or of
+    school_pupils[:, year, school, level] for a school's row, for each index entry (NaN where
+    no replicate defines it)."""
     out = np.full(len(index), np.nan)
-    for k, (year, ind, lev) in enumerate(index):
-        x = values[:, year, ind, lev]
+    for k, (year, ind, lev, school) in enumerate(index):
+        x = values[:, year, ind, lev] if school < 0 else school_pupils[:, year, school, lev]
         if np.isfinite(x).any():
             out[k] = np.nanmean(x)
     return out
@@ -117,7 +128,31 @@ def _read_observed(path: Path, years: int) -> pd.DataFrame:
         if not (np.isfinite(row.value) and np.isfinite(row.sd) and row.sd > 0):
             raise InputError(str(path), "sd", f"row {i}: value must be a number and sd a "
                              "positive number (the observation's uncertainty)")
-    return df[OBSERVED_COLUMNS].reset_index(drop=True)
+    columns = list(OBSERVED_COLUMNS)
+    if SCHOOL_COLUMN in df.columns:
+        df[SCHOOL_COLUMN] = df[SCHOOL_COLUMN].fillna("").astype(str).str.strip()
+        bad = df[(df[SCHOOL_COLUMN] != "") & (df.indicator != "pupils_enrolled")]
+        if len(bad):
+            raise InputError(str(path), SCHOOL_COLUMN, f"row {bad.index[0] + 2}: a school's row "
+                             "must be pupils_enrolled (the only per-school indicator); leave "
+                             "school empty for a county-wide indicator")
+        columns.append(SCHOOL_COLUMN)
+    return df[columns].reset_index(drop=True)
+
+
+def _school_index(path: Path, observed: pd.DataFrame, scenario) -> dict[str, int] | None:
+    """School id -> index in the county, checking every school the observations name."""
+    if SCHOOL_COLUMN not in observed.columns or not (observed[SCHOOL_COLUMN] != "").any():
+        return None
+    from sim.engine import build_world
+
+    names = build_world(scenario).school_name
+    index = {name: k for k, name in enumerate(names)}
+    for i, school in enumerate(observed[SCHOOL_COLUMN], start=2):
+        if school and school not in index:
+            raise InputError(str(path), SCHOOL_COLUMN, f"row {i}: no school {school!r} in the "
+                             f"scenario's county (ids such as {names[0]!r}, {names[-1]!r})")
+    return index
 
 
 def load_targets(path: str | Path) -> Targets:
@@ -131,11 +166,13 @@ def load_targets(path: str | Path) -> Targets:
         raise InputError(str(path), field, msg) from None
     base = (path.parent / spec.scenario).resolve()
     scenario = sc.load(base)
-    observed = _read_observed((path.parent / spec.observed).resolve(), scenario.years)
+    observed_path = (path.parent / spec.observed).resolve()
+    observed = _read_observed(observed_path, scenario.years)
+    schools = _school_index(observed_path, observed, scenario)
     for name, prior in spec.parameters.items():
         try:
             sc.numeric_field(base, name, (prior.low, prior.high))
         except InputError as exc:
             raise InputError(str(path), f"parameters.{name}", exc.message) from None
     return Targets(path, base, observed, spec.replicates, dict(spec.parameters), spec.population,
-                   spec.generations, spec.seed)
+                   spec.generations, spec.seed, schools)

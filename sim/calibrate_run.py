@@ -55,7 +55,7 @@ class Simulator:
     names: tuple[str, ...]
     integer: tuple[bool, ...]
     replicates: int
-    index: tuple[tuple[int, int, int], ...]
+    index: tuple[tuple[int, int, int, int], ...]
     threads: int | None = None
 
     def overrides(self, pars) -> dict:
@@ -65,8 +65,8 @@ class Simulator:
     def __call__(self, pars) -> dict:
         engine.set_workers(self.threads)
         model = engine.build_model(sc.load(self.base, self.overrides(pars)))
-        values = engine.run_model(model, 0, self.replicates).values
-        y = simulated_means(values, list(self.index))
+        result = engine.run_model(model, 0, self.replicates)
+        y = simulated_means(result.values, list(self.index), result.school_pupils)
         return {"y": np.where(np.isfinite(y), y, UNDEFINED)}
 
 
@@ -222,25 +222,38 @@ def write_calibrated(targets: Targets, summary: pd.DataFrame, path: Path) -> Pat
     return path
 
 
-def _pyplot():
+def _panels(n: int, height: float):
+    """A figure with n panels, three to a row: (figure, axes)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt
+    cols = min(3, n)
+    rows = -(-n // cols)
+    return plt.subplots(rows, cols, figsize=(4.2 * cols, height * rows), squeeze=False,
+                        constrained_layout=True)
+
+
+def _save(fig, axes, n: int, path: Path) -> Path:
+    """Hide the unused panels, put the legend on the first, write the PNG atomically."""
+    import matplotlib.pyplot as plt
+
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    with store.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
 
 
 def posterior_figure(targets: Targets, pops: pd.DataFrame, summary: pd.DataFrame,
                      path: Path) -> Path:
     """One panel per parameter over its prior range: the final posterior (weighted histogram),
     the first generation for contrast, the posterior mean and 90% interval."""
-    plt = _pyplot()
     names = list(targets.priors)
-    cols = min(3, len(names))
-    rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False,
-                             constrained_layout=True)
+    fig, axes = _panels(len(names), 3.0)
     last = pops.generation.max()
     for ax, (n, s) in zip(axes.flat, zip(names, summary.itertuples(), strict=True), strict=False):
         bins = np.linspace(s.prior_low, s.prior_high, 31)
@@ -255,40 +268,26 @@ def posterior_figure(targets: Targets, pops: pd.DataFrame, summary: pd.DataFrame
         ax.set_title(n, fontsize=8)
         ax.set_xlim(s.prior_low, s.prior_high)
         ax.tick_params(labelsize=7)
-    for ax in axes.flat[len(names):]:
-        ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7)
-    with store.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, axes, len(names), path)
 
 
 def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
     """One panel per (indicator, level) against year: observations with their 90% error bars
     (1.645 sd), simulated posterior means with their 5-95% interval."""
-    plt = _pyplot()
-    groups = list(fit.groupby(["indicator", "level"], sort=False))
-    cols = min(3, len(groups))
-    rows = -(-len(groups) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.8 * rows), squeeze=False,
-                             constrained_layout=True)
-    for ax, ((name, level), d) in zip(axes.flat, groups, strict=False):
+    keys = ["indicator", "level"] + (["school"] if "school" in fit.columns else [])
+    groups = [(key[:2], key[2] if len(key) > 2 else "", d)
+              for key, d in fit.fillna({"school": ""}).groupby(keys, sort=False)]
+    fig, axes = _panels(len(groups), 2.8)
+    for ax, ((name, level), school, d) in zip(axes.flat, groups, strict=False):
         ax.errorbar(d.year - 0.08, d.value, yerr=1.645 * d.sd, fmt="o", color="k", ms=4,
                     capsize=3, label="observed (90%)")
         ax.errorbar(d.year + 0.08, d.simulated_mean,
                     yerr=[d.simulated_mean - d.simulated_q05, d.simulated_q95 - d.simulated_mean],
                     fmt="s", color="#1f77b4", ms=4, capsize=3, label="simulated (5-95%)")
-        ax.set_title(f"{name} ({level})", fontsize=8)
+        ax.set_title(f"{school} {name} ({level})".strip(), fontsize=8)
         ax.set_xlabel("year", fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in axes.flat[len(groups):]:
-        ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7)
-    with store.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, axes, len(groups), path)
 
 
 def load_truth(path: Path) -> dict:

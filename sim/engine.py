@@ -220,7 +220,9 @@ def build_model(scenario: Scenario) -> Model:
 @dataclass
 class RunResult:
     """Indicators of replicates start..stop-1: values[replicate, year, indicator, level];
-    bus_networks[replicate, year]: index of the year's bus network in `Model.bus.networks`."""
+    bus_networks[replicate, year]: index of the year's bus network in `Model.bus.networks`;
+    school_pupils[replicate, year, school, level]: pupils enrolled at the end of the year by
+    school (World order) and level (primary, junior, all), or None where not recorded."""
 
     values: np.ndarray
     start: int
@@ -228,6 +230,7 @@ class RunResult:
     seconds: float
     bus_networks: np.ndarray
     bus_stats: dict
+    school_pupils: np.ndarray | None = None
 
 
 def set_workers(workers: int | None) -> int:
@@ -297,6 +300,7 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     P, W, R = model.P, model.W, model.R
     values = np.empty((len(seeds), years + 1, N_INDICATORS, 3))
     networks = np.full((len(seeds), years + 1), -1, np.int64)
+    pupils = np.empty((len(seeds), years + 1, model.S0.enrol.shape[0], 3), np.int32)
     before = model.bus.stats()
     steps = 0
     t0 = time.perf_counter()
@@ -322,12 +326,22 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
                               dropped, out, st)
             values[i:i + n, year] = out
             networks[i:i + n, year] = net
+            school_pupils_by_level(SB.enrol, pupils[i:i + n, year])
         steps += int(st.sum())
         if progress is not None:
             progress(n)
     after = model.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
-    return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats)
+    return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils)
+
+
+def school_pupils_by_level(enrol: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Pupils per school by level from enrol[..., school, grade] (grade column 0 unused):
+    out[..., school, 0] grades 1-6, [..., 1] grades 7-9, [..., 2] all."""
+    out[..., 0] = enrol[..., 1:7].sum(-1)
+    out[..., 1] = enrol[..., 7:10].sum(-1)
+    out[..., 2] = out[..., 0] + out[..., 1]
+    return out
 
 
 def safety_ledger(model: Model, result: RunResult, replicate_index: int = 0) -> pd.DataFrame:

@@ -721,17 +721,22 @@ def run_model(built: engine.Model, start: int, stop: int, progress=None) -> engi
     before = built.bus.stats()
     values = np.empty((stop - start, scenario.years + 1, N_INDICATORS, 3))
     networks = np.full((stop - start, scenario.years + 1), -1, np.int64)
+    pupils = np.empty((stop - start, scenario.years + 1, len(built.world.school_name), 3), np.int32)
     steps = 0
     for i, r in enumerate(range(start, stop)):
         model = SchoolFlowModel(scenario, r, built)
         steps += len(model.pupils)
-        for _ in range(scenario.years):
-            model.step()
-            steps += len(model.pupils)
+        for year in range(scenario.years + 1):
+            if year > 0:
+                model.step()
+                steps += len(model.pupils)
+            enrol = np.stack([s.enrol for s in model.schools])
+            engine.school_pupils_by_level(enrol, pupils[i, year])
         values[i] = np.stack(model.indicators)
         networks[i] = model.bus_network_ids
         if progress is not None:
             progress(1)
     after = built.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
-    return engine.RunResult(values, start, steps, time.perf_counter() - t0, networks, stats)
+    return engine.RunResult(values, start, steps, time.perf_counter() - t0, networks, stats,
+                            pupils)

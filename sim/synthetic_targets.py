@@ -18,25 +18,31 @@ import pandas as pd
 
 from sim import engine
 from sim import scenario as sc
-from sim.calibrate import LEVELS, OBSERVED_COLUMNS
+from sim.calibrate import LEVELS, OBSERVED_COLUMNS, SCHOOL_COLUMN
 from sim.metrics import INDICATOR_NAMES
 
 
-def synthetic_observations(base: Path, truth: dict, targets: list[tuple[str, str, int]],
+def synthetic_observations(base: Path, truth: dict, targets: list[tuple],
                            calibration_replicates: int, truth_replicates: int = 64,
                            first_replicate: int = 1000, rel_error: float = 0.05,
                            seed: int = 0) -> pd.DataFrame:
-    """OBSERVED_COLUMNS rows for (indicator, level, year) targets, simulated at `truth`
+    """Observed rows (OBSERVED_COLUMNS and `school`) for (indicator, level, year) targets, or
+    (indicator, level, year, school id) for a school's pupils_enrolled, simulated at `truth`
     (dotted path -> value) on the base scenario; `seed` draws the reporting errors."""
     model = engine.build_model(sc.load(base, truth))
-    values = engine.run_model(model, first_replicate, first_replicate + truth_replicates).values
+    run = engine.run_model(model, first_replicate, first_replicate + truth_replicates)
+    schools = {name: k for k, name in enumerate(model.world.school_name)}
     rng = np.random.default_rng(seed)
     rows = []
-    for name, level, year in targets:
-        x = values[:, year, INDICATOR_NAMES.index(name), LEVELS[level]]
+    for name, level, year, *school in targets:
+        if school:
+            x = run.school_pupils[:, year, schools[school[0]], LEVELS[level]]
+        else:
+            x = run.values[:, year, INDICATOR_NAMES.index(name), LEVELS[level]]
         mean, s = float(np.mean(x)), float(np.std(x, ddof=1))
         report = rel_error * abs(mean)
         sd = np.sqrt(report ** 2 + s ** 2 / truth_replicates + s ** 2 / calibration_replicates)
         rows.append({"indicator": name, "level": level, "year": year,
-                     "value": mean + rng.normal(0.0, report), "sd": sd})
-    return pd.DataFrame(rows, columns=OBSERVED_COLUMNS)
+                     "value": mean + rng.normal(0.0, report), "sd": sd,
+                     SCHOOL_COLUMN: school[0] if school else ""})
+    return pd.DataFrame(rows, columns=[*OBSERVED_COLUMNS, SCHOOL_COLUMN])

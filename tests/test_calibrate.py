@@ -70,3 +70,38 @@ def test_bad_observations_name_the_column(tmp_path, row, field):
         load_targets(write_targets(tmp_path, pd.DataFrame([row])))
     assert err.value.field == field and "observed.csv" in err.value.file
     assert np.isfinite(row["value"])
+
+
+def test_a_school_row_is_that_schools_pupils(tmp_path):
+    """Per-school enrolment targets: observed at the truth they are met exactly, and a school
+    that gains pupils under a changed parameter moves the distance."""
+    truth = sc.validate({**SMALL, "years": 2})
+    model = engine.build_model(truth)
+    run = engine.run_model(model, 0, 4)
+    mean = run.school_pupils.mean(axis=0)  # (year, school, level)
+    biggest = int(np.argmax(mean[2, :, 2]))
+    name = model.world.school_name[biggest]
+    obs = pd.DataFrame([
+        {"indicator": "pupils_enrolled", "level": "all", "year": 2, "school": name,
+         "value": mean[2, biggest, 2], "sd": 5.0},
+        {"indicator": "pupils_enrolled", "level": "primary", "year": 1, "school": name,
+         "value": mean[1, biggest, 0], "sd": 5.0},
+        {"indicator": "dropout_rate", "level": "all", "year": 2, "school": None,
+         "value": np.nanmean(run.values[:, 2, 2, 2]), "sd": 0.002}])
+    targets = load_targets(write_targets(tmp_path, obs))
+    assert targets.index[0][3] == biggest and targets.index[2][3] == -1
+    assert targets.distance(targets.simulated(run.values, run.school_pupils)) < 1e-9
+    moved = sc.validate({**SMALL, "years": 2, "behaviour": {"choice": {"quality_weight": 6.0}}})
+    moved_run = engine.run_model(engine.build_model(moved), 0, 4)
+    assert targets.distance(targets.simulated(moved_run.values, moved_run.school_pupils)) > 1.0
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"indicator": "pupils_enrolled", "school": "NO-SUCH-SCHOOL"}, "no school 'NO-SUCH-SCHOOL'"),
+    ({"indicator": "dropout_rate", "school": "V0000-primary"}, "must be pupils_enrolled"),
+])
+def test_bad_school_rows_are_refused(tmp_path, row, message):
+    obs = pd.DataFrame([{"level": "all", "year": 1, "value": 100.0, "sd": 5.0, **row}])
+    with pytest.raises(InputError) as err:
+        load_targets(write_targets(tmp_path, obs))
+    assert err.value.field == "school" and message in err.value.message

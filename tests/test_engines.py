@@ -12,6 +12,7 @@ import pytest
 from sim import agreement, engine, mesa_model
 from sim import scenario as sc
 from sim.cli import main
+from sim.metrics import INDICATOR_NAMES
 from tests.conftest import SMALL
 
 NUMBA_REPLICATES = 200
@@ -25,20 +26,27 @@ def plans():
     out = {}
     for s in (plan, ref):
         built = engine.build_model(s)
-        out[s.name] = (built, engine.run_model(built, 0, NUMBA_REPLICATES).values,
-                       mesa_model.run_model(built, 0, MESA_REPLICATES).values)
+        numba_run = engine.run_model(built, 0, NUMBA_REPLICATES)
+        mesa_run = mesa_model.run_model(built, 0, MESA_REPLICATES)
+        out[s.name] = (built, numba_run.values, mesa_run.values,
+                       (numba_run.school_pupils, mesa_run.school_pupils))
     return out
 
 
 def test_engines_agree_replicate_by_replicate(plans):
-    """Both engines draw the same counter-based numbers: a replicate is the same in both."""
-    for _built, numba_values, mesa_values in plans.values():
+    """Both engines draw the same counter-based numbers: a replicate is the same in both, down
+    to every school's pupils each year."""
+    for _built, numba_values, mesa_values, (numba_pupils, mesa_pupils) in plans.values():
         np.testing.assert_allclose(mesa_values, numba_values[:MESA_REPLICATES], rtol=1e-9,
                                    atol=1e-12, equal_nan=True)
+        np.testing.assert_array_equal(mesa_pupils, numba_pupils[:MESA_REPLICATES])
+        # the schools' pupils add up to the pupils_enrolled indicator
+        total = numba_values[:, :, INDICATOR_NAMES.index("pupils_enrolled"), :]
+        np.testing.assert_array_equal(numba_pupils.sum(axis=2), total)
 
 
 def test_engine_means_agree_within_three_standard_errors(plans):
-    for name, (_built, numba_values, mesa_values) in plans.items():
+    for name, (_built, numba_values, mesa_values, _pupils) in plans.items():
         table = agreement.agreement_table(numba_values, mesa_values)
         assert len(table) > 200, name
         bad = table[~table.agrees]

@@ -1,5 +1,6 @@
-"""Write observed.csv for the worked example: 15 observations simulated from the hidden true
-parameters in truth.yaml (see sim/synthetic_targets.py for how values and sds are made).
+"""Write observed.csv for the worked example: 18 observations simulated from the hidden true
+parameters in truth.yaml (see sim/synthetic_targets.py for how values and sds are made): five
+county indicators in years 1, 3 and 5, and the year-5 pupils of three receiving schools.
 
     python calibration/example/make_observed.py
 """
@@ -20,6 +21,8 @@ TARGETS = [(name, level, year)
                                ("boarding_share", "all"), ("left_behind_share", "all"),
                                ("children_migrated", "all")]
            for year in (1, 3, 5)]
+TARGETS += [("pupils_enrolled", "all", 5, school)
+            for school in ("T04-nine-year", "T01-central", "SEAT-primary-1")]
 
 
 def main() -> None:
