@@ -47,6 +47,11 @@ class BatchSampler(Sampler):
         self._seeds = np.random.SeedSequence(seed)
         self.simulations = 0
 
+    def skip(self, calls: int) -> None:
+        """Pass over the seeds of `calls` earlier generations (a resumed run)."""
+        self._seeds.spawn(calls)
+        self.calls += calls
+
     def _round_size(self, need: int, n: int, accepted: int, appended: int, left: float) -> int:
         rate = accepted / appended if appended else None
         size = need if rate is None else math.ceil(need / max(rate, 0.02))

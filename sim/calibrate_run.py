@@ -83,9 +83,33 @@ def _prior(targets: Targets):
                                  for n, p in targets.priors.items()})
 
 
-def _check_out(out: Path) -> None:
-    if (out / "metadata.json").exists() or (out / "abc.db").exists():
-        raise InputError(str(out), "--out", "already holds a calibration; choose another folder")
+def _check_out(out: Path, resume: bool) -> None:
+    if (out / "metadata.json").exists():
+        raise InputError(str(out), "--out", "already holds a finished calibration; choose "
+                         "another folder")
+    if (out / "abc.db").exists() and not resume:
+        raise InputError(str(out), "--out", "already holds an interrupted calibration; add "
+                         "--resume to continue it from its last finished generation, or choose "
+                         "another folder")
+    if resume and not (out / "abc.db").exists():
+        raise InputError(str(out), "--resume", "no calibration to resume here (no abc.db); "
+                         "leave out --resume to start one")
+
+
+def _reload(abc, db: str, targets: Targets, observed: np.ndarray) -> int:
+    """Attach an interrupted run's history; check it belongs to these targets. Returns the
+    generations it finished (the prior sample that sets the first temperature not counted)."""
+    history = abc.load(db)
+    stored = np.asarray(history.observed_sum_stat()["y"], float)
+    if stored.shape != observed.shape or not np.allclose(stored, observed, rtol=1e-12):
+        raise InputError(db, "observed", "the targets' observations changed since this run "
+                         "started; start a new calibration in another folder")
+    if history.max_t >= 0:
+        df, _ = history.get_distribution(m=0, t=history.max_t)
+        if sorted(df.columns) != sorted(targets.priors):
+            raise InputError(db, "parameters", "the targets' parameters changed since this run "
+                             "started; start a new calibration in another folder")
+    return history.max_t + 1
 
 
 @contextlib.contextmanager
@@ -102,18 +126,22 @@ def _client(workers: int | None, scheduler: str | None):
 
 
 def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = None,
-              scheduler: str | None = None, model=None, progress=None) -> dict:
+              scheduler: str | None = None, model=None, progress=None,
+              resume: bool = False) -> dict:
     """Run ABC-SMC until the temperature reaches 1 or `budget` parameter sets have been
     simulated; write the outputs (module docstring) and return the metadata. `model` (a
     picklable callable: parameter dict -> {"y": array of target values}) replaces the
     SchoolFlow simulator, for testing the sampler on models with a known posterior; `progress`
-    is called after each generation (see `BatchSampler`)."""
+    is called after each generation (see `BatchSampler`). `resume` continues an interrupted
+    run in `out` from its last finished generation: what was finished is kept, and the
+    remaining generations run (a valid ABC-SMC posterior; the temperatures are set again from
+    the last finished generation, so the draws differ from those of an uninterrupted run)."""
     import pyabc
 
     from sim.abc_sampler import BatchSampler
 
     out = Path(out).resolve()
-    _check_out(out)
+    _check_out(out, resume)
     out.mkdir(parents=True, exist_ok=True)
     observed = targets.observed["value"].to_numpy(float)
     sd = targets.observed["sd"].to_numpy(float)
@@ -127,7 +155,13 @@ def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = No
             distance_function=pyabc.IndependentNormalKernel(var=sd ** 2),
             population_size=targets.population, eps=pyabc.Temperature(),
             acceptor=pyabc.StochasticAcceptor(), sampler=sampler)
-        abc.new("sqlite:///" + str(out / "abc.db"), {"y": observed})
+        db = "sqlite:///" + str(out / "abc.db")
+        done = _reload(abc, db, targets, observed) if resume else 0
+        if not resume:
+            abc.new(db, {"y": observed})
+        sampler.skip(done + 1 if done else 0)  # fresh seeds for the generations to come
+        # pyabc's temperature schedule counts generations from 0 (t_to_go = this - t), and the
+        # run ends at temperature 1, so the total is the right limit on a resumed run too
         history = abc.run(max_nr_populations=targets.generations,
                           max_total_nr_simulations=budget)
     seconds = time.perf_counter() - t0
@@ -139,6 +173,7 @@ def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = No
         "replicates": targets.replicates, "max_generations": targets.generations,
         "seed": targets.seed,
         "workers": workers or 1, "scheduler": scheduler, "simulations": sampler.simulations,
+        "resumed_after_generations": done if resume else None,
         "wall_seconds": round(seconds, 1), "cpu_count": os.cpu_count(),
     })
     with store.atomic_path(out / "metadata.json") as tmp:

@@ -227,7 +227,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               f"{g['simulations']} parameter sets so far, {time.perf_counter() - t0:.0f} s",
               file=sys.stderr, flush=True)
 
-    meta = calibrate(targets, out, args.budget, args.workers, args.scheduler, progress=progress)
+    meta = calibrate(targets, out, args.budget, args.workers, args.scheduler, progress=progress,
+                     resume=args.resume)
     summary = pd.read_csv(out / "posterior_summary.csv")
     with pd.option_context("display.width", 160):
         print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -334,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int,
                        help="local Dask worker processes (default 1: in this process, all cores)")
     where.add_argument("--scheduler", help="address of a running Dask scheduler")
+    ca.add_argument("--resume", action="store_true",
+                    help="continue an interrupted calibration in --out from its last finished "
+                         "generation")
     ca.set_defaults(func=cmd_calibrate)
 
     vz = sub.add_parser("viz", help="watch the Mesa reference model in the browser (Solara)")

@@ -16,6 +16,7 @@ from sim import scenario as sc
 from sim.calibrate import load_targets
 from sim.calibrate_run import calibrate
 from sim.cli import main
+from sim.errors import InputError
 from tests.conftest import SMALL
 
 NAMES = ["behaviour.dropout.base_junior", "behaviour.demography.out_migration_prob"]
@@ -117,3 +118,32 @@ def test_calibrate_command_on_a_small_county(tmp_path, capsys):
     # a second run into the same folder is refused before anything is overwritten
     assert main(["calibrate", str(tmp_path / "targets.yaml"), "--out", str(out)]) == 2
     assert "already holds a calibration" in capsys.readouterr().err
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_calibration_resumes_from_its_last_generation(tmp_path):
+    targets, _ = linear_targets(tmp_path, population=60, generations=4)
+    whole = calibrate(targets, tmp_path / "whole", budget=20_000, model=LinearModel())
+
+    def stop_in_generation_2(g):
+        if g["generation"] == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        calibrate(targets, tmp_path / "cut", budget=20_000, model=LinearModel(),
+                  progress=stop_in_generation_2)
+    assert not (tmp_path / "cut" / "metadata.json").exists()
+    with pytest.raises(InputError, match="--resume"):  # refused without --resume
+        calibrate(targets, tmp_path / "cut", budget=20_000, model=LinearModel())
+    meta = calibrate(targets, tmp_path / "cut", budget=20_000, model=LinearModel(), resume=True)
+    assert meta["resumed_after_generations"] == 2 and meta["converged"]
+    assert (meta["generations"], whole["generations"]) == (4, 4), (meta, whole)
+    cut = pd.read_parquet(tmp_path / "cut" / "populations.parquet")
+    ref = pd.read_parquet(tmp_path / "whole" / "populations.parquet")
+    # the finished generations were kept as they were, not run again
+    pd.testing.assert_frame_equal(cut[cut.generation < 2], ref[ref.generation < 2])
+    with pytest.raises(InputError, match="finished"):
+        calibrate(targets, tmp_path / "cut", budget=20_000, model=LinearModel(), resume=True)
