@@ -186,9 +186,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import engine, sensitivity
     from sim import scenario as sc
+    from sim import sensitivity
 
+    if args.resume and not (args.workers or args.scheduler):
+        raise InputError("--resume", "(sensitivity)", "resuming needs the points run as a sweep: "
+                         "add --workers N or --scheduler ADDRESS (as in the first run)")
     base, params, replicates = sensitivity.source(Path(args.scenario), args.params or [])
     scenario = sc.load(base)
     names, bounds, integer = sensitivity.parse_params(base, params)
@@ -197,14 +200,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         targets=sensitivity.parse_targets(args.indicators), method=args.method,
         samples=args.samples, replicates=args.replicates or replicates or scenario.replicates,
         year=scenario.years if args.year is None else args.year, seed=args.seed)
-    engine.set_workers(args.workers)
     n_points = len(sensitivity.design(setup))
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / scenario.name
     print(f"{args.method}: {n_points} design points x {setup.replicates} replicates "
           f"({len(names)} parameters)")
     with tqdm(total=n_points, unit="point", desc="sensitivity", disable=args.quiet,
               file=sys.stderr) as bar:
-        table = sensitivity.run(setup, out, progress=bar.update)
+        table = sensitivity.run(setup, out, progress=bar.update, workers=args.workers,
+                                scheduler=args.scheduler, resume=args.resume)
     with pd.option_context("display.width", 160):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
     print(f"\nWritten to {out}/ (sensitivity.csv, samples.csv, sensitivity.png)")
@@ -321,7 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--year", type=int, help="simulated year analysed (default: the last)")
     se.add_argument("--seed", type=int, default=1, help="seed of the design (default 1)")
     se.add_argument("--out", help="output folder (default results/sensitivity/<scenario name>/)")
-    se.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
+    where = se.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int,
+                       help="run the points as a sweep on this many local Dask worker processes "
+                            "(default: in this process, all cores); chunks go to OUT/runs/")
+    where.add_argument("--scheduler", help="run the points on the Dask cluster at this address")
+    se.add_argument("--resume", action="store_true",
+                    help="with --workers or --scheduler: run only the points not yet in OUT/runs/")
     se.add_argument("--quiet", action="store_true", help="no progress bar")
     se.set_defaults(func=cmd_sensitivity)
 

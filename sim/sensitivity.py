@@ -13,6 +13,11 @@ and analyses the mean over replicates of each chosen indicator in one year:
 
 Writes DIR/sensitivity.csv (indicator, level, parameter, indices, intervals), DIR/samples.csv
 (the design and each point's indicator means) and DIR/sensitivity.png.
+
+By default the points run one after another in this process (all cores on each point's
+replicates). With `--workers N` or `--scheduler ADDRESS` they run as a sweep on Dask instead
+(`sim/sweep_run.py`): one chunk per point, written to DIR/runs/ as it finishes, so `--resume`
+continues an interrupted analysis; the numbers are the same either way.
 """
 
 from __future__ import annotations
@@ -118,14 +123,51 @@ def design(setup: Setup) -> np.ndarray:
     return morris.sample(setup.problem, setup.samples, num_levels=4, seed=setup.seed)
 
 
+def _point(setup: Setup, row: np.ndarray) -> dict:
+    return {n: (int(round(v)) if is_int else float(v))
+            for n, v, is_int in zip(setup.names, row, setup.integer, strict=True)}
+
+
+def as_sweep(setup: Setup, X: np.ndarray):
+    """The design as a sweep (one chunk of all replicates per point) for `sim.sweep_run`."""
+    from sim.sweep import Range, Sweep, SweepFile
+
+    spec = SweepFile(base=str(setup.base), replicates=setup.replicates, design="lhs",
+                     points=len(X), seed=setup.seed, chunk_replicates=setup.replicates,
+                     parameters={n: Range(low=lo, high=hi, integer=i) for n, (lo, hi), i
+                                 in zip(setup.names, setup.bounds, setup.integer, strict=True)})
+    return Sweep(setup.base, spec, setup.base, [_point(setup, row) for row in X])
+
+
+def evaluate_on_dask(setup: Setup, X: np.ndarray, runs: Path, workers: int | None,
+                     scheduler: str | None, resume: bool = False, progress=None) -> np.ndarray:
+    """`evaluate` as a resumable sweep on Dask: chunks go to `runs`/results/, then the target
+    indicators' means are read back. Same numbers as `evaluate`."""
+    from sim import sweep_run
+
+    sweep = as_sweep(setup, X)
+    _, todo = sweep_run.prepare(sweep, runs, setup.replicates, resume)
+    if progress is not None:
+        progress(len(X) - len(todo))
+    sweep_run.run_chunks(sweep, runs, todo, workers, scheduler,
+                         progress=None if progress is None else lambda info: progress(1))
+    df = pd.read_parquet(Path(runs) / "results", columns=["point", "year", "indicator", "level",
+                                                          "value"])
+    year = min(setup.year, int(df.year.max()))
+    means = df[df.year == year].groupby(["point", "indicator", "level"]).value.mean()
+    Y = np.full((len(X), len(setup.targets)), np.nan)
+    for j, (name, level) in enumerate(setup.targets):
+        col = means.xs((name, level), level=("indicator", "level"))
+        Y[col.index.to_numpy(), j] = col.to_numpy()
+    return Y
+
+
 def evaluate(setup: Setup, X: np.ndarray, progress=None) -> np.ndarray:
     """Mean over replicates of each target indicator at every design point: (points, targets).
     Every point uses replicate seeds 0..replicates-1 of the base scenario's root seed."""
     Y = np.empty((len(X), len(setup.targets)))
     for i, row in enumerate(X):
-        overrides = {n: (int(round(v)) if is_int else float(v))
-                     for n, v, is_int in zip(setup.names, row, setup.integer, strict=True)}
-        model = engine.build_model(sc.load(setup.base, overrides))
+        model = engine.build_model(sc.load(setup.base, _point(setup, row)))
         values = engine.run_model(model, 0, setup.replicates).values
         year = min(setup.year, values.shape[1] - 1)
         for j, (name, level) in enumerate(setup.targets):
@@ -192,10 +234,15 @@ def figure(setup: Setup, table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def run(setup: Setup, out: Path, progress=None) -> pd.DataFrame:
-    """Design, evaluate, analyse; write the table, the samples and the figure into `out`."""
+def run(setup: Setup, out: Path, progress=None, workers: int | None = None,
+        scheduler: str | None = None, resume: bool = False) -> pd.DataFrame:
+    """Design, evaluate (in this process, or on Dask when `workers` or `scheduler` is given),
+    analyse; write the table, the samples and the figure into `out`."""
     X = design(setup)
-    Y = evaluate(setup, X, progress)
+    if workers or scheduler:
+        Y = evaluate_on_dask(setup, X, out / "runs", workers, scheduler, resume, progress)
+    else:
+        Y = evaluate(setup, X, progress)
     table = analyse(setup, X, Y)
     out.mkdir(parents=True, exist_ok=True)
     samples = pd.DataFrame(X, columns=setup.names)

@@ -72,3 +72,28 @@ def test_a_sweep_file_gives_base_and_ranges(write_yaml, tmp_path):
     assert len(samples) == 8 * 4
     table = pd.read_csv(out / "sensitivity.csv").set_index("parameter")
     assert table.loc["behaviour.dropout.base_junior", "rank"] == 1
+
+
+def test_points_on_dask_give_the_same_numbers_and_resume(write_yaml, tmp_path, capsys):
+    """--workers runs the design as a sweep (chunks in OUT/runs/): same samples as in this
+    process; a run that lost some chunks resumes with --resume and only reruns those."""
+    path = write_yaml({**SMALL, "years": 2})
+    args = ["sensitivity", str(path), "--params", DRIVER, NONE, "--samples", "4",
+            "--replicates", "2", "--indicators", "dropout_rate,boarding_share", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    dask_out = tmp_path / "dask"
+    assert main([*args, "--out", str(dask_out), "--workers", "2"]) == 0
+    local = pd.read_csv(tmp_path / "local" / "samples.csv")
+    on_dask = pd.read_csv(dask_out / "samples.csv")
+    pd.testing.assert_frame_equal(local, on_dask, rtol=1e-12)
+    chunks = sorted((dask_out / "runs" / "results").glob("*.parquet"))
+    assert len(chunks) == len(local)  # one chunk per design point
+    for lost in chunks[:3]:
+        lost.unlink()
+    kept = {c.name: c.stat().st_mtime_ns for c in chunks[3:]}
+    assert main([*args, "--out", str(dask_out), "--workers", "2"]) == 2  # needs --resume
+    assert "--resume" in capsys.readouterr().err
+    assert main([*args, "--out", str(dask_out), "--workers", "2", "--resume"]) == 0
+    pd.testing.assert_frame_equal(local, pd.read_csv(dask_out / "samples.csv"), rtol=1e-12)
+    assert all((dask_out / "runs" / "results" / n).stat().st_mtime_ns == t for n, t in kept.items())
+    assert main([*args, "--out", str(tmp_path / "x"), "--resume"]) == 2  # in process: no resume
