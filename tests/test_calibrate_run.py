@@ -117,7 +117,7 @@ def test_calibrate_command_on_a_small_county(tmp_path, capsys):
     assert scenario.years == 2  # everything else from the base scenario
     # a second run into the same folder is refused before anything is overwritten
     assert main(["calibrate", str(tmp_path / "targets.yaml"), "--out", str(out)]) == 2
-    assert "already holds a calibration" in capsys.readouterr().err
+    assert "already holds a finished calibration" in capsys.readouterr().err
 
 
 class Interrupted(Exception):
