@@ -321,6 +321,8 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
                     fmt="s", color="#1f77b4", ms=4, capsize=3, label="simulated (5-95%)")
         ax.set_title(f"{school} {name} ({level})".strip(), fontsize=8)
         ax.set_xlabel("year", fontsize=8)
+        ax.set_xlim(d.year.min() - 0.6, d.year.max() + 0.6)
+        ax.set_xticks(sorted(d.year.unique()))
         ax.tick_params(labelsize=7)
     return _save(fig, axes, len(groups), path)
 
