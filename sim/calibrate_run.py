@@ -17,7 +17,8 @@ Outputs in DIR:
   quantiles;
 - `fit.csv`: per target the observation, its sd and the simulated mean with its 5-95%
   posterior interval;
-- `calibrated.yaml`: a scenario that extends the base scenario with the posterior means;
+- `calibrated.yaml`: a scenario that extends the base scenario with the posterior means (or
+  medians, or one chosen draw: `--pick`);
 - `posterior.png` (marginals) and `fit.png` (observed vs simulated with intervals);
 - `metadata.json` (budget, generations, temperatures, simulations, wall time, versions) and
   pyabc's own history database `abc.db`.
@@ -127,7 +128,7 @@ def _client(workers: int | None, scheduler: str | None):
 
 def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = None,
               scheduler: str | None = None, model=None, progress=None,
-              resume: bool = False) -> dict:
+              resume: bool = False, pick: str = "mean") -> dict:
     """Run ABC-SMC until the temperature reaches 1 or `budget` parameter sets have been
     simulated; write the outputs (module docstring) and return the metadata. `model` (a
     picklable callable: parameter dict -> {"y": array of target values}) replaces the
@@ -135,13 +136,15 @@ def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = No
     is called after each generation (see `BatchSampler`). `resume` continues an interrupted
     run in `out` from its last finished generation: what was finished is kept, and the
     remaining generations run (a valid ABC-SMC posterior; the temperatures are set again from
-    the last finished generation, so the draws differ from those of an uninterrupted run)."""
+    the last finished generation, so the draws differ from those of an uninterrupted run).
+    `pick` chooses the parameter set of calibrated.yaml (`posterior_point`)."""
     import pyabc
 
     from sim.abc_sampler import BatchSampler
 
     out = Path(out).resolve()
     _check_out(out, resume)
+    _check_pick(pick, targets.population)
     out.mkdir(parents=True, exist_ok=True)
     observed = targets.observed["value"].to_numpy(float)
     sd = targets.observed["sd"].to_numpy(float)
@@ -165,7 +168,7 @@ def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = No
         history = abc.run(max_nr_populations=targets.generations,
                           max_total_nr_simulations=budget)
     seconds = time.perf_counter() - t0
-    meta = _write_outputs(targets, out, history, observed, sd)
+    meta = _write_outputs(targets, out, history, observed, sd, pick)
     meta.update({
         "schoolflow_version": __version__, "git_commit": store.git_commit(),
         "pyabc_version": pyabc.__version__, "targets_file": str(targets.path),
@@ -187,7 +190,7 @@ def _weighted(x: np.ndarray, w: np.ndarray, q: float) -> float:
     return float(weighted_quantile(np.asarray(x, float), w, alpha=q))
 
 
-def _write_outputs(targets: Targets, out: Path, history, observed, sd) -> dict:
+def _write_outputs(targets: Targets, out: Path, history, observed, sd, pick: str) -> dict:
     names = list(targets.priors)
     pops = history.get_all_populations()
     temps = dict(zip(pops.t, pops.epsilon, strict=True))
@@ -226,7 +229,7 @@ def _write_outputs(targets: Targets, out: Path, history, observed, sd) -> dict:
     for name, frame in [("posterior_summary.csv", summary), ("fit.csv", fit)]:
         with store.atomic_path(out / name) as tmp:
             frame.to_csv(tmp, index=False)
-    write_calibrated(targets, summary, out / "calibrated.yaml")
+    write_calibrated(targets, posterior_point(targets, final, pick), out / "calibrated.yaml", pick)
     posterior_figure(targets, allpops, summary, out / "posterior.png")
     fit_figure(fit, out / "fit.png")
     final_temperature = float(temps.get(history.max_t, np.nan))
@@ -236,21 +239,56 @@ def _write_outputs(targets: Targets, out: Path, history, observed, sd) -> dict:
             "accepted_simulations": int(history.total_nr_simulations)}
 
 
-def write_calibrated(targets: Targets, summary: pd.DataFrame, path: Path) -> Path:
-    """A scenario file extending the base scenario, with each parameter at its posterior mean
-    (whole numbers rounded)."""
+def _check_pick(pick: str, population: int) -> None:
+    k = pick.partition(":")[2] if pick.startswith("draw:") else None
+    if pick not in ("mean", "median") and not (k and k.isdigit() and int(k) < population):
+        raise InputError("--pick", pick, f"use mean, median or draw:K with K from 0 to "
+                         f"{population - 1} (a row of posterior.parquet)")
+
+
+def repick(targets: Targets, out: Path, pick: str) -> Path:
+    """Write a finished calibration's calibrated.yaml again from another choice of parameter
+    set (`posterior_point`), without running anything."""
+    out = Path(out).resolve()
+    if not (out / "metadata.json").exists():
+        raise InputError(str(out), "--out", "no finished calibration here to pick from")
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    if sorted(posterior.columns.drop("weight")) != sorted(targets.priors):
+        raise InputError(str(out), "parameters", "this calibration fitted other parameters than "
+                         "the targets file names; give the targets file it was run with")
+    _check_pick(pick, len(posterior))
+    return write_calibrated(targets, posterior_point(targets, posterior, pick),
+                            out / "calibrated.yaml", pick)
+
+
+def posterior_point(targets: Targets, posterior: pd.DataFrame, pick: str = "mean") -> dict:
+    """One parameter set from the final particles (`posterior.parquet`): `mean` or `median`
+    (weighted) or `draw:K` (row K); whole-number parameters rounded."""
+    w = posterior["weight"].to_numpy(float)
+    _check_pick(pick, len(posterior))
+    if pick.startswith("draw:"):
+        row = posterior.iloc[int(pick.partition(":")[2])]
+        values = {n: float(row[n]) for n in targets.priors}
+    else:
+        values = {n: (float(np.sum(w * posterior[n])) if pick == "mean"
+                      else _weighted(posterior[n].to_numpy(), w, 0.5)) for n in targets.priors}
+    return {n: round(v) if targets.priors[n].integer else v for n, v in values.items()}
+
+
+def write_calibrated(targets: Targets, values: dict, path: Path, pick: str = "mean") -> Path:
+    """A scenario file extending the base scenario with these parameter values (dotted path ->
+    value, from `posterior_point`)."""
     base = sc.load(targets.base)
     doc: dict = {"name": f"{base.name}_calibrated",
                  "extends": os.path.relpath(targets.base, path.parent)}
-    for row in summary.itertuples():
-        value = round(row.mean) if targets.priors[row.parameter].integer else float(row.mean)
+    for name, value in values.items():
         node = doc
-        *parents, leaf = row.parameter.split(".")
+        *parents, leaf = name.split(".")
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-    header = (f"# Calibrated by `schoolflow calibrate {targets.path.name}`: posterior means.\n"
-              "# posterior_summary.csv next to this file gives their 90% intervals.\n")
+    header = (f"# Calibrated by `schoolflow calibrate {targets.path.name}`: posterior {pick}.\n"
+              "# posterior_summary.csv next to this file gives the 90% intervals.\n")
     with store.atomic_path(path) as tmp:
         tmp.write_text(header + yaml.safe_dump(doc, sort_keys=False))
     sc.load(path)  # the written file must load as a scenario

@@ -216,10 +216,14 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibrate import load_targets
-    from sim.calibrate_run import calibrate
+    from sim.calibrate_run import calibrate, repick
 
     targets = load_targets(args.targets)
     out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
+    if args.pick and (out / "metadata.json").exists():
+        path = repick(targets, out, args.pick)
+        print(f"Written {path} (posterior {args.pick}); nothing was run again")
+        return 0
     print(f"ABC-SMC: {len(targets.priors)} parameters, {len(targets.observed)} observations, "
           f"{targets.population} particles per generation, {targets.replicates} replicates per "
           f"parameter set, budget {args.budget} parameter sets", flush=True)
@@ -231,7 +235,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     meta = calibrate(targets, out, args.budget, args.workers, args.scheduler, progress=progress,
-                     resume=args.resume)
+                     resume=args.resume, pick=args.pick or "mean")
     summary = pd.read_csv(out / "posterior_summary.csv")
     with pd.option_context("display.width", 160):
         print(summary.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
@@ -344,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--workers", type=int,
                        help="local Dask worker processes (default 1: in this process, all cores)")
     where.add_argument("--scheduler", help="address of a running Dask scheduler")
+    ca.add_argument("--pick", help="parameter set of calibrated.yaml: mean (default), median or "
+                                   "draw:K (row K of posterior.parquet); on a finished "
+                                   "calibration's --out, rewrites calibrated.yaml only")
     ca.add_argument("--resume", action="store_true",
                     help="continue an interrupted calibration in --out from its last finished "
                          "generation")

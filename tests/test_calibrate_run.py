@@ -118,6 +118,18 @@ def test_calibrate_command_on_a_small_county(tmp_path, capsys):
     # a second run into the same folder is refused before anything is overwritten
     assert main(["calibrate", str(tmp_path / "targets.yaml"), "--out", str(out)]) == 2
     assert "already holds a finished calibration" in capsys.readouterr().err
+    # --pick on the finished calibration rewrites calibrated.yaml only, from one chosen draw
+    before = (out / "metadata.json").read_text()
+    assert main(["calibrate", str(tmp_path / "targets.yaml"), "--out", str(out),
+                 "--pick", "draw:3"]) == 0
+    assert (out / "metadata.json").read_text() == before
+    scenario = sc.load(out / "calibrated.yaml")
+    assert scenario.behaviour.demography.out_migration_prob == pytest.approx(post[NAMES[1]][3])
+    assert scenario.behaviour.dropout.base_junior == pytest.approx(post[NAMES[0]][3])
+    assert "posterior draw:3" in (out / "calibrated.yaml").read_text()
+    assert main(["calibrate", str(tmp_path / "targets.yaml"), "--out", str(out),
+                 "--pick", "draw:12"]) == 2  # 12 particles: rows 0-11
+    assert "draw:K with K from 0 to 11" in capsys.readouterr().err
 
 
 class Interrupted(Exception):
