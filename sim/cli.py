@@ -87,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             store.write_run(out_dir, s, df, summary, seeds, {
                 "engine": args.engine, "threads": threads, "seconds": round(result.seconds, 3),
                 "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
-                tables=engine.bus_tables(model, result))
+                tables=engine.run_tables(model, result))
             frames.append((s, df, summary, out_dir))
             bus_lines.append(f"{s.name}: {cache_line(result.bus_stats)}")
     s, df, summary, out_dir = frames[0]

@@ -91,7 +91,7 @@ def load_runs(sources: list[str], replicates: int | None, results_root: Path,
         seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
         store.write_run(folder, s, df, metrics.summarise(df), seeds,
                         {"seconds": round(result.seconds, 3), "bus_cache": result.bus_stats},
-                        tables=engine.bus_tables(model, result))
+                        tables=engine.run_tables(model, result))
         runs[i] = Run(s, df)
     names = [r.scenario.name for r in runs]
     if len(set(names)) < len(names):

@@ -215,6 +215,17 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
     assert list(summary.columns) == ["indicator", "level", "year", "mean", "p05", "p95"]
     assert (summary.p05 <= summary["mean"] + 1e-9).all() and (summary["mean"] <= summary.p95 + 1e-9).all()
+    # every school's pupils: summed over schools, the county's pupils_enrolled in each replicate
+    schools = pd.read_csv(tmp_path / "a" / "school_pupils.csv")
+    pd.testing.assert_frame_equal(schools, pd.read_csv(tmp_path / "b" / "school_pupils.csv"))
+    assert (schools.pupils_p05 <= schools.pupils_mean + 1e-9).all()
+    assert (schools.pupils_mean <= schools.pupils_p95 + 1e-9).all()
+    for level in ("primary", "junior"):
+        by_year = schools[schools.level == level].groupby("year").pupils_mean.sum()
+        enrolled = summary[(summary.indicator == "pupils_enrolled") & (summary.level == level)]
+        np.testing.assert_allclose(by_year.to_numpy(), enrolled.sort_values("year")["mean"])
+    closed = schools[(schools.year == schools.year.max()) & (schools.share_without_pupils == 1)]
+    assert len(closed) > 0 and (closed.pupils_p95 == 0).all()  # the plan closes schools
     resolved = sc.load(tmp_path / "a" / "scenario.yaml")
     assert resolved.policies.closures == sc.validate(small_dict).policies.closures
     c = main(["run", str(path), "--out", str(tmp_path / "c"), "--quiet", "--seed", "99",
