@@ -21,7 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from sim.calibrate import load_targets
-from sim.calibrate_run import calibrate, load_truth
+from sim.calibrate_run import calibrate
+from sim.scenario import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "calibration" / "example"
@@ -39,7 +40,7 @@ def main() -> None:
     meta = calibrate(load_targets(EXAMPLE / "targets.yaml"), out, args.budget, args.workers,
                      progress=lambda g: print(f"  generation {g['generation']}: {g['accepted']} "
                                               f"of {g['proposals']} accepted", flush=True))
-    truth = load_truth(EXAMPLE / "truth.yaml")
+    truth = read_yaml(EXAMPLE / "truth.yaml")
     summary = pd.read_csv(out / "posterior_summary.csv")
     summary["truth"] = summary.parameter.map(truth)
     summary["covered"] = (summary.q05 <= summary.truth) & (summary.truth <= summary.q95)

@@ -30,11 +30,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim import scenario as sc
+from sim.dtypes import LEVELS
 from sim.errors import InputError
 from sim.metrics import INDICATOR_NAMES
 from sim.sweep import Range
 
-LEVELS = {"primary": 0, "junior": 1, "all": 2}
 OBSERVED_COLUMNS = ["indicator", "level", "year", "value", "sd"]
 SCHOOL_COLUMN = "school"  #: optional: a school's id; the row is that school's pupils_enrolled
 
@@ -90,14 +90,22 @@ class Targets:
         return float(np.sqrt(np.mean(z ** 2))) if np.isfinite(z).all() else float("inf")
 
 
+def target_values(values: np.ndarray, school_pupils: np.ndarray | None,
+                  entry: tuple[int, int, int, int]) -> np.ndarray:
+    """One target's value in each replicate: values[:, year, indicator, level], or
+    school_pupils[:, year, school, level] for a school's entry (year, indicator, level,
+    school; school -1 for a county-wide indicator)."""
+    year, ind, lev, school = entry
+    return values[:, year, ind, lev] if school < 0 else school_pupils[:, year, school, lev]
+
+
 def simulated_means(values: np.ndarray, index: list[tuple[int, int, int, int]],
                     school_pupils: np.ndarray | None = None) -> np.ndarray:
-    """Mean over replicates of values[:, year, indicator, level], or of
-    school_pupils[:, year, school, level] for a school's row, for each index entry (NaN where
-    no replicate defines it)."""
+    """Mean over replicates of each index entry's `target_values` (NaN where no replicate
+    defines it)."""
     out = np.full(len(index), np.nan)
-    for k, (year, ind, lev, school) in enumerate(index):
-        x = values[:, year, ind, lev] if school < 0 else school_pupils[:, year, school, lev]
+    for k, entry in enumerate(index):
+        x = target_values(values, school_pupils, entry)
         if np.isfinite(x).any():
             out[k] = np.nanmean(x)
     return out

@@ -256,7 +256,6 @@ def repick(targets: Targets, out: Path, pick: str) -> Path:
     if sorted(posterior.columns.drop("weight")) != sorted(targets.priors):
         raise InputError(str(out), "parameters", "this calibration fitted other parameters than "
                          "the targets file names; give the targets file it was run with")
-    _check_pick(pick, len(posterior))
     return write_calibrated(targets, posterior_point(targets, posterior, pick),
                             out / "calibrated.yaml", pick)
 
@@ -327,11 +326,10 @@ def posterior_figure(targets: Targets, pops: pd.DataFrame, summary: pd.DataFrame
     the first generation for contrast, the posterior mean and 90% interval."""
     names = list(targets.priors)
     fig, axes = _panels(len(names), 3.0)
-    last = pops.generation.max()
+    first = pops[pops.generation == 0]
+    fin = pops[pops.generation == pops.generation.max()]
     for ax, (n, s) in zip(axes.flat, zip(names, summary.itertuples(), strict=True), strict=False):
         bins = np.linspace(s.prior_low, s.prior_high, 31)
-        first = pops[pops.generation == 0]
-        fin = pops[pops.generation == last]
         ax.hist(first[n], bins=bins, weights=first.weight, density=True, color="#cccccc",
                 label=f"generation 0 (T={first.temperature.iloc[0]:.3g})")
         ax.hist(fin[n], bins=bins, weights=fin.weight, density=True, color="#1f77b4",
@@ -364,10 +362,3 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
         ax.tick_params(labelsize=7)
     return _save(fig, axes, len(groups), path)
 
-
-def load_truth(path: Path) -> dict:
-    """Parameter values from a YAML file of dotted paths (the worked example's hidden truth)."""
-    raw = yaml.safe_load(Path(path).read_text())
-    if not isinstance(raw, dict):
-        raise InputError(str(path), "(file)", "write one `dotted.path: value` per line")
-    return raw

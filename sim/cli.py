@@ -271,6 +271,14 @@ def cmd_viz(args: argparse.Namespace) -> int:
         return 0
 
 
+def _dask_options(parser: argparse.ArgumentParser, workers_help: str) -> None:
+    """--workers N (local Dask processes) or --scheduler ADDRESS (a running cluster), not both."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help=workers_help)
+    where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. "
+                                           "tcp://host:8786")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schoolflow", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -291,10 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="run a sweep of design points x replicates on Dask")
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")
     sw.add_argument("--out", help="output folder (default results/<sweep file name>/)")
-    where = sw.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int,
-                       help="local Dask worker processes (default 1; each uses cores / workers threads)")
-    where.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786")
+    _dask_options(sw, "local Dask worker processes (default 1; each uses cores / workers threads)")
     sw.add_argument("--chunk-replicates", type=int,
                     help="replicates per chunk (default: the sweep file's chunk_replicates)")
     sw.add_argument("--resume", action="store_true", help="run only the chunks not yet written")
@@ -328,11 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--year", type=int, help="simulated year analysed (default: the last)")
     se.add_argument("--seed", type=int, default=1, help="seed of the design (default 1)")
     se.add_argument("--out", help="output folder (default results/sensitivity/<scenario name>/)")
-    where = se.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int,
-                       help="run the points as a sweep on this many local Dask worker processes "
-                            "(default: in this process, all cores); chunks go to OUT/runs/")
-    where.add_argument("--scheduler", help="run the points on the Dask cluster at this address")
+    _dask_options(se, "run the points as a sweep on this many local Dask worker processes "
+                      "(default: in this process, all cores); chunks go to OUT/runs/")
     se.add_argument("--resume", action="store_true",
                     help="with --workers or --scheduler: run only the points not yet in OUT/runs/")
     se.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -344,10 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="most parameter sets to simulate (default 10000); the run stops earlier "
                          "when the temperature reaches 1")
     ca.add_argument("--out", help="output folder (default results/calibration/<targets name>/)")
-    where = ca.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int,
-                       help="local Dask worker processes (default 1: in this process, all cores)")
-    where.add_argument("--scheduler", help="address of a running Dask scheduler")
+    _dask_options(ca, "local Dask worker processes (default 1: in this process, all cores)")
     ca.add_argument("--pick", help="parameter set of calibrated.yaml: mean (default), median or "
                                    "draw:K (row K of posterior.parquet); on a finished "
                                    "calibration's --out, rewrites calibrated.yaml only")

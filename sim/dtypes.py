@@ -81,3 +81,5 @@ LEVEL_PRIMARY = 0
 LEVEL_JUNIOR = 1
 LEVEL_ALL = 2
 INDICATOR_LEVELS = ("primary", "junior", "all")
+#: indicator level name -> its column in values[..., level]
+LEVELS = {name: i for i, name in enumerate(INDICATOR_LEVELS)}

@@ -222,7 +222,7 @@ class RunResult:
     """Indicators of replicates start..stop-1: values[replicate, year, indicator, level];
     bus_networks[replicate, year]: index of the year's bus network in `Model.bus.networks`;
     school_pupils[replicate, year, school, level]: pupils enrolled at the end of the year by
-    school (World order) and level (primary, junior, all), or None where not recorded."""
+    school (World order) and level (primary, junior, all)."""
 
     values: np.ndarray
     start: int
@@ -230,7 +230,7 @@ class RunResult:
     seconds: float
     bus_networks: np.ndarray
     bus_stats: dict
-    school_pupils: np.ndarray | None = None
+    school_pupils: np.ndarray
 
 
 def set_workers(workers: int | None) -> int:
@@ -338,9 +338,9 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
 def school_pupils_by_level(enrol: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Pupils per school by level from enrol[..., school, grade] (grade column 0 unused):
     out[..., school, 0] grades 1-6, [..., 1] grades 7-9, [..., 2] all."""
-    out[..., 0] = enrol[..., 1:7].sum(-1)
-    out[..., 1] = enrol[..., 7:10].sum(-1)
-    out[..., 2] = out[..., 0] + out[..., 1]
+    out[..., dt.LEVEL_PRIMARY] = enrol[..., 1:dt.FIRST_JUNIOR_GRADE].sum(-1)
+    out[..., dt.LEVEL_JUNIOR] = enrol[..., dt.FIRST_JUNIOR_GRADE:dt.N_GRADES + 1].sum(-1)
+    out[..., dt.LEVEL_ALL] = out[..., dt.LEVEL_PRIMARY] + out[..., dt.LEVEL_JUNIOR]
     return out
 
 

@@ -26,7 +26,6 @@ from sim.kernels.indicators import N_BINS, N_INDICATORS
 from sim.metrics import INDICATOR_NAMES
 from sim.scenario import Scenario
 
-LEVELS = {"primary": 0, "junior": 1, "all": 2}
 #: series the data collector keeps each year (chart label: indicator, level), for the web view
 LIVE_CHARTS = {
     "dropout rate": ("dropout_rate", "all"),
@@ -550,7 +549,7 @@ class SchoolFlowModel(mesa.Model):
 
     def indicator(self, name: str, level: str = "all") -> float:
         """The latest recorded value of an indicator (sim/metrics.py) at a level."""
-        return float(self.indicators[-1][INDICATOR_NAMES.index(name), LEVELS[level]])
+        return float(self.indicators[-1][INDICATOR_NAMES.index(name), dt.LEVELS[level]])
 
 
 class Indicators:

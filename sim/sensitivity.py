@@ -30,11 +30,11 @@ import pandas as pd
 
 from sim import engine
 from sim import scenario as sc
+from sim.calibrate import simulated_means
+from sim.dtypes import LEVELS
 from sim.errors import InputError
 from sim.metrics import INDICATOR_NAMES
 from sim.store import atomic_path
-
-LEVELS = {"primary": 0, "junior": 1, "all": 2}
 
 
 @dataclass
@@ -152,7 +152,8 @@ def evaluate_on_dask(setup: Setup, X: np.ndarray, runs: Path, workers: int | Non
     sweep_run.run_chunks(sweep, runs, todo, workers, scheduler,
                          progress=None if progress is None else lambda info: progress(1))
     df = pd.read_parquet(Path(runs) / "results", columns=["point", "year", "indicator", "level",
-                                                          "value"])
+                                                          "value"],
+                         filters=[("indicator", "in", sorted({n for n, _ in setup.targets}))])
     year = min(setup.year, int(df.year.max()))
     means = df[df.year == year].groupby(["point", "indicator", "level"]).value.mean()
     Y = np.full((len(X), len(setup.targets)), np.nan)
@@ -170,8 +171,8 @@ def evaluate(setup: Setup, X: np.ndarray, progress=None) -> np.ndarray:
         model = engine.build_model(sc.load(setup.base, _point(setup, row)))
         values = engine.run_model(model, 0, setup.replicates).values
         year = min(setup.year, values.shape[1] - 1)
-        for j, (name, level) in enumerate(setup.targets):
-            Y[i, j] = np.nanmean(values[:, year, INDICATOR_NAMES.index(name), LEVELS[level]])
+        Y[i] = simulated_means(values, [(year, INDICATOR_NAMES.index(name), LEVELS[level], -1)
+                                        for name, level in setup.targets])
         if progress is not None:
             progress(1)
     return Y

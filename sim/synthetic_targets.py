@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim import engine
 from sim import scenario as sc
-from sim.calibrate import LEVELS, OBSERVED_COLUMNS, SCHOOL_COLUMN
+from sim.calibrate import LEVELS, OBSERVED_COLUMNS, SCHOOL_COLUMN, target_values
 from sim.metrics import INDICATOR_NAMES
 
 
@@ -35,10 +35,9 @@ def synthetic_observations(base: Path, truth: dict, targets: list[tuple],
     rng = np.random.default_rng(seed)
     rows = []
     for name, level, year, *school in targets:
-        if school:
-            x = run.school_pupils[:, year, schools[school[0]], LEVELS[level]]
-        else:
-            x = run.values[:, year, INDICATOR_NAMES.index(name), LEVELS[level]]
+        entry = (year, INDICATOR_NAMES.index(name), LEVELS[level],
+                 schools[school[0]] if school else -1)
+        x = target_values(run.values, run.school_pupils, entry)
         mean, s = float(np.mean(x)), float(np.std(x, ddof=1))
         report = rel_error * abs(mean)
         sd = np.sqrt(report ** 2 + s ** 2 / truth_replicates + s ** 2 / calibration_replicates)

@@ -125,3 +125,15 @@ def test_child_can_switch_to_county_data(write_yaml, small_dict, tmp_path):
                         "county": {"synthetic": {"seed": 99}}}, "tweak.yaml")
     assert sc.load(tweak).county.synthetic.villages == 30  # same source: fields merge
     assert sc.load(tweak).county.synthetic.seed == 99
+
+
+def test_read_yaml_gives_fresh_copies_and_sees_edits(tmp_path):
+    """YAML is parsed once per file content: callers may change what they get without changing
+    the next read, and an edited file is read anew."""
+    path = tmp_path / "s.yaml"
+    path.write_text("name: a\nbehaviour: {dropout: {base_junior: 0.01}}\n")
+    first = sc.read_yaml(path)
+    first["behaviour"]["dropout"]["base_junior"] = 0.5
+    assert sc.read_yaml(path)["behaviour"]["dropout"]["base_junior"] == 0.01
+    path.write_text("name: b\n")
+    assert sc.read_yaml(path) == {"name": "b"}

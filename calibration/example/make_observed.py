@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from sim.calibrate import load_targets
+from sim.scenario import read_yaml
 from sim.store import atomic_path
 from sim.synthetic_targets import synthetic_observations
 
@@ -26,7 +25,7 @@ TARGETS += [("pupils_enrolled", "all", 5, school)
 
 
 def main() -> None:
-    truth = yaml.safe_load((HERE / "truth.yaml").read_text())
+    truth = read_yaml(HERE / "truth.yaml")
     replicates = load_targets(HERE / "targets.yaml").replicates
     observed = synthetic_observations(HERE / "county.yaml", truth, TARGETS, replicates, seed=2026)
     with atomic_path(HERE / "observed.csv") as tmp:
