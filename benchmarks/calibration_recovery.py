@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.calibrate import load_targets
-from sim.calibrate_run import calibrate
-from sim.scenario import read_yaml
+from sim.experiments.calibrate import load_targets
+from sim.experiments.calibrate_run import calibrate
+from sim.model.scenario import read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "calibration" / "example"

@@ -24,8 +24,8 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=24)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    from sim import engine
-    from sim import scenario as sc
+    from sim.model import engine
+    from sim.model import scenario as sc
 
     t0 = time.perf_counter()
     model = engine.build_model(sc.load(ROOT / "scenarios" / "default.yaml"))

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import agreement, engine, mesa_model
-from sim import scenario as sc
+from sim.model import engine
+from sim.model import scenario as sc
+from sim.reference import agreement, mesa_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_COUNTY = {"county.synthetic.townships": 4, "county.synthetic.villages": 40}

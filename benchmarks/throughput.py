@@ -29,10 +29,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=100)
     args = ap.parse_args()
-    from sim import engine
-    from sim import scenario as sc
-    from sim.sweep import load_sweep
-    from sim.sweep_run import run_sweep
+    from sim.experiments.sweep import load_sweep
+    from sim.experiments.sweep_run import run_sweep
+    from sim.model import engine
+    from sim.model import scenario as sc
 
     default = ROOT / "scenarios" / "default.yaml"
     scenario = sc.load(default)

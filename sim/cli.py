@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.errors import InputError
+from sim.core.errors import InputError
 
 EXIT_BAD_INPUT = 2
 HEADLINE = [  # indicators printed in the summary table, in this order
@@ -52,8 +52,10 @@ def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import engine, metrics, rng, store
-    from sim import scenario as sc
+    from sim.core import rng
+    from sim.model import engine
+    from sim.model import scenario as sc
+    from sim.outputs import metrics, store
 
     overrides = {}
     if args.replicates is not None:
@@ -70,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     threads = engine.set_workers(args.workers)
     models = [engine.build_model(s) for s, _ in runs]
     if args.engine == "mesa":
-        from sim import mesa_model
+        from sim.reference import mesa_model
         runner, threads = mesa_model.run_model, 1
     else:
         runner = engine.run_model
@@ -114,8 +116,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import sweep_run
-    from sim.sweep import load_sweep
+    from sim.experiments import sweep_run
+    from sim.experiments.sweep import load_sweep
 
     sweep = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
@@ -137,14 +139,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
-    from sim import sweep_run
+    from sim.experiments import sweep_run
 
     summary = sweep_run.summarize(Path(args.dir))
     print(f"{len(summary)} rows ({summary['point'].nunique()} design points) written to "
           f"{Path(args.dir) / 'summary.csv'}")
     if args.figure:
-        from sim import report
-        from sim.metrics import INDICATOR_NAMES
+        from sim.outputs import report
+        from sim.outputs.metrics import INDICATOR_NAMES
         panels = None
         if args.indicators:
             panels = []
@@ -161,7 +163,9 @@ def cmd_summarize(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import compare, engine, report, snapshot
+    from sim.experiments import compare
+    from sim.model import engine
+    from sim.outputs import report, snapshot
 
     engine.set_workers(args.workers)
     with tqdm(unit="replicate", desc="simulating", disable=args.quiet, file=sys.stderr) as bar:
@@ -186,8 +190,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim import scenario as sc
-    from sim import sensitivity
+    from sim.experiments import sensitivity
+    from sim.model import scenario as sc
 
     if args.resume and not (args.workers or args.scheduler):
         raise InputError("--resume", "(sensitivity)", "resuming needs the points run as a sweep: "
@@ -215,8 +219,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from sim.calibrate import load_targets
-    from sim.calibrate_run import calibrate, repick
+    from sim.experiments.calibrate import load_targets
+    from sim.experiments.calibrate_run import calibrate, repick
 
     targets = load_targets(args.targets)
     out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
@@ -254,7 +258,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     import os
     import subprocess
 
-    from sim import scenario as sc
+    from sim.model import scenario as sc
 
     sc.load(args.scenario)  # bad input fails here, with the usual one-line error
     app = Path(__file__).with_name("viz.py")

@@ -44,7 +44,7 @@ def simulate(scenario, replicate: int = 0):
     out: (years + 1, indicators, 3)."""
     import numpy as np
 
-    from sim import engine
+    from sim.model import engine
 
     model = engine.build_model(scenario)
     years = list(engine.trace_replicate(model, replicate))

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import engine
-from sim import scenario as sc
-from sim.calibrate import load_targets
-from sim.errors import InputError
+from sim.core.errors import InputError
+from sim.experiments.calibrate import load_targets
+from sim.model import engine
+from sim.model import scenario as sc
 from tests.conftest import SMALL
 
 
@@ -32,7 +32,7 @@ ROWS = [("dropout_rate", "junior", 2), ("boarding_share", "all", 2), ("pupils_en
 def test_distance_is_zero_at_the_truth_and_grows_away(tmp_path):
     truth = sc.validate({**SMALL, "years": 2})
     values = engine.run_model(engine.build_model(truth), 0, 4).values
-    from sim.calibrate import INDICATOR_NAMES, LEVELS
+    from sim.experiments.calibrate import INDICATOR_NAMES, LEVELS
     obs = pd.DataFrame([{"indicator": i, "level": lv, "year": y,
                          "value": values[:, y, INDICATOR_NAMES.index(i), LEVELS[lv]].mean(),
                          "sd": 0.1 * abs(values[:, y, INDICATOR_NAMES.index(i), LEVELS[lv]].mean())}

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import scenario as sc
-from sim.calibrate import load_targets
-from sim.calibrate_run import calibrate
 from sim.cli import main
-from sim.errors import InputError
+from sim.core.errors import InputError
+from sim.experiments.calibrate import load_targets
+from sim.experiments.calibrate_run import calibrate
+from sim.model import scenario as sc
 from tests.conftest import SMALL
 
 NAMES = ["behaviour.dropout.base_junior", "behaviour.demography.out_migration_prob"]

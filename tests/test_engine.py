@@ -8,11 +8,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from sim import dtypes as dt
-from sim import engine, metrics
-from sim import scenario as sc
 from sim.cli import main
-from sim.kernels import indicators as ki
+from sim.core import dtypes as dt
+from sim.core.kernels import indicators as ki
+from sim.model import engine
+from sim.model import scenario as sc
+from sim.outputs import metrics
 from tests.conftest import simulate
 
 IDX = metrics.INDICATOR_NAMES.index
@@ -198,7 +199,7 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
     assert (tmp_path / "a" / "reference" / "indicators.parquet").exists()
     assert "Bus day simulation" in printed
     ledger = pd.read_csv(tmp_path / "a" / "safety_ledger.csv")
-    from sim.transport import LEDGER_COLUMNS
+    from sim.model.transport import LEDGER_COLUMNS
     assert list(ledger.columns) == LEDGER_COLUMNS and len(ledger) > 0
     pd.testing.assert_frame_equal(ledger, pd.read_csv(tmp_path / "b" / "safety_ledger.csv"))
     assert (ledger.peak_load <= ledger.seats / ledger.vehicles).all()

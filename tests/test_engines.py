@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import agreement, engine, mesa_model
-from sim import scenario as sc
 from sim.cli import main
-from sim.metrics import INDICATOR_NAMES
+from sim.model import engine
+from sim.model import scenario as sc
+from sim.outputs.metrics import INDICATOR_NAMES
+from sim.reference import agreement, mesa_model
 from tests.conftest import SMALL
 
 NUMBA_REPLICATES = 200
@@ -52,7 +53,7 @@ def test_engine_means_agree_within_three_standard_errors(plans):
         bad = table[~table.agrees]
         assert bad.empty, f"{name}: engines disagree:\n{bad.to_string()}"
     # the plan's closures show up in both engines
-    from sim.metrics import INDICATOR_NAMES
+    from sim.outputs.metrics import INDICATOR_NAMES
     closed = INDICATOR_NAMES.index("schools_closed")
     assert (plans["small"][2][:, -1, closed, 2] > 0).all()
 

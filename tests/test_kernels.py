@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim import dtypes as dt
-from sim import scenario as sc
-from sim.kernels import counter_rng
-from sim.kernels.dropout import hazard
-from sim.metrics import INDICATOR_NAMES
+from sim.core import dtypes as dt
+from sim.core.kernels import counter_rng
+from sim.core.kernels.dropout import hazard
+from sim.model import scenario as sc
+from sim.outputs.metrics import INDICATOR_NAMES
 from tests.conftest import simulate, write_county
 
 QUIET = {  # no demography, so pupils stay where they are
@@ -119,7 +119,7 @@ def test_remote_school_kept_for_lower_grades(tmp_path):
 def test_choice_set_cache_is_current(small_dict):
     """Every cache slot in use at the end of a run equals a fresh build from the final state:
     the cache never serves choice sets from before a closure."""
-    from sim.kernels.enrolment import build_choice_slot
+    from sim.core.kernels.enrolment import build_choice_slot
     model, S, H, C, out = simulate(sc.validate(small_dict))
     assert S.version[0] > 0  # closures happened, so slots were rebuilt
     used = np.flatnonzero(S.cand_version == S.version[0])
@@ -151,7 +151,7 @@ def test_counter_rng_uniform_and_keyed():
 
 
 def test_hazard_matches_plain_formula(small_dict):
-    from sim.engine import build_params
+    from sim.model.engine import build_params
     P = build_params(sc.validate(small_dict))
     d = sc.validate(small_dict).behaviour.dropout
     z = (np.log(d.base_junior / (1 - d.base_junior)) + (d.per_10min_travel

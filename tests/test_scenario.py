@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from sim import scenario as sc
 from sim.cli import main
-from sim.errors import InputError
+from sim.core.errors import InputError
+from sim.model import scenario as sc
 
 
 def test_bundled_scenarios_load():
@@ -23,7 +23,7 @@ def test_bundled_scenarios_load():
 
 
 def test_every_bundled_scenario_and_sweep_validates():
-    from sim.sweep import load_sweep
+    from sim.experiments.sweep import load_sweep
     from tests.conftest import ROOT
     scenarios = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
         (ROOT / "scenarios" / "plans").glob("*.yaml"))
@@ -109,10 +109,10 @@ def test_missing_file_and_circular_extends(tmp_path, write_yaml):
 
 
 def test_scenario_doc_is_current():
-    from sim.scenario_doc import render
+    from sim.outputs.docs import render
     from tests.conftest import ROOT
     assert (ROOT / "docs" / "scenario.md").read_text() == render(), \
-        "run: python -m sim.scenario_doc > docs/scenario.md"
+        "run: python -m sim.outputs.docs > docs/scenario.md"
 
 
 def test_child_can_switch_to_county_data(write_yaml, small_dict, tmp_path):

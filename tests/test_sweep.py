@@ -16,12 +16,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import engine, metrics
-from sim import scenario as sc
 from sim.cli import main
-from sim.errors import InputError
-from sim.sweep import load_sweep
-from sim.sweep_run import run_sweep, summarize
+from sim.core.errors import InputError
+from sim.experiments.sweep import load_sweep
+from sim.experiments.sweep_run import run_sweep, summarize
+from sim.model import engine
+from sim.model import scenario as sc
+from sim.outputs import metrics
 
 KEYS = ["point", "replicate", "year", "indicator", "level"]
 
@@ -167,7 +168,7 @@ def test_sweep_on_a_separate_scheduler_and_worker(sweep_file, tmp_path):
 
 
 def test_resume_refuses_a_different_sweep_or_chunk_size(sweep_file, tmp_path):
-    from sim.sweep_run import prepare
+    from sim.experiments.sweep_run import prepare
     out = tmp_path / "out"
     k, todo = prepare(load_sweep(sweep_file()), out, 2, resume=False)
     assert k == 2 and len(todo) == 2 * 3  # 2 points x chunks of 2, 2, 1 replicates

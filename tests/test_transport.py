@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import engine
-from sim import scenario as sc
-from sim import transport as tr
-from sim.world import load_county_csv
+from sim.model import engine
+from sim.model import scenario as sc
+from sim.model import transport as tr
+from sim.model.world import load_county_csv
 from tests.conftest import SMALL, write_county
 
 BUS = {  # 36 km/h on every road class: 10 m/s, easy to add up by hand
@@ -127,7 +127,7 @@ def small_run():
 
 def test_cost_totals_are_the_sum_of_line_costs(small_run):
     model, result = small_run
-    from sim.metrics import INDICATOR_NAMES
+    from sim.outputs.metrics import INDICATOR_NAMES
     used = {int(k) for k in np.unique(result.bus_networks) if k >= 0}
     assert used
     for k in used:
@@ -176,7 +176,7 @@ def test_cached_networks_equal_fresh_simulations(small_run):
 
 
 def test_bus_settings_are_validated(small_dict, write_yaml):
-    from sim.errors import InputError
+    from sim.core.errors import InputError
     small_dict["policies"]["bus"] = {"arrive_by": "7:50"}
     with pytest.raises(InputError, match="arrive_by"):
         sc.load(write_yaml(small_dict))
@@ -201,7 +201,7 @@ def test_simulated_rides_never_exceed_the_planning_bound(tmp_path_factory, q_a, 
 
 
 def test_flat_parent_fare_is_capped_at_the_cost(small_dict):
-    from sim import dtypes as dt
+    from sim.core import dtypes as dt
     from tests.conftest import simulate
     small_dict["policies"]["bus"] = {"parent_fare_yuan_per_day": 2.0}
     model, S, H, C, _ = simulate(sc.validate(small_dict))

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import dtypes as dt
-from sim.errors import InputError
-from sim.scenario import SyntheticCounty, Travel
-from sim.world import compute_travel_times, load_county_csv, save_county_csv, synthetic_county
+from sim.core import dtypes as dt
+from sim.core.errors import InputError
+from sim.model.scenario import SyntheticCounty, Travel
+from sim.model.world import compute_travel_times, load_county_csv, save_county_csv, synthetic_county
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_generator_has_every_level_and_connected_roads(county):
 
 def test_travel_time_of_a_single_road():
     """One 6 km township road: walk at 3.6 km/h on flat ground = 100 min + local access."""
-    from sim.world import LOCAL_KM, World
+    from sim.model.world import LOCAL_KM, World
     w = World(
         node_name=["A", "B"], node_kind=np.array([1, 0], np.int8),
         node_township=np.zeros(2, np.int32), node_x_km=np.array([0.0, 6.0]),

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.calibrate import load_targets
-from sim.scenario import read_yaml
-from sim.store import atomic_path
-from sim.synthetic_targets import synthetic_observations
+from sim.experiments.calibrate import load_targets
+from sim.experiments.synthetic_targets import synthetic_observations
+from sim.model.scenario import read_yaml
+from sim.outputs.store import atomic_path
 
 HERE = Path(__file__).resolve().parent
 TARGETS = [(name, level, year)

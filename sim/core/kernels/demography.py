@@ -1,0 +1,107 @@
+"""Demography kernels: ageing and grade progression, births, parents' out- and return
+migration (children left behind or taken along), households moving to town or county seat."""
+
+from numba import njit
+
+from sim.core import dtypes as dt
+from sim.core.kernels import counter_rng as rng
+
+FAR_MIN = 45.0  #: a child travelling further than this (minutes) makes a move more likely
+
+
+@njit(cache=True)
+def age_and_progress(C, S):
+    """Start of a school year: everyone ages a year; pupils move up a grade; grade-9 pupils
+    graduate; six-year-olds become pupils to be placed; pupils whose school no longer teaches
+    their grade are to be placed again (school = -1)."""
+    for c in range(C.n_used[0]):
+        C.age[c] += 1
+        st = C.status[c]
+        if st == dt.ENROLLED:
+            C.grade[c] += 1
+            if C.grade[c] > dt.N_GRADES:
+                C.status[c] = dt.GRADUATED
+                C.school[c] = -1
+                C.mode[c] = dt.MODE_NONE
+            elif C.school[c] >= 0 and C.grade[c] > S.hi[C.school[c]]:
+                C.school[c] = -1
+        elif st == dt.PRESCHOOL and C.age[c] >= dt.SCHOOL_ENTRY_AGE:
+            C.status[c] = dt.ENROLLED
+            C.grade[c] = 1
+            C.school[c] = -1
+        elif st == dt.UNPLACED and C.age[c] > 15:
+            C.status[c] = dt.DROPPED_OUT  # left compulsory-school age without a place
+
+
+@njit(cache=True)
+def households_year(year, seed, P, W, H, C):
+    """Household events of one year, in this order per household: return of absent parents,
+    out-migration of a parent (children left behind, or the household leaves with them), a
+    move to the township centre or county seat, a birth. Probabilities per year."""
+    trend = (1.0 - P.fertility_decline) ** year
+    for h in range(H.node.shape[0]):
+        if H.away[h]:
+            if rng.uniform(seed, year, h, rng.RETURN) < P.return_prob:
+                H.away[h] = False
+                H.parents[h] = 2
+                c = H.first_child[h]
+                while c >= 0:
+                    if C.status[c] == dt.MIGRATED:
+                        if C.age[c] < dt.SCHOOL_ENTRY_AGE:
+                            C.status[c] = dt.PRESCHOOL
+                        elif C.age[c] <= 14:
+                            C.status[c] = dt.ENROLLED
+                            g = C.age[c] - 5
+                            C.grade[c] = g if g <= dt.N_GRADES else dt.N_GRADES
+                            C.school[c] = -1
+                    c = C.next_sibling[c]
+            H.head_age[h] += 1
+            continue
+        if H.parents[h] < 2 and rng.uniform(seed, year, h, rng.RETURN) < P.return_prob:
+            H.parents[h] = 2
+        elif H.parents[h] > 0 and rng.uniform(seed, year, h, rng.OUT_MIGRATION) < P.out_migration:
+            if rng.uniform(seed, year, h, rng.TAKE_CHILDREN) < P.take_children:
+                H.away[h] = True
+                c = H.first_child[h]
+                while c >= 0:
+                    st = C.status[c]
+                    if st == dt.ENROLLED or st == dt.UNPLACED or st == dt.PRESCHOOL:
+                        C.status[c] = dt.MIGRATED
+                        C.school[c] = -1
+                        C.mode[c] = dt.MODE_NONE
+                    c = C.next_sibling[c]
+                H.head_age[h] += 1
+                continue
+            H.parents[h] -= 1
+        node = H.node[h]
+        if W.node_kind[node] == 0:
+            p = P.move_town + P.move_seat + (P.move_if_far if H.far[h] else 0.0)
+            u = rng.uniform(seed, year, h, rng.MOVE)
+            if u < p:
+                if u < P.move_seat:
+                    H.node[h] = W.seat_node[0]
+                else:
+                    H.node[h] = W.township_centre[W.node_township[node]]
+                c = H.first_child[h]
+                while c >= 0:
+                    if C.status[c] == dt.ENROLLED:
+                        C.school[c] = -1
+                    c = C.next_sibling[c]
+        age = H.head_age[h]
+        pb = P.birth_20_34 if 20 <= age <= 34 else (P.birth_35_44 if 35 <= age <= 44 else 0.0)
+        if pb > 0.0 and rng.uniform(seed, year, h, rng.BIRTH) < pb * trend:
+            c = C.n_used[0]
+            if c < C.hh.shape[0]:
+                C.n_used[0] = c + 1
+                C.hh[c] = h
+                C.age[c] = 0
+                C.female[c] = rng.uniform(seed, year, c, rng.SEX) < 0.485
+                C.grade[c] = 0
+                C.school[c] = -1
+                C.mode[c] = dt.MODE_NONE
+                C.status[c] = dt.PRESCHOOL
+                C.travel[c] = 0.0
+                C.cost[c] = 0.0
+                C.next_sibling[c] = H.first_child[h]
+                H.first_child[h] = c
+        H.head_age[h] += 1

@@ -1,0 +1,51 @@
+"""Dropout kernel: an annual per-pupil hazard, logistic in travel time (steeper for girls),
+family cost share of income, hardship, left-behind status, boarding below grade 4, junior
+level and school quality. Coefficients and their sources: docs/parameters.md."""
+
+import numpy as np
+from numba import njit
+
+from sim.core import dtypes as dt
+from sim.core.kernels import counter_rng as rng
+
+
+@njit(cache=True, inline="always")
+def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quality, P):
+    """Annual dropout probability of one pupil (0-1). travel: one-way minutes."""
+    z = P.logit_base_primary if grade <= 6 else P.logit_base_junior
+    t = P.board_equiv_min if mode == dt.BOARDING else travel
+    z += (P.b_travel_10min + (P.b_female_travel_10min if female else 0.0)) * t / 10.0
+    z += P.b_cost_share * cost_share
+    if hardship:
+        z += P.b_hardship
+    if left_behind:
+        z += P.b_left_behind
+    if mode == dt.BOARDING and grade < 4:
+        z += P.b_young_boarding
+    z += P.b_quality * (quality - 0.5)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@njit(cache=True)
+def apply_dropout(year, seed, P, W, S, H, C, at_risk_g, dropped_g):
+    """Pupils drop out with their annual hazard, freeing their seat (and bed). Counts this
+    year's pupils at risk and dropouts by grade into at_risk_g and dropped_g (reset here)."""
+    for g in range(at_risk_g.shape[0]):
+        at_risk_g[g] = 0
+        dropped_g[g] = 0
+    for c in range(C.n_used[0]):
+        if C.status[c] != dt.ENROLLED or C.school[c] < 0:
+            continue
+        h = C.hh[c]
+        g = C.grade[c]
+        p = hazard(g, C.female[c], C.travel[c], C.mode[c], C.cost[c] / H.income[h],
+                   H.hardship[h], H.parents[h] < 2, W.school_quality[C.school[c]], P)
+        at_risk_g[g] += 1
+        if rng.uniform(seed, year, c, rng.DROPOUT) < p:
+            dropped_g[g] += 1
+            S.enrol[C.school[c], g] -= 1
+            if C.mode[c] == dt.BOARDING:
+                S.beds_used[C.school[c]] -= 1
+            C.status[c] = dt.DROPPED_OUT
+            C.school[c] = -1
+            C.mode[c] = dt.MODE_NONE

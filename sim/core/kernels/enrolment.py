@@ -1,0 +1,251 @@
+"""Enrolment kernels: who needs a school this year, and which school and travel mode each gets.
+
+A pupil considers the nearest open schools teaching their grade (by private travel time) that
+are feasible: reachable within the maximum day travel time by walking, a student bus (where the
+village's line goes to the school) or the family's motorbike/car; or by
+boarding (grade at least the boarding minimum, a free bed). Among feasible schools with a free
+seat (class cap x classes) the pupil takes the nearest (catchment) or draws one from a
+multinomial logit in travel time, quality and family cost (logit). If every feasible school is
+full, the pupil goes to the nearest feasible one (its classes grow beyond the cap). With no
+feasible school, a family not in hardship may rent a room near the nearest school; otherwise the
+pupil is unplaced this year and tries again next year. Nobody is sent beyond the travel limit.
+"""
+
+import numpy as np
+from numba import njit
+
+from sim.core import dtypes as dt
+from sim.core.kernels import counter_rng as rng
+
+
+@njit(cache=True, inline="always")
+def family_cost(mode, km, bus_yuan, hardship, P):
+    """Family's yearly cost of schooling by travel mode (yuan per year). `bus_yuan`: the bus
+    service's yearly cost per rider of the village's line (yuan per year)."""
+    if mode == dt.BUS:
+        if P.parent_fare_day >= 0.0:
+            return min(P.parent_fare_day * P.school_days, bus_yuan)
+        return P.parent_fare_share * bus_yuan
+    if mode == dt.PRIVATE:
+        return P.private_per_km * km * 4.0 * P.school_days
+    if mode == dt.BOARDING:
+        c = P.boarding_family_share * P.boarder_cost - (P.hardship_subsidy if hardship else 0.0)
+        return c if c > 0.0 else 0.0
+    if mode == dt.RENTING:
+        return P.rent
+    return 0.0
+
+
+N_CHOICE_SLOTS = 20  #: cache slots per node: grade 0-9 x transport access (no / yes)
+
+
+@njit(cache=True, inline="always")
+def choice_slot(v, g, access):
+    """Cache slot of node v, grade g, family with (1) or without (0) motorbike/car."""
+    return (v * 10 + g) * 2 + (1 if access else 0)
+
+
+@njit(cache=True)
+def build_choice_slot(slot, v, g, access, P, W, S):
+    """Fill one slot of the choice-set cache: every school a pupil of grade g at node v could
+    attend, nearest first by private time (which no mode beats), with the fastest day travel
+    (one-way minutes) and its mode: walking; the student bus where the village's line goes to the
+    school's node and carries grade g (door-to-school time from the simulated bus day,
+    sim/transport.py); the
+    family's motorbike or car with `access`. A school is kept
+    if it is open, teaches grade g, and is within the day travel limit or (grade and beds
+    permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per
+    pupil; whether a bed or a seat is free is checked per pupil."""
+    ranked = W.sorted_primary if g <= 6 else W.sorted_junior
+    n = 0
+    for k in range(ranked.shape[1]):
+        s = ranked[v, k]
+        if s < 0:
+            break
+        tp = W.t_private[v, s]
+        if tp > P.max_board_trip_min or (tp > P.max_travel_min and g < P.board_min_grade):
+            break  # nothing further is reachable
+        if not S.open[s] or g < S.lo[s] or g > S.hi[s]:
+            continue
+        t = W.t_walk[v, s]
+        mode = dt.WALK
+        if (S.bus_dest[v] == W.school_node[s] and (S.bus_grades[v] >> g) & 1
+                and S.bus_door[v] < t):
+            t = S.bus_door[v]
+            mode = dt.BUS
+        if access and tp < t:
+            t = tp
+            mode = dt.PRIVATE
+        if t > P.max_travel_min and (g < P.board_min_grade or S.beds[s] == 0):
+            continue
+        S.cand_school[slot, n] = s
+        S.cand_time[slot, n] = t
+        S.cand_mode[slot, n] = mode
+        n += 1
+    S.cand_n[slot] = n
+    S.cand_version[slot] = S.version[0]
+
+
+@njit(cache=True)
+def place_all(year, seed, P, W, S, H, C):
+    """Place every pupil without a school (new entrants, movers, pupils of closed schools,
+    returning migrants, last year's unplaced) in a random order drawn per pupil.
+
+    A pupil's choice set is the first `candidates` schools of its cached list (see
+    `build_choice_slot`) that it can attend today: by day, or by boarding where the day trip is
+    over the limit (or over `board_over_min`) and a bed is free. Among those with a free seat the
+    pupil takes the least burden (catchment) or draws from the logit; the burden of a school is
+    its one-way day travel time, or for a boarding place the scenario's boarding travel
+    equivalent (minutes). With no seat free anywhere, the least burden (classes overflow).
+
+    Performance note: the per-pupil work is written out here rather than in helpers, because
+    numba passes named tuples and arrays to a call with reference counting that costs more than
+    the work itself (measured: 20-60 times slower in this loop)."""
+    n = C.n_used[0]
+    todo = np.empty(n, np.int64)
+    m = 0
+    for c in range(n):
+        st = C.status[c]
+        if (st == dt.ENROLLED and C.school[c] < 0) or st == dt.UNPLACED:
+            todo[m] = c
+            m += 1
+    todo = todo[:m]
+    prio = np.empty(m, np.float64)
+    for i in range(m):
+        prio[i] = rng.uniform(seed, year, todo[i], rng.ORDER)
+    order = np.argsort(prio, kind="mergesort")
+    k_max = int(P.candidates)
+    buf_s = np.empty(k_max, np.int64)
+    buf_m = np.empty(k_max, np.int64)
+    buf_t = np.empty(k_max, np.float64)
+    buf_b = np.empty(k_max, np.float64)
+    buf_c = np.empty(k_max, np.float64)
+    buf_u = np.empty(k_max, np.float64)
+    buf_free = np.empty(k_max, np.bool_)
+    for i in order:
+        c = todo[i]
+        h = C.hh[c]
+        v = H.node[h]
+        g = C.grade[c]
+        hard = H.hardship[h]
+        slot = choice_slot(v, g, H.access[h])
+        if S.cand_version[slot] != S.version[0]:
+            build_choice_slot(slot, v, g, H.access[h], P, W, S)
+        # the choice set: feasible today, nearest first
+        k = 0
+        n_free = 0
+        for j in range(S.cand_n[slot]):
+            s = S.cand_school[slot, j]
+            t = S.cand_time[slot, j]
+            mode = S.cand_mode[slot, j]
+            can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
+            if t > P.max_travel_min:
+                if not can_board:
+                    continue
+                mode = dt.BOARDING
+            elif t > P.board_over_min and can_board:
+                mode = dt.BOARDING
+            cost = family_cost(mode, W.km[v, s], S.bus_yuan[v], hard, P)
+            burden = P.board_equiv_min if mode == dt.BOARDING else t
+            seats = int(P.cap_primary if g <= 6 else P.cap_junior) * W.school_classes[s]
+            buf_s[k] = s
+            buf_m[k] = mode
+            buf_t[k] = t
+            buf_b[k] = burden
+            buf_c[k] = cost
+            buf_u[k] = (H.w_dist[h] * burden + H.w_quality[h] * W.school_quality[s]
+                        + H.w_cost[h] * cost / 1000.0)
+            buf_free[k] = S.enrol[s, g] < seats
+            n_free += buf_free[k]
+            k += 1
+            if k >= k_max:
+                break
+        # the choice
+        pick = -1
+        if P.choice_mode == dt.LOGIT and n_free > 0:
+            u_max = -np.inf
+            for j in range(k):
+                if buf_free[j] and buf_u[j] > u_max:
+                    u_max = buf_u[j]
+            total = 0.0
+            for j in range(k):
+                buf_u[j] = np.exp(buf_u[j] - u_max) if buf_free[j] else 0.0
+                total += buf_u[j]
+            x = rng.uniform(seed, year, c, rng.CHOICE) * total
+            acc = 0.0
+            for j in range(k):
+                if buf_free[j]:
+                    acc += buf_u[j]
+                    pick = j
+                    if x < acc:
+                        break
+        else:
+            best, best_t = np.inf, np.inf
+            for j in range(k):  # least burden with a seat, else least burden (classes overflow)
+                if (buf_free[j] or n_free == 0) and (
+                        buf_b[j] < best or (buf_b[j] == best and buf_t[j] < best_t)):
+                    best, best_t = buf_b[j], buf_t[j]
+                    pick = j
+        if pick >= 0:
+            s = buf_s[pick]
+            C.school[c] = s
+            C.mode[c] = buf_m[pick]
+            C.travel[c] = buf_t[pick]
+            C.cost[c] = buf_c[pick]
+            C.status[c] = dt.ENROLLED
+            S.enrol[s, g] += 1
+            if buf_m[pick] == dt.BOARDING:
+                S.beds_used[s] += 1
+            continue
+        # no feasible school: rent near the nearest school teaching the grade, or stay unplaced
+        C.school[c] = -1
+        C.mode[c] = dt.MODE_NONE
+        C.travel[c] = 0.0
+        C.cost[c] = 0.0
+        C.status[c] = dt.UNPLACED
+        if not hard and rng.uniform(seed, year, c, rng.RENT) < P.rent_prob:
+            ranked = W.sorted_primary if g <= 6 else W.sorted_junior
+            for j in range(ranked.shape[1]):
+                s = ranked[v, j]
+                if s >= 0 and S.open[s] and S.lo[s] <= g <= S.hi[s]:
+                    C.school[c] = s
+                    C.mode[c] = dt.RENTING
+                    C.travel[c] = P.renting_min
+                    C.cost[c] = P.rent
+                    C.status[c] = dt.ENROLLED
+                    S.enrol[s, g] += 1
+                    break
+
+
+@njit(cache=True)
+def recount(P, W, S, H, C):
+    """Pupils keep their school if it is open and teaches their grade; count seats and beds
+    in use. Others are marked to be placed (school = -1). Bus riders take this year's ride time
+    and fare of their village's line, or are placed again if no line goes to their school or
+    the line's new time is beyond the day-travel limit."""
+    for s in range(S.enrol.shape[0]):
+        S.beds_used[s] = 0
+        for g in range(S.enrol.shape[1]):
+            S.enrol[s, g] = 0
+    for c in range(C.n_used[0]):
+        if C.status[c] != dt.ENROLLED:
+            continue
+        s = C.school[c]
+        if s < 0:
+            continue
+        g = C.grade[c]
+        if not S.open[s] or g < S.lo[s] or g > S.hi[s]:
+            C.school[c] = -1
+            continue
+        if C.mode[c] == dt.BUS:
+            h = C.hh[c]
+            v = H.node[h]
+            if (S.bus_dest[v] != W.school_node[s] or not (S.bus_grades[v] >> g) & 1
+                    or S.bus_door[v] > P.max_travel_min):
+                C.school[c] = -1
+                continue
+            C.travel[c] = S.bus_door[v]
+            C.cost[c] = family_cost(dt.BUS, W.km[v, s], S.bus_yuan[v], H.hardship[h], P)
+        S.enrol[s, g] += 1
+        if C.mode[c] == dt.BOARDING:
+            S.beds_used[s] += 1

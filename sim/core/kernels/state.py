@@ -1,0 +1,123 @@
+"""Named tuples of arrays handed to the kernels (struct-of-arrays). No numba code here.
+
+Field units: times in minutes (one way), distances in km, money in yuan per year.
+"""
+
+from collections import namedtuple
+
+#: the county, fixed for a run
+WorldArrays = namedtuple("WorldArrays", [
+    "node_kind",        # int8 (nodes): 0 village, 1 township centre, 2 county seat
+    "node_township",    # int32 (nodes)
+    "school_node",      # int32 (schools)
+    "school_level0",    # int8 (schools): level in the base year
+    "school_classes",   # int32 (schools): classes each grade may hold
+    "school_canteen",   # int32 (schools): canteen places
+    "school_quality",   # float64 (schools): 0-1
+    "t_walk",           # float32 (nodes, schools): minutes
+    "t_bus",            # float32 (nodes, schools): minutes incl. wait, road-time estimate
+                        #   the closure rules plan with (ridden times: sim/transport.py)
+    "t_private",        # float32 (nodes, schools): minutes
+    "km",               # float32 (nodes, schools): road km
+    "sorted_primary",   # int32 (nodes, k): schools teaching grade 1 in the base year, nearest
+                        #   first by private travel time, padded with -1
+    "sorted_junior",    # int32 (nodes, k): the same for schools teaching grade 7
+    "node_catchment",   # int32 (nodes): base-year nearest school teaching grade 1
+    "township_centre",  # int32 (townships): centre node
+    "seat_node",        # int32 (1,): county seat node
+])
+
+#: the policy's closure rules, one entry per rule (applied in order)
+Rules = namedtuple("Rules", [
+    "year",     # int32: simulated year it acts in
+    "below",    # int32: pupils threshold
+    "share",    # float64: target share of base-year under-`below` schools; NaN = all
+    "ranking",  # int32: dt.SMALLEST_FIRST / dt.LEAST_ADDED_TRAVEL
+    "levels",   # int32: bit mask of school levels the rule applies to
+])
+
+#: scalar parameters (all float64; see sim/engine.py `build_params` for their meaning)
+PARAM_FIELDS = [
+    # demography (probabilities per year)
+    "birth_20_34", "birth_35_44", "fertility_decline", "out_migration", "take_children",
+    "return_prob", "move_town", "move_seat", "move_if_far",
+    # choice
+    "choice_mode", "board_equiv_min", "board_over_min", "rent_prob", "candidates",
+    # dropout (log-odds)
+    "logit_base_primary", "logit_base_junior", "b_travel_10min", "b_female_travel_10min",
+    "b_cost_share", "b_hardship", "b_left_behind", "b_young_boarding", "b_quality",
+    # travel
+    "renting_min",
+    # costs (yuan)
+    "school_fixed", "teacher", "teachers_class_primary", "teachers_class_junior",
+    "private_per_km", "school_days", "rent",
+    # policies
+    "exempt_over_min", "exempt_hi_grade", "capacity_check", "bus_on",
+    "parent_fare_share", "parent_fare_day", "board_min_grade",
+    "beds_per_receiver", "boarder_cost", "bed_cost", "boarding_family_share", "hardship_subsidy",
+    "cap_primary", "cap_junior", "max_travel_min", "max_board_trip_min",
+]
+Params = namedtuple("Params", PARAM_FIELDS)
+
+#: school state of one replicate
+Schools = namedtuple("Schools", [
+    "open",          # bool
+    "level",         # int8: current level (a village primary may become a teaching point)
+    "lo", "hi",      # int8: grades taught
+    "beds",          # int32: boarding beds
+    "beds_used",     # int32
+    "received",      # bool: has received a closed school's pupils
+    "closed_year",   # int32: -1 while open
+    "enrol",         # int32 (schools, 10): pupils by grade (column 0 unused)
+    "last_enrol",    # int32: pupils at the end of last year
+    "last_enrol_g",  # int32 (schools, 10)
+    "base_enrol",    # int32: pupils in the base year
+    "receiver",      # int32: school that took this school's pupils (closed) or upper grades
+                     #   (kept as a teaching point); -1 if none
+    # this year's student bus service, set from sim.model.transport between closures and enrolment
+    "bus_dest",      # int32 (nodes): node the village's bus line goes to, -1 if none
+    "bus_grades",    # int32 (nodes): bit g set if pupils of grade g may ride the line
+    "bus_door",      # float32 (nodes): door-to-school minutes by bus (walk, wait, ride)
+    "bus_ride",      # float32 (nodes): minutes on the bus (morning, mean)
+    "bus_yuan",      # float32 (nodes): yearly cost of the service per rider (yuan per year)
+    "bus_totals",    # float64 (5,): buses, bus-km per day, cost (yuan per year), planned riders,
+                     #   villages left without a line
+    "version",       # int64 (1,): bumped whenever closures change what is open, taught or served
+    # choice-set cache, one slot per (node, grade, family has motorbike/car): slot = choice_slot()
+    "cand_school",   # int32 (slots, k): schools a pupil there may attend, nearest first
+    "cand_time",     # float32 (slots, k): one-way day travel time by the fastest mode, minutes
+    "cand_mode",     # int8 (slots, k): that day mode (dt.WALK / dt.BUS / dt.PRIVATE)
+    "cand_n",        # int32 (slots): entries in use
+    "cand_version",  # int64 (slots): `version` the slot was built for (-1: never)
+])
+
+#: households of one replicate
+Households = namedtuple("Households", [
+    "node",         # int32: where the household lives
+    "hardship",     # bool
+    "access",       # bool: motorbike or car for the school run
+    "parents",      # int8: parents present (2, 1, 0); < 2 means children are left behind
+    "away",         # bool: the whole household lives outside the county
+    "head_age",     # int8: years
+    "w_dist",       # float64: utility per minute
+    "w_quality",    # float64: utility per unit quality
+    "w_cost",       # float64: utility per 1000 yuan
+    "income",       # float64: yuan per year
+    "first_child",  # int32: head of the household's list of children, -1 if none
+    "far",          # bool: a child travelled over 45 minutes last year
+])
+
+#: children of one replicate (space reserved for births)
+Children = namedtuple("Children", [
+    "hh",            # int32
+    "next_sibling",  # int32: next child of the same household, -1 at the end
+    "age",           # int8: years
+    "female",        # bool
+    "grade",         # int8: 1-9 while in school
+    "school",        # int32: -1 when none
+    "mode",          # int8: dt travel mode
+    "status",        # int8: dt status code
+    "travel",        # float32: one-way minutes to school
+    "cost",          # float32: family cost of schooling, yuan per year
+    "n_used",        # int64 (1,): children records in use
+])

@@ -1,0 +1,155 @@
+"""Comparing plans: run (or reuse) several scenarios with common random numbers, and report each
+one's final-year indicators, its paired difference against the first (reference) scenario, and
+the plans' official thresholds, met or missed.
+
+Thresholds and their sources (shared/seeds):
+- junior three-year retention >= 95% (Nanle 2022; the national target);
+- at least 95% of classes at standard size (45 primary / 50 junior) and at most 1% over 51,
+  no very large classes of 56+ / 61+ (Jiangyuan 2017);
+- no school above 2000 pupils, 2500 for nine-year schools (Nanle 2022);
+- 60% / 70% / 80% of the base year's under-100 schools closed in years 1 / 2 / 3 (Xunwu 2024);
+- inter-school coefficient of variation of resources per pupil <= 0.50 primary / 0.45 junior
+  (Nanle 2022; here teachers per 100 pupils).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.core import rng
+from sim.core.errors import InputError
+from sim.model import engine
+from sim.model import scenario as sc
+from sim.outputs import metrics, store
+
+#: (name, indicator, level, year (None = final), comparison, target)
+THRESHOLDS = [
+    ("junior retention >= 95%", "junior_retention_3yr", "junior", None, ">=", 0.95),
+    ("standard-size classes >= 95%", "share_classes_over_standard", "all", None, "<=", 0.05),
+    ("classes over 51 <= 1%", "share_classes_over_51", "all", None, "<=", 0.01),
+    ("no very large classes (56+ / 61+)", "share_classes_very_large", "all", None, "<=", 0.0),
+    ("no school above 2000 pupils", "schools_over_2000", "all", None, "<=", 0.0),
+    ("60% of under-100 schools closed (year 1)", "share_under100_closed", "all", 1, ">=", 0.6),
+    ("70% of under-100 schools closed (year 2)", "share_under100_closed", "all", 2, ">=", 0.7),
+    ("80% of under-100 schools closed (year 3)", "share_under100_closed", "all", 3, ">=", 0.8),
+    ("teacher CV <= 0.50 (primary)", "teachers_per_100_pupils_cv", "primary", None, "<=", 0.50),
+    ("teacher CV <= 0.45 (junior)", "teachers_per_100_pupils_cv", "junior", None, "<=", 0.45),
+]
+
+
+@dataclass
+class Run:
+    """One scenario's tidy indicators (all replicates) and its resolved scenario."""
+
+    scenario: sc.Scenario
+    indicators: pd.DataFrame
+
+
+def _from_results(folder: Path) -> Run:
+    try:
+        data = yaml.safe_load((folder / "scenario.yaml").read_text())
+        df = pd.read_parquet(folder / "indicators.parquet")
+    except FileNotFoundError as exc:
+        raise InputError(str(folder), "(folder)", f"not a results folder ({exc.filename} missing); "
+                         "give a scenario file or a folder written by schoolflow run") from None
+    return Run(sc.validate(data, str(folder / "scenario.yaml")), df)
+
+
+def load_runs(sources: list[str], replicates: int | None, results_root: Path,
+              progress=None) -> list[Run]:
+    """Results of every source, running scenario files that have no matching results yet. All
+    runs share the first source's seed and replicate count (common random numbers)."""
+    runs: list[Run | None] = [None] * len(sources)
+    seed = n = years = None
+    for i, src in enumerate(sources):  # result folders first: they fix seed and replicates
+        if Path(src).is_dir():
+            runs[i] = _from_results(Path(src))
+            if seed is None:
+                seed, years = runs[i].scenario.seed, runs[i].scenario.years
+                n = int(runs[i].indicators["replicate"].nunique())
+    for i, src in enumerate(sources):
+        if runs[i] is not None:
+            continue
+        over = {} if seed is None else {"seed": seed, "years": years}
+        if replicates is not None or n is not None:
+            over["replicates"] = replicates if replicates is not None else n
+        s = sc.load(src, over)
+        if seed is None:
+            seed, years, n = s.seed, s.years, s.replicates
+        folder = results_root / s.name
+        if (folder / "metadata.json").exists():
+            old = _from_results(folder)
+            if sc.scenario_hash(old.scenario) == sc.scenario_hash(s):
+                runs[i] = old
+                continue
+        model = engine.build_model(s)
+        result = engine.run_model(model, 0, s.replicates, progress=progress)
+        df = metrics.tidy(result.values, s.name)
+        seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
+        store.write_run(folder, s, df, metrics.summarise(df), seeds,
+                        {"seconds": round(result.seconds, 3), "bus_cache": result.bus_stats},
+                        tables=engine.run_tables(model, result))
+        runs[i] = Run(s, df)
+    names = [r.scenario.name for r in runs]
+    if len(set(names)) < len(names):
+        raise InputError(", ".join(sources), "name", "two sources have the same scenario name; "
+                         "give each scenario its own name")
+    return runs
+
+
+def final_year_table(runs: list[Run]) -> pd.DataFrame:
+    """Final-year mean and 90% interval of every indicator, level and scenario."""
+    rows = []
+    for r in runs:
+        s = metrics.summarise(r.indicators)
+        s = s[s["year"] == s["year"].max()].copy()
+        s.insert(0, "scenario", r.scenario.name)
+        rows.append(s)
+    return pd.concat(rows, ignore_index=True)
+
+
+def paired_table(runs: list[Run]) -> pd.DataFrame:
+    """Each scenario minus the first, replicate by replicate (paired), all years; with the
+    width of the unpaired interval (difference of independent 90% intervals) beside it."""
+    ref = runs[0].indicators
+    keys = ["indicator", "level", "year"]
+
+    def width(df: pd.DataFrame) -> pd.Series:
+        s = metrics.summarise(df).set_index(keys)
+        return s["p95"] - s["p05"]
+
+    ref_width = width(ref)
+    rows = []
+    for r in runs[1:]:
+        d = metrics.paired_difference(r.indicators, ref)
+        # unpaired: the two scenarios' 90% interval widths added in quadrature (the width for
+        # independent runs under a normal approximation)
+        unpaired = width(r.indicators).pow(2).add(ref_width.pow(2)).pow(0.5)
+        d = d.merge(unpaired.rename("unpaired_width").reset_index(), on=keys, how="left")
+        d["paired_width"] = d["p95"] - d["p05"]
+        d.insert(0, "scenario", r.scenario.name)
+        d.insert(1, "reference", runs[0].scenario.name)
+        rows.append(d)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def threshold_table(runs: list[Run]) -> pd.DataFrame:
+    """Every plan threshold per scenario: the replicate mean, the target and met / missed."""
+    rows = []
+    for r in runs:
+        df = r.indicators
+        last = int(df["year"].max())
+        for name, ind, level, year, op, target in THRESHOLDS:
+            y = last if year is None else year
+            sel = df[(df["indicator"] == ind) & (df["level"] == level) & (df["year"] == y)]["value"]
+            value = float(sel.mean()) if len(sel) else np.nan
+            met = (value >= target - 1e-12) if op == ">=" else (value <= target + 1e-12)
+            rows.append({"scenario": r.scenario.name, "threshold": name, "indicator": ind,
+                         "level": level, "year": y, "value": value, "target": f"{op} {target:g}",
+                         "status": "n/a" if np.isnan(value) else ("met" if met else "missed")})
+    return pd.DataFrame(rows)

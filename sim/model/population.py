@@ -1,0 +1,100 @@
+"""Households and children as struct-of-arrays, synthesised for the base year from the
+villages' populations with a rural age structure. Deterministic given the seed.
+
+Households here are those that matter for schooling: with children aged 0-15, or with a
+household head young enough to have one during the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core import dtypes as dt
+from sim.model.scenario import Scenario
+from sim.model.world import World
+
+PERSONS_PER_HOUSEHOLD = 3.6
+CHILDREN_PER_PERSON = 0.16  #: children aged 0-15 per resident (rural age structure)
+COHORT_TREND = 0.03  #: each older single-year cohort is this much larger (falling births)
+
+
+@dataclass
+class Population:
+    """Base-year households (h) and children (c). Money in yuan per year, ages in years."""
+
+    hh_node: np.ndarray
+    hh_hardship: np.ndarray
+    hh_access: np.ndarray
+    hh_parents: np.ndarray
+    hh_away: np.ndarray
+    hh_head_age: np.ndarray
+    hh_w_dist: np.ndarray
+    hh_w_quality: np.ndarray
+    hh_w_cost: np.ndarray
+    hh_income: np.ndarray
+    child_hh: np.ndarray
+    child_age: np.ndarray
+    child_female: np.ndarray
+
+    @property
+    def n_households(self) -> int:
+        return len(self.hh_node)
+
+    @property
+    def n_children(self) -> int:
+        return len(self.child_hh)
+
+
+def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
+    """Build the base-year population of `world` (seeded)."""
+    rng = np.random.default_rng(seed)
+    demo = scenario.behaviour.demography
+    choice = scenario.behaviour.choice
+    costs = scenario.behaviour.costs
+    n_hh = np.maximum(np.round(world.node_population / PERSONS_PER_HOUSEHOLD), 0).astype(np.int64)
+    node = np.repeat(np.arange(world.n_nodes, dtype=dt.INDEX), n_hh)
+    head_age = rng.integers(22, 56, len(node))
+    # children per household: Poisson, highest for heads aged 28-45, scaled to the age structure
+    weight = np.clip(1.0 - np.abs(head_age - 36) / 18.0, 0.05, None)
+    lam = weight * CHILDREN_PER_PERSON * PERSONS_PER_HOUSEHOLD / weight.mean()
+    n_child = rng.poisson(lam)
+    ages = np.arange(16)
+    cohort = (1.0 + COHORT_TREND) ** ages
+    # each child's age: 0 up to the oldest the head's age allows, weighted by cohort size
+    # (inverse-CDF draw against the cumulative cohort weights)
+    child_hh = np.repeat(np.arange(len(n_child)), n_child)
+    oldest = np.minimum(15, head_age[child_hh] - 19)
+    cum = np.cumsum(cohort)
+    child_age = np.searchsorted(cum, rng.uniform(size=len(child_hh)) * cum[oldest], side="right")
+    child_age = np.minimum(child_age, oldest)
+    keep = (n_child > 0) | (head_age < 45)
+    new_index = np.cumsum(keep) - 1
+    node, head_age = node[keep], head_age[keep]
+    child_hh = new_index[child_hh]
+    n = len(node)
+
+    hardship = rng.uniform(size=n) < demo.hardship_share
+    access = (rng.uniform(size=n) < demo.transport_access_share) & ~(hardship & (rng.uniform(size=n) < 0.5))
+    u = rng.uniform(size=n)
+    parents = np.where(u < demo.initial_both_parents_away, 0,
+                       np.where(u < demo.initial_both_parents_away + demo.initial_one_parent_away, 1, 2))
+    income = np.where(hardship, costs.hardship_income_yuan,
+                      costs.household_income_yuan * rng.lognormal(-0.18, 0.6, n))
+    # heterogeneous preferences: distance and quality weights negatively correlated; quality
+    # weight rises with income (Hastings, Kane & Staiger 2005)
+    sd = choice.preference_spread
+    z = rng.standard_normal(n)
+    zi = (np.log(income / costs.household_income_yuan)) / 0.6
+    w_dist = choice.distance_weight_per_min * np.exp(sd * z - sd * sd / 2)
+    w_quality = choice.quality_weight * np.exp(sd * (-0.6 * z + 0.4 * np.clip(zi, -3, 3)) - sd * sd / 2)
+    w_cost = choice.cost_weight_per_1000_yuan * np.exp(sd * rng.standard_normal(n) - sd * sd / 2)
+    return Population(
+        hh_node=node.astype(dt.INDEX), hh_hardship=hardship, hh_access=access,
+        hh_parents=parents.astype(np.int8), hh_away=np.zeros(n, bool),
+        hh_head_age=head_age.astype(np.int8), hh_w_dist=w_dist, hh_w_quality=w_quality,
+        hh_w_cost=w_cost, hh_income=income.astype(np.float64),
+        child_hh=child_hh.astype(dt.INDEX), child_age=child_age.astype(np.int8),
+        child_female=rng.uniform(size=len(child_hh)) < 0.485,
+    )

@@ -1,0 +1,431 @@
+"""Scenario files: pydantic models of the YAML (unknown keys rejected), `extends:` inheritance,
+clear errors and a hash of the resolved scenario.
+
+Units are in each field's description. Sources of default values are in docs/parameters.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.core.errors import InputError
+
+LevelName = Literal["teaching_point", "village_primary", "central_primary", "junior", "nine_year"]
+RankingName = Literal["smallest_first", "least_added_travel"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+# --- county -------------------------------------------------------------------------------
+class SyntheticCounty(Strict):
+    townships: int = Field(15, ge=1, le=200, description="number of townships (each has a centre)")
+    villages: int = Field(180, ge=1, le=20000, description="number of villages, town centres excluded")
+    terrain: Literal["flat", "hilly", "mountainous"] = Field(
+        "mountainous", description="sets road winding and walking slowness")
+    seed: int = Field(7, ge=0, description="seed of the county generator (independent of run seeds)")
+    village_population_median: float = Field(
+        900.0, gt=0, description="median registered population of a village (persons)")
+    town_population: float = Field(
+        4000.0, ge=0, description="population of each township centre (persons)")
+    county_seat_population: float = Field(
+        20000.0, ge=0, description="population of the county seat modelled (persons)")
+    size_km: float | None = Field(
+        None, gt=0, description="side of the square county (km); default grows with townships")
+
+
+class County(Strict):
+    synthetic: SyntheticCounty | None = Field(None, description="generate a county")
+    data: str | None = Field(
+        None, description="folder with villages.csv, schools.csv, roads.csv (relative to the file)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> County:
+        if (self.synthetic is None) == (self.data is None):
+            raise ValueError("give exactly one of 'synthetic' or 'data'")
+        return self
+
+
+# --- behaviour ----------------------------------------------------------------------------
+class Demography(Strict):
+    birth_prob_20_34: float = Field(
+        0.07, ge=0, le=1, description="annual probability of a birth, household head aged 20-34")
+    birth_prob_35_44: float = Field(
+        0.02, ge=0, le=1, description="annual probability of a birth, household head aged 35-44")
+    fertility_decline_per_year: float = Field(
+        0.03, ge=0, lt=1, description="relative fall of birth probabilities per simulated year")
+    out_migration_prob: float = Field(
+        0.04, ge=0, le=1, description="annual probability that one present parent leaves to work")
+    take_children_prob: float = Field(
+        0.25, ge=0, le=1,
+        description="probability that a leaving parent takes the children (migrant children)")
+    return_prob: float = Field(
+        0.08, ge=0, le=1, description="annual probability that absent parents return")
+    move_to_town_prob: float = Field(
+        0.01, ge=0, le=1, description="annual probability a village household moves to its township centre")
+    move_to_seat_prob: float = Field(
+        0.006, ge=0, le=1, description="annual probability a village household moves to the county seat")
+    move_if_far_extra_prob: float = Field(
+        0.04, ge=0, le=1,
+        description="extra annual move probability when a child travels over 45 minutes one way")
+    initial_one_parent_away: float = Field(
+        0.25, ge=0, le=1, description="share of base-year households with one parent away")
+    initial_both_parents_away: float = Field(
+        0.15, ge=0, le=1, description="share of base-year households with both parents away")
+    hardship_share: float = Field(
+        0.12, ge=0, le=1, description="share of households registered as in hardship")
+    transport_access_share: float = Field(
+        0.45, ge=0, le=1, description="share of households with a motorbike or car for the school run")
+
+
+class Choice(Strict):
+    mode: Literal["catchment", "logit"] = Field(
+        "logit", description="catchment: nearest school with seats; logit: multinomial logit")
+    distance_weight_per_min: float = Field(
+        -0.08, le=0, description="utility per minute of one-way travel (per minute)")
+    quality_weight: float = Field(1.0, description="utility per unit of school quality index (0-1)")
+    cost_weight_per_1000_yuan: float = Field(
+        -0.4, le=0, description="utility per 1000 yuan a year of family cost")
+    preference_spread: float = Field(
+        0.3, ge=0, le=2, description="coefficient of variation of households' preference weights")
+    boarding_travel_equivalent_min: float = Field(
+        25.0, ge=0, description="one-way minutes a boarding place feels like to parents (minutes)")
+    board_if_day_travel_over_min: float = Field(
+        50.0, ge=0, description="families board a pupil (where allowed) beyond this day travel (minutes)")
+    rent_prob: float = Field(
+        0.4, ge=0, le=1,
+        description="probability a non-hardship family rents near the school when no other option")
+    candidates: int = Field(6, ge=1, le=50, description="feasible schools considered per choice")
+
+
+class Dropout(Strict):
+    base_primary: float = Field(
+        0.002, ge=0, lt=1, description="annual dropout probability, primary, reference pupil")
+    base_junior: float = Field(
+        0.012, ge=0, lt=1, description="annual dropout probability, junior, reference pupil")
+    per_10min_travel: float = Field(
+        0.10, ge=0, description="log-odds per 10 minutes one-way travel (boys)")
+    female_extra_per_10min_travel: float = Field(
+        0.10, ge=0, description="extra log-odds per 10 minutes travel for girls")
+    cost_share: float = Field(
+        1.5, ge=0, description="log-odds per unit of family school cost / household income")
+    hardship: float = Field(0.5, ge=0, description="log-odds for a household in hardship")
+    left_behind: float = Field(0.3, ge=0, description="log-odds for a left-behind child")
+    young_boarding: float = Field(
+        0.4, ge=0, description="log-odds for a boarder below grade 4 (boarding under age 10)")
+    quality: float = Field(
+        -0.5, le=0, description="log-odds per unit of school quality index above 0.5")
+
+
+class Travel(Strict):
+    walk_kmh: float = Field(3.6, gt=0, description="walking speed on flat ground (km/h)")
+    bus_kmh: tuple[float, float, float] = Field(
+        (35.0, 28.0, 20.0), description="bus speed incl. stops on county/township/village roads (km/h)")
+    private_kmh: tuple[float, float, float] = Field(
+        (45.0, 35.0, 25.0), description="motorbike/car speed on county/township/village roads (km/h)")
+    bus_wait_min: float = Field(8.0, ge=0, description="waiting and walking to the stop (minutes)")
+    renting_travel_min: float = Field(10.0, ge=0, description="travel from a rented room (minutes)")
+
+
+class Costs(Strict):
+    school_fixed_yuan: float = Field(
+        150000.0, ge=0, description="yearly fixed cost of keeping a school open (yuan per year)")
+    teacher_yuan: float = Field(80000.0, ge=0, description="yearly cost of one teacher (yuan per year)")
+    teachers_per_class_primary: float = Field(1.7, ge=0, description="teachers per primary class")
+    teachers_per_class_junior: float = Field(2.6, ge=0, description="teachers per junior class")
+    private_yuan_per_km: float = Field(
+        0.4, ge=0, description="family motorbike/car cost per km driven (yuan per km)")
+    school_days: int = Field(190, ge=1, le=366, description="school days a year")
+    rent_yuan: float = Field(6000.0, ge=0, description="yearly rent near the school (yuan per year)")
+    household_income_yuan: float = Field(
+        40000.0, gt=0, description="median yearly income of a household (yuan per year)")
+    hardship_income_yuan: float = Field(
+        12000.0, gt=0, description="yearly income of a household in hardship (yuan per year)")
+
+
+class Behaviour(Strict):
+    demography: Demography = Demography()
+    choice: Choice = Choice()
+    dropout: Dropout = Dropout()
+    travel: Travel = Travel()
+    costs: Costs = Costs()
+
+
+# --- policies -----------------------------------------------------------------------------
+class ClosureRule(Strict):
+    year: int = Field(ge=1, description="simulated year the rule acts in (1 = first year)")
+    below: int = Field(ge=1, description="close schools with fewer pupils than this (pupils)")
+    share: float | None = Field(
+        None, gt=0, le=1,
+        description="target share of the base year's schools under `below` closed by this year; "
+                    "omitted = close all such schools")
+    ranking: RankingName = Field("smallest_first", description="which schools go first")
+    levels: list[LevelName] = Field(
+        ["teaching_point", "village_primary"], min_length=1, description="levels the rule applies to")
+
+
+class Exemptions(Strict):
+    keep_teaching_points_if_travel_over_min: float | None = Field(
+        40.0, ge=0,
+        description="keep a school for the lower grades when the alternative is further (minutes)")
+    grades: list[int] = Field([1, 2, 3], description="grades a kept teaching point teaches")
+
+    @model_validator(mode="after")
+    def _grades(self) -> Exemptions:
+        g = sorted(self.grades)
+        if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > 6:
+            raise ValueError("grades must be consecutive from 1, at most up to 6 (e.g. [1, 2, 3])")
+        return self
+
+
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  #: a time of day, e.g. 07:50
+
+
+def clock_minutes(text: str) -> float:
+    """'HH:MM' -> minutes after midnight."""
+    h, m = text.split(":")
+    return 60.0 * int(h) + int(m)
+
+
+class Bus(Strict):
+    """Dedicated student bus lines, simulated as a school day (sim/transport.py). Defaults are
+    assumptions unless docs/parameters.md cites a source."""
+
+    serve_closed_villages: bool = Field(
+        True, description="run student bus lines for villages whose school closed")
+    seats: int = Field(35, ge=1, le=56, description="seats per bus, one pupil per seat (pupils)")
+    parent_fare_share: float = Field(
+        0.3, ge=0, le=1, description="share of the bus cost paid by parents (rest by government)")
+    parent_fare_yuan_per_day: float | None = Field(
+        None, ge=0, description="flat parent fare per pupil and school day instead of a share "
+                                "(yuan per day; at most the cost); omitted = use the share")
+    max_ride_min: float = Field(
+        60.0, gt=0, description="longest allowed ride on the bus, morning or afternoon (minutes)")
+    earliest_pickup: str = Field(
+        "06:30", pattern=HHMM,
+        description="no pick-up before this time of day (HH:MM)")
+    arrive_by: str = Field(
+        "07:50", pattern=HHMM,
+        description="last morning bus at school by this time of day (HH:MM)")
+    school_end: str = Field(
+        "16:30", pattern=HHMM,
+        description="afternoon buses leave school at this time of day (HH:MM)")
+    cruise_kmh: float = Field(
+        50.0, gt=0, le=60, description="bus driving speed on county roads (km/h); school buses "
+                                       "may not exceed 60 km/h off expressways")
+    road_speed_factor: tuple[float, float, float] = Field(
+        (1.0, 0.7, 0.4), description="bus speed on county / township / village roads as a "
+                                     "multiple of `cruise_kmh` (each in (0, 1])")
+    dwell_per_stop_s: float = Field(
+        30.0, ge=0, description="stop time at each stop: doors, safety check (seconds)")
+    dwell_per_pupil_s: float = Field(
+        4.0, ge=0, description="extra stop time per pupil boarding or alighting (seconds)")
+    stop_margin_min: float = Field(
+        5.0, ge=0, description="pupils wait at the stop this long before the bus (minutes)")
+    cost_per_bus_km_yuan: float = Field(
+        2.5, ge=0, description="fuel, tyres and maintenance per bus-km (yuan per km)")
+    cost_per_bus_day_yuan: float = Field(
+        400.0, ge=0, description="driver and depreciation per bus and school day (yuan per day)")
+    insurance_per_pupil_yuan: float = Field(
+        50.0, ge=0, description="transport liability insurance per pupil carried (yuan per year)")
+    safety_staff_per_bus: float = Field(
+        1.0, ge=0, description="safety escorts on each bus (persons)")
+    safety_staff_day_yuan: float = Field(
+        100.0, ge=0, description="pay of one escort per school day (yuan per day)")
+
+    @model_validator(mode="after")
+    def _times(self) -> Bus:
+        minutes = clock_minutes
+        if minutes(self.arrive_by) <= minutes(self.earliest_pickup):
+            raise ValueError("arrive_by must be later than earliest_pickup")
+        if minutes(self.school_end) <= minutes(self.arrive_by):
+            raise ValueError("school_end must be later than arrive_by")
+        if not all(0 < f <= 1 for f in self.road_speed_factor):
+            raise ValueError("road_speed_factor: each factor must lie in (0, 1]")
+        return self
+
+
+class Boarding(Strict):
+    min_grade: int = Field(4, ge=1, le=9, description="lowest grade allowed to board")
+    beds_per_receiving_school: int = Field(
+        120, ge=0, description="beds added at a school when it receives a closed school's pupils")
+    cost_per_boarder_yuan: float = Field(
+        2500.0, ge=0, description="yearly cost of a boarding place (yuan per pupil per year)")
+    cost_per_bed_yuan: float = Field(
+        300.0, ge=0, description="yearly upkeep of a dormitory bed at an open school, used or "
+                                 "not (yuan per bed per year)")
+    family_share: float = Field(
+        0.45, ge=0, le=1, description="share of boarding cost paid by the family")
+    hardship_subsidy_yuan: float = Field(
+        1000.0, ge=0, description="yearly living subsidy for a boarder in hardship (yuan)")
+    max_trip_min: float = Field(
+        180.0, gt=0, description="longest one-way weekly trip to a boarding school (minutes)")
+
+
+class ClassCaps(Strict):
+    primary: int = Field(45, ge=1, le=200, description="class-size cap, grades 1-6 (pupils)")
+    junior: int = Field(50, ge=1, le=200, description="class-size cap, grades 7-9 (pupils)")
+
+
+class Policies(Strict):
+    closures: list[ClosureRule] = Field([], description="closure rules, applied in year order")
+    exemptions: Exemptions = Exemptions()
+    receiving_capacity_check: bool = Field(
+        True, description="close only when the receiving school has seats, canteen places and beds")
+    bus: Bus = Bus()
+    boarding: Boarding = Boarding()
+    class_caps: ClassCaps = ClassCaps()
+    max_travel_min: float = Field(
+        90.0, gt=0, description="longest one-way day travel a pupil is assigned (minutes)")
+
+
+class Scenario(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="used for the results folder")
+    description: str = ""
+    extends: str | None = Field(None, description="parent scenario file, relative to this file")
+    compare_to: str | None = Field(
+        None, description="reference scenario run alongside with common random numbers")
+    seed: int = Field(20240425, ge=0, description="root seed; replicate seeds are spawned from it")
+    replicates: int = Field(200, ge=1, le=1_000_000, description="Monte Carlo replicates")
+    years: int = Field(10, ge=1, le=50, description="school years simulated after the base year")
+    county: County
+    behaviour: Behaviour = Behaviour()
+    policies: Policies = Policies()
+
+
+# --- loading ------------------------------------------------------------------------------
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_yaml(path: Path) -> dict:
+    """The mapping in a YAML file (a fresh copy each call; parsed once per file content)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(str(path), "(file)", "file not found; check the path") from None
+    return copy.deepcopy(_parse_yaml(str(path), text))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_yaml(path: str, text: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(path, "(yaml)", f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(path, "(top level)", "expected a mapping of fields (key: value)")
+    return data
+
+
+def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
+    """Read a scenario YAML and its `extends:` chain into one merged dictionary.
+
+    Relative paths inside (`extends`, `compare_to`, `county.data`) are made absolute here.
+    """
+    path = Path(path).resolve()
+    if path in _seen:
+        raise InputError(str(path), "extends", "circular 'extends' chain")
+    data = read_yaml(path)
+    if isinstance(data.get("compare_to"), str):
+        data["compare_to"] = str((path.parent / data["compare_to"]).resolve())
+    county = data.get("county")
+    if isinstance(county, dict) and isinstance(county.get("data"), str):
+        county["data"] = str((path.parent / county["data"]).resolve())
+    parent = data.pop("extends", None)
+    if parent is not None:
+        if not isinstance(parent, str):
+            raise InputError(str(path), "extends", "must be a file path (string)")
+        base = load_raw(path.parent / parent, _seen + (path,))
+        # a child naming the other county source (data vs synthetic) replaces the parent's
+        county, base_county = data.get("county"), base.get("county")
+        if isinstance(county, dict) and isinstance(base_county, dict) and not (
+                set(county) & set(base_county) & {"data", "synthetic"}):
+            base = {**base, "county": {}}
+        data = _deep_merge(base, data)
+    return data
+
+
+def format_error(err: dict) -> tuple[str, str]:
+    field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = err["type"]
+    msg = err["msg"]
+    if kind == "extra_forbidden":
+        msg = "unknown field; check the spelling (see docs/scenario.md for the allowed fields)"
+    elif kind == "literal_error":
+        msg = f"{msg}; got {err.get('input')!r}"
+    elif "input" in err and not isinstance(err["input"], dict):
+        msg = f"{msg}; got {err['input']!r}"
+    return field, msg
+
+
+def validate(data: dict, file: str = "<scenario>") -> Scenario:
+    """Validate a merged scenario dictionary; raise InputError naming file, field and fix."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        field, msg = format_error(errors[0])
+        if len(errors) > 1:
+            more = "; ".join(".".join(map(str, e["loc"])) for e in errors[1:4])
+            msg += f" (also: {more})"
+        raise InputError(file, field, msg) from None
+
+
+def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load, merge and validate a scenario file. `overrides` maps dotted paths to values."""
+    data = load_raw(path)
+    for dotted, value in (overrides or {}).items():
+        set_dotted(data, dotted, value)
+    return validate(data, str(path))
+
+
+def set_dotted(data: dict, dotted: str, value: Any) -> None:
+    """Set `a.b.c` in nested dictionaries, creating levels as needed."""
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = value
+
+
+def numeric_field(base: str | Path, dotted: str, values: tuple = ()) -> bool:
+    """Check that `dotted` is a numeric field of the scenario file `base` and that each of
+    `values` is valid there (ints are rounded for integer fields); True if the field takes
+    whole numbers. Raises InputError naming the file and the field."""
+    node = resolved_dict(load(base))
+    for key in dotted.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    if not isinstance(node, int | float) or isinstance(node, bool):
+        raise InputError(str(base), dotted, "not a numeric field of this scenario; see "
+                         "docs/scenario.md for the fields and their paths")
+    is_int = isinstance(node, int)
+    for value in values:
+        load(base, {dotted: int(round(value)) if is_int else value})
+    return is_int
+
+
+def resolved_dict(scenario: Scenario) -> dict:
+    """The fully resolved scenario as plain data (what `scenario.yaml` in a results folder holds)."""
+    return scenario.model_dump(mode="json", exclude={"extends"})
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 (first 16 hex digits) of the resolved scenario, stable across runs."""
+    text = json.dumps(resolved_dict(scenario), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

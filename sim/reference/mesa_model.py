@@ -1,0 +1,742 @@
+"""The reference model: SchoolFlow's behaviour as Mesa 3 agents, written for reading.
+
+Households, pupils (children of every age) and schools are Mesa agents; one `step()` is one
+school year. Each rule of the annual cycle is one short method of `SchoolFlowModel`, in the order
+`step` calls them. The numba core (`sim/kernels/`) implements the same rules for speed; the two
+engines read the same scenario file and the same county, draw the same counter-based random
+numbers (keyed by replicate seed, year, agent and decision), and are checked against each other
+(`tests/test_engines.py`, `benchmarks/engines.py`).
+
+Units: minutes (one-way travel), km, pupils, yuan per year.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import mesa
+import numpy as np
+
+from sim.core import dtypes as dt
+from sim.core import rng
+from sim.core.kernels import counter_rng
+from sim.core.kernels.demography import FAR_MIN
+from sim.core.kernels.record import N_BINS, N_INDICATORS
+from sim.model import engine
+from sim.model.scenario import Scenario
+from sim.outputs.metrics import INDICATOR_NAMES
+
+#: series the data collector keeps each year (chart label: indicator, level), for the web view
+LIVE_CHARTS = {
+    "dropout rate": ("dropout_rate", "all"),
+    "classes over the cap": ("share_classes_over_standard", "all"),
+    "classes 56+ / 61+": ("share_classes_very_large", "all"),
+    "travel p95, primary (min)": ("travel_time_p95_min", "primary"),
+}
+
+
+class School(mesa.Agent):
+    """A school: where it stands, the grades it teaches, its classes, beds and pupils."""
+
+    def __init__(self, model: SchoolFlowModel, sid: int):
+        super().__init__(model)
+        w = model.world
+        self.sid = sid
+        self.node = int(w.school_node[sid])
+        self.level = int(w.school_level[sid])
+        self.lo, self.hi = dt.LEVEL_GRADES[self.level]
+        self.classes = int(w.school_classes_per_grade[sid])  # per grade
+        self.beds = int(w.school_beds[sid])
+        self.canteen = int(w.school_canteen[sid])
+        self.quality = float(w.school_quality[sid])
+        self.open = True
+        self.received = False       # has taken in a closed school's pupils
+        self.closed_year = -1
+        self.receiver: School | None = None  # who took its pupils (or its upper grades)
+        self.enrol = np.zeros(dt.N_GRADES + 1, np.int64)  # pupils by grade this year
+        self.beds_used = 0
+        self.last_enrol_g = np.zeros(dt.N_GRADES + 1, np.int64)  # at the end of last year
+        self.base_enrol = -1        # pupils in the base year
+
+    def teaches(self, grade: int) -> bool:
+        return self.open and self.lo <= grade <= self.hi
+
+    @property
+    def last_enrol(self) -> int:
+        return int(self.last_enrol_g.sum())
+
+    def seats(self, grade: int, p) -> int:
+        cap = p.cap_primary if grade <= 6 else p.cap_junior
+        return int(cap) * self.classes
+
+
+class Household(mesa.Agent):
+    """A family: where it lives, whether parents are away, its means and school preferences."""
+
+    def __init__(self, model: SchoolFlowModel, hid: int):
+        super().__init__(model)
+        pop = model.population
+        self.hid = hid
+        self.node = int(pop.hh_node[hid])
+        self.hardship = bool(pop.hh_hardship[hid])
+        self.access = bool(pop.hh_access[hid])     # motorbike or car for the school run
+        self.parents = int(pop.hh_parents[hid])    # parents at home: 2, 1 or 0
+        self.away = bool(pop.hh_away[hid])         # the whole family lives outside the county
+        self.head_age = int(pop.hh_head_age[hid])
+        self.w_dist = float(pop.hh_w_dist[hid])    # utility per minute
+        self.w_quality = float(pop.hh_w_quality[hid])
+        self.w_cost = float(pop.hh_w_cost[hid])    # utility per 1000 yuan
+        self.income = float(pop.hh_income[hid])
+        self.children: list[Pupil] = []            # youngest first
+        self.far = False                           # a child travelled over 45 minutes last year
+
+
+class Pupil(mesa.Agent):
+    """A child of the household, from birth to grade 9: status, grade, school, mode of travel."""
+
+    def __init__(self, model: SchoolFlowModel, cid: int, household: Household, age: int,
+                 female: bool):
+        super().__init__(model)
+        self.cid = cid
+        self.household = household
+        self.age = age
+        self.female = female
+        if age < dt.SCHOOL_ENTRY_AGE:
+            self.status, self.grade = dt.PRESCHOOL, 0
+        elif age <= 14:
+            self.status, self.grade = dt.ENROLLED, age - 5
+        else:
+            self.status, self.grade = dt.GRADUATED, 0
+        self.school: School | None = None
+        self.mode = dt.MODE_NONE
+        self.travel = 0.0  # one-way minutes
+        self.cost = 0.0    # family cost, yuan per year
+
+    def leave_school(self) -> None:
+        self.school = None
+        self.mode = dt.MODE_NONE
+
+
+class SchoolFlowModel(mesa.Model):
+    """One replicate of a scenario. `step()` simulates one school year; the base year (year 0)
+    is simulated on construction. `indicators[year]` is that year's (indicator, level) array,
+    in the order of `sim.outputs.metrics.INDICATORS`."""
+
+    def __init__(self, scenario: Scenario, replicate: int = 0, built: engine.Model | None = None):
+        super().__init__(rng=int(scenario.seed) + replicate)
+        built = built or engine.build_model(scenario)
+        self.scenario, self.world, self.population = scenario, built.world, built.population
+        self.p, self.w, self.rules, self.bus = built.P, built.W, built.R, built.bus
+        self.seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
+        self.year = 0
+        self.closed = self.deferred_total = self.exempted = 0  # cumulative counts
+        self.schools = [School(self, s) for s in range(self.world.n_schools)]
+        self.households = [Household(self, h) for h in range(self.population.n_households)]
+        self.pupils: list[Pupil] = []  # every child record, by id (births append)
+        pop = self.population
+        for c in range(pop.n_children):
+            hh = self.households[int(pop.child_hh[c])]
+            kid = Pupil(self, c, hh, int(pop.child_age[c]), bool(pop.child_female[c]))
+            self.pupils.append(kid)
+            hh.children.append(kid)
+        self.bus_network = self.bus.empty()
+        self.bus_network_ids: list[int] = []  # per year: index in built.bus.networks, -1 none
+        self.indicators: list[np.ndarray] = []
+        self.at_risk = np.zeros(dt.N_GRADES + 1, np.int64)
+        self.dropped = np.zeros(dt.N_GRADES + 1, np.int64)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            label: (lambda m, name=name, lv=lv: m.indicator(name, lv))
+            for label, (name, lv) in LIVE_CHARTS.items()})
+        self.school_year()
+        for s in self.schools:
+            s.base_enrol = s.last_enrol
+
+    # --- the annual cycle ------------------------------------------------------------------
+    def step(self) -> None:
+        """One school year after the base year."""
+        self.year += 1
+        self.age_and_progress()
+        self.household_events()
+        self.close_schools()
+        self.set_up_bus_lines()
+        self.school_year()
+
+    def school_year(self) -> None:
+        """The part of a year every year has: seats, placement, dropout, indicators."""
+        self.keep_or_release_pupils()
+        self.place_pupils()
+        self.dropouts()
+        self.record()
+
+    def draw(self, agent_id: int, decision: int) -> float:
+        """The counter-based uniform draw of this replicate, year, agent and decision."""
+        return counter_rng.uniform(self.seed, self.year, agent_id, decision)
+
+    def age_and_progress(self) -> None:
+        """Everyone ages; pupils move up a grade (grade-9 pupils graduate); six-year-olds start
+        school; pupils whose school does not teach their new grade need a new one."""
+        for kid in self.pupils:
+            kid.age += 1
+            if kid.status == dt.ENROLLED:
+                kid.grade += 1
+                if kid.grade > dt.N_GRADES:
+                    kid.status = dt.GRADUATED
+                    kid.leave_school()
+                elif kid.school is not None and kid.grade > kid.school.hi:
+                    kid.school = None
+            elif kid.status == dt.PRESCHOOL and kid.age >= dt.SCHOOL_ENTRY_AGE:
+                kid.status, kid.grade = dt.ENROLLED, 1
+
+    def household_events(self) -> None:
+        """Per household, in order: absent parents return; a parent leaves to work (children
+        left behind), or the family leaves the county with its children; a village family moves
+        to its township centre or the county seat (likelier when a child travels far); a birth,
+        with fertility falling each year."""
+        p = self.p
+        trend = (1.0 - p.fertility_decline) ** self.year
+        for hh in self.households:
+            if hh.away:
+                self.family_away(hh)
+            else:
+                self.parents_move(hh) or self.family_moves(hh)
+                if not hh.away:
+                    self.birth(hh, trend)
+            hh.head_age += 1
+
+    def family_away(self, hh: Household) -> None:
+        """A family outside the county may come back; its children return to school."""
+        if self.draw(hh.hid, counter_rng.RETURN) >= self.p.return_prob:
+            return
+        hh.away, hh.parents = False, 2
+        for kid in hh.children:
+            if kid.status != dt.MIGRATED:
+                continue
+            if kid.age < dt.SCHOOL_ENTRY_AGE:
+                kid.status = dt.PRESCHOOL
+            elif kid.age <= 14:
+                kid.status, kid.grade, kid.school = dt.ENROLLED, min(kid.age - 5, dt.N_GRADES), None
+
+    def parents_move(self, hh: Household) -> bool:
+        """Absent parents return, or a parent leaves; returns True if the family left with its
+        children (nothing else happens to it this year)."""
+        p = self.p
+        if hh.parents < 2 and self.draw(hh.hid, counter_rng.RETURN) < p.return_prob:
+            hh.parents = 2
+        elif hh.parents > 0 and self.draw(hh.hid, counter_rng.OUT_MIGRATION) < p.out_migration:
+            if self.draw(hh.hid, counter_rng.TAKE_CHILDREN) < p.take_children:
+                hh.away = True
+                for kid in hh.children:
+                    if kid.status in (dt.ENROLLED, dt.UNPLACED, dt.PRESCHOOL):
+                        kid.status = dt.MIGRATED
+                        kid.leave_school()
+                return True
+            hh.parents -= 1
+        return False
+
+    def family_moves(self, hh: Household) -> None:
+        """A village family moves to town or to the county seat; its pupils change school."""
+        p = self.p
+        if self.w.node_kind[hh.node] != 0:
+            return
+        u = self.draw(hh.hid, counter_rng.MOVE)
+        if u >= p.move_town + p.move_seat + (p.move_if_far if hh.far else 0.0):
+            return
+        if u < p.move_seat:
+            hh.node = int(self.w.seat_node[0])
+        else:
+            hh.node = int(self.w.township_centre[self.w.node_township[hh.node]])
+        for kid in hh.children:
+            if kid.status == dt.ENROLLED:
+                kid.school = None
+
+    def birth(self, hh: Household, trend: float) -> None:
+        """A baby is born with the head's age-specific probability, falling by `trend`."""
+        p, age = self.p, hh.head_age
+        pb = p.birth_20_34 if 20 <= age <= 34 else (p.birth_35_44 if 35 <= age <= 44 else 0.0)
+        if pb > 0.0 and self.draw(hh.hid, counter_rng.BIRTH) < pb * trend:
+            cid = len(self.pupils)
+            kid = Pupil(self, cid, hh, 0, self.draw(cid, counter_rng.SEX) < 0.485)
+            self.pupils.append(kid)
+            hh.children.insert(0, kid)
+
+    def close_schools(self) -> None:
+        """Apply this year's closure rules (see `close_by_rule`)."""
+        deferred: set[int] = set()
+        reserved = {"seats": {}, "beds": {}, "canteen": {}}
+        for r in range(len(self.rules.year)):
+            if self.rules.year[r] == self.year:
+                self.close_by_rule(r, reserved, deferred)
+        self.deferred_total += len(deferred)
+
+    def close_by_rule(self, r: int, reserved: dict, deferred: set[int]) -> None:
+        """Close open schools of the rule's levels with fewer pupils than `below` last year: all
+        of them, or enough to reach `share` of the base year's such schools; smallest first or
+        least added pupil-minutes first. A school whose pupils would travel beyond the exemption
+        limit keeps its lower grades (as a teaching point). With the capacity check, a school
+        closes only if its receiving school has seats, canteen places and beds; else deferred."""
+        p, rules = self.p, self.rules
+        mask, below, share = int(rules.levels[r]), int(rules.below[r]), rules.share[r]
+        cands = [s for s in self.schools
+                 if s.open and (mask >> s.level) & 1 and s.last_enrol < below]
+        if math.isnan(share):
+            target = len(cands)
+        else:
+            base = [s for s in self.schools
+                    if (mask >> int(self.w.school_level0[s.sid])) & 1 and 0 <= s.base_enrol < below]
+            target = math.ceil(share * len(base) - 1e-9) - sum(not s.open for s in base)
+        if target <= 0 or not cands:
+            return
+        options = [(s, *self.receiving_school(s, mask)) for s in cands]
+        if rules.ranking[r] == dt.SMALLEST_FIRST:
+            options.sort(key=lambda o: o[0].last_enrol)  # stable: school order breaks ties
+        else:
+            options.sort(key=lambda o: o[0].last_enrol * o[2])
+        done = 0
+        for s, rs, t in options:
+            if done >= target:
+                break
+            if rs is not None and not rs.open:  # closed a moment ago: look again
+                rs, t = self.receiving_school(s, mask)
+            if rs is None:
+                deferred.add(s.sid)
+                continue
+            if p.exempt_over_min >= 0 and t > p.exempt_over_min:
+                if s.hi > p.exempt_hi_grade:  # kept for the lower grades
+                    s.hi, s.level, s.receiver = int(p.exempt_hi_grade), dt.TEACHING_POINT, rs
+                    self.exempted += 1
+                continue
+            if p.capacity_check > 0 and not self.has_room(s, rs, t, reserved):
+                deferred.add(s.sid)
+                continue
+            reserved["seats"][rs.sid] = reserved["seats"].get(rs.sid, 0) + s.last_enrol
+            s.open, s.closed_year, s.receiver = False, self.year, rs
+            deferred.discard(s.sid)
+            if not rs.received:
+                rs.received = True
+                rs.beds += int(p.beds_per_receiver)
+            self.closed += 1
+            done += 1
+
+    def receiving_school(self, s: School, mask: int) -> tuple[School | None, float]:
+        """The nearest open school (by the planning bus time, or on foot without buses) that
+        teaches all of s's grades and is not of a level the rule closes; and that time."""
+        times = self.w.t_bus if self.p.bus_on > 0 else self.w.t_walk
+        best, best_t = None, math.inf
+        for s2 in self.schools:
+            if s2 is s or not s2.open or s2.lo > s.lo or s2.hi < s.hi or (mask >> s2.level) & 1:
+                continue
+            t = float(times[s.node, s2.sid])
+            if t < best_t:
+                best, best_t = s2, t
+        return best, best_t
+
+    def has_room(self, s: School, rs: School, t: float, reserved: dict) -> bool:
+        """Receiving capacity check: seats for s's pupils, canteen places, and beds for its
+        boarding-age pupils when the new trip is beyond the day-travel limit. Reserves them."""
+        p = self.p
+        pupils = s.last_enrol
+        need_beds = 0
+        if t > p.max_travel_min:
+            need_beds = int(sum(s.last_enrol_g[g]
+                                for g in range(max(s.lo, int(p.board_min_grade)), s.hi + 1)))
+        free_seats = sum(rs.seats(g, p) - rs.last_enrol_g[g] for g in range(s.lo, s.hi + 1))
+        free_seats -= reserved["seats"].get(rs.sid, 0)
+        new_beds = 0 if rs.received else int(p.beds_per_receiver)
+        free_beds = rs.beds + new_beds - rs.beds_used - reserved["beds"].get(rs.sid, 0)
+        free_canteen = rs.canteen - reserved["canteen"].get(rs.sid, 0)
+        if free_seats < pupils or free_beds < need_beds or free_canteen < pupils:
+            return False
+        reserved["beds"][rs.sid] = reserved["beds"].get(rs.sid, 0) + need_beds
+        reserved["canteen"][rs.sid] = reserved["canteen"].get(rs.sid, 0) + pupils
+        return True
+
+    def set_up_bus_lines(self) -> None:
+        """In a year with closure rules, plan and simulate the student bus lines of the new
+        network (sim/transport.py: simpy school day, shared with the numba engine)."""
+        if self.year not in set(self.rules.year.tolist()):
+            return
+        s = self.schools
+        idx = self.bus.network_id(np.array([x.open for x in s]), np.array([x.lo for x in s]),
+                                  np.array([x.hi for x in s]),
+                                  np.array([-1 if x.receiver is None else x.receiver.sid for x in s]))
+        self.bus_network = self.bus.networks[idx]
+        self.bus_network_id = idx
+
+    def bus_option(self, hh: Household, school: School, grade: int) -> float | None:
+        """Door-to-school minutes by the village's bus line, if it goes to `school` for `grade`."""
+        net, v = self.bus_network, hh.node
+        if net.dest[v] == school.node and (int(net.grades[v]) >> grade) & 1:
+            return float(np.float32(net.door_min[v]))
+        return None
+
+    def keep_or_release_pupils(self) -> None:
+        """Pupils stay at their school if it is open and teaches their grade (bus riders also
+        need their line, within the day-travel limit, and take this year's ride time and fare);
+        count seats and beds."""
+        for s in self.schools:
+            s.enrol[:] = 0
+            s.beds_used = 0
+        for kid in self.pupils:
+            if kid.status != dt.ENROLLED or kid.school is None:
+                continue
+            s = kid.school
+            if not s.teaches(kid.grade):
+                kid.school = None
+                continue
+            if kid.mode == dt.BUS:
+                door = self.bus_option(kid.household, s, kid.grade)
+                if door is None or door > self.p.max_travel_min:
+                    kid.school = None
+                    continue
+                kid.travel = door
+                kid.cost = self.family_cost(dt.BUS, kid.household, s)
+            s.enrol[kid.grade] += 1
+            s.beds_used += kid.mode == dt.BOARDING
+
+    def family_cost(self, mode: int, hh: Household, school: School) -> float:
+        """The family's yearly cost of schooling by this mode (yuan per year)."""
+        p = self.p
+        if mode == dt.BUS:
+            full = float(np.float32(self.bus_network.yuan_per_rider[hh.node]))
+            return min(p.parent_fare_day * p.school_days, full) if p.parent_fare_day >= 0 \
+                else p.parent_fare_share * full
+        if mode == dt.PRIVATE:
+            return p.private_per_km * float(self.w.km[hh.node, school.sid]) * 4.0 * p.school_days
+        if mode == dt.BOARDING:
+            return max(p.boarding_family_share * p.boarder_cost
+                       - (p.hardship_subsidy if hh.hardship else 0.0), 0.0)
+        if mode == dt.RENTING:
+            return p.rent
+        return 0.0
+
+    def place_pupils(self) -> None:
+        """Every pupil without a school chooses one, in a random order (see `choose_school`)."""
+        todo = [k for k in self.pupils if (k.status == dt.ENROLLED and k.school is None)
+                or k.status == dt.UNPLACED]
+        todo.sort(key=lambda k: self.draw(k.cid, counter_rng.ORDER))
+        for kid in todo:
+            self.choose_school(kid)
+
+    def day_options(self, kid: Pupil) -> list[tuple[School, float, int]]:
+        """Schools the pupil could attend, nearest first by car: (school, fastest day minutes,
+        mode) by walking, the village's bus line, or the family's motorbike or car; kept if open,
+        teaching the grade, and within the day limit or (grade and beds permitting) boardable."""
+        p, w, hh, g = self.p, self.w, kid.household, kid.grade
+        ranked = w.sorted_primary if g <= 6 else w.sorted_junior
+        out = []
+        for sid in ranked[hh.node]:
+            if sid < 0:
+                break
+            s = self.schools[sid]
+            t_car = w.t_private[hh.node, sid]
+            if t_car > p.max_board_trip_min or (t_car > p.max_travel_min and g < p.board_min_grade):
+                break  # nothing further is reachable
+            if not s.teaches(g):
+                continue
+            t, mode = w.t_walk[hh.node, sid], dt.WALK
+            door = self.bus_option(hh, s, g)
+            if door is not None and door < t:
+                t, mode = np.float32(door), dt.BUS
+            if hh.access and t_car < t:
+                t, mode = t_car, dt.PRIVATE
+            if t > p.max_travel_min and (g < p.board_min_grade or s.beds == 0):
+                continue
+            out.append((s, float(t), mode))
+        return out
+
+    def choose_school(self, kid: Pupil) -> None:
+        """Among the first `candidates` options the pupil can take today (boarding where the
+        day trip is over the limit, or over the boarding threshold, and a bed is free), take a
+        school with a free seat: the least burden (catchment) or a multinomial-logit draw in
+        burden, quality and family cost (logit); burden = day minutes, or the boarding
+        equivalent. If every option is full, the least burden. With no option, a family not in
+        hardship may rent near the nearest school; otherwise the pupil waits a year."""
+        p, hh, g = self.p, kid.household, kid.grade
+        options = []
+        for s, t, mode in self.day_options(kid):
+            can_board = g >= p.board_min_grade and s.beds_used < s.beds
+            if t > p.max_travel_min:
+                if not can_board:
+                    continue
+                mode = dt.BOARDING
+            elif t > p.board_over_min and can_board:
+                mode = dt.BOARDING
+            cost = self.family_cost(mode, hh, s)
+            burden = p.board_equiv_min if mode == dt.BOARDING else t
+            utility = hh.w_dist * burden + hh.w_quality * s.quality + hh.w_cost * cost / 1000.0
+            options.append((s, mode, t, burden, cost, utility, s.enrol[g] < s.seats(g, p)))
+            if len(options) >= p.candidates:
+                break
+        pick = self.pick(kid, options)
+        if pick is not None:
+            s, mode, t, _, cost, _, _ = pick
+            kid.school, kid.mode, kid.travel, kid.cost, kid.status = s, mode, t, cost, dt.ENROLLED
+            s.enrol[g] += 1
+            s.beds_used += mode == dt.BOARDING
+            return
+        kid.leave_school()
+        kid.travel, kid.cost, kid.status = 0.0, 0.0, dt.UNPLACED
+        if not hh.hardship and self.draw(kid.cid, counter_rng.RENT) < p.rent_prob:
+            ranked = self.w.sorted_primary if g <= 6 else self.w.sorted_junior
+            for sid in ranked[hh.node]:
+                if sid >= 0 and self.schools[sid].teaches(g):
+                    s = self.schools[sid]
+                    kid.school, kid.mode, kid.travel, kid.cost = s, dt.RENTING, p.renting_min, p.rent
+                    kid.status = dt.ENROLLED
+                    s.enrol[g] += 1
+                    break
+
+    def pick(self, kid: Pupil, options: list) -> tuple | None:
+        """The choice among options (school, mode, minutes, burden, cost, utility, has seat)."""
+        free = [o for o in options if o[6]]
+        if self.p.choice_mode == dt.LOGIT and free:
+            u_max = max(o[5] for o in free)
+            weights = [math.exp(o[5] - u_max) if o[6] else 0.0 for o in options]
+            x = self.draw(kid.cid, counter_rng.CHOICE) * sum(weights)
+            acc, chosen = 0.0, None
+            for o, wgt in zip(options, weights, strict=True):
+                if o[6]:
+                    acc += wgt
+                    chosen = o
+                    if x < acc:
+                        break
+            return chosen
+        pool = free or options
+        return min(pool, key=lambda o: (o[3], o[2])) if pool else None
+
+    def dropouts(self) -> None:
+        """Each pupil drops out with an annual logistic hazard in travel time (steeper for
+        girls), cost share of income, hardship, left-behind status, young boarding, level and
+        school quality (coefficients: docs/parameters.md)."""
+        p = self.p
+        self.at_risk[:] = 0
+        self.dropped[:] = 0
+        for kid in self.pupils:
+            if kid.status != dt.ENROLLED or kid.school is None:
+                continue
+            hh, g, s = kid.household, kid.grade, kid.school
+            z = p.logit_base_primary if g <= 6 else p.logit_base_junior
+            t = p.board_equiv_min if kid.mode == dt.BOARDING else kid.travel
+            z += (p.b_travel_10min + (p.b_female_travel_10min if kid.female else 0.0)) * t / 10.0
+            z += p.b_cost_share * (float(np.float32(kid.cost)) / hh.income)
+            if hh.hardship:
+                z += p.b_hardship
+            if hh.parents < 2:  # left behind
+                z += p.b_left_behind
+            if kid.mode == dt.BOARDING and g < 4:
+                z += p.b_young_boarding
+            z += p.b_quality * (s.quality - 0.5)
+            self.at_risk[g] += 1
+            if self.draw(kid.cid, counter_rng.DROPOUT) < 1.0 / (1.0 + math.exp(-z)):
+                self.dropped[g] += 1
+                s.enrol[g] -= 1
+                s.beds_used -= kid.mode == dt.BOARDING
+                kid.status = dt.DROPPED_OUT
+                kid.leave_school()
+
+    def record(self) -> None:
+        """This year's indicators (sim/metrics.py), and last year's enrolment for next year's
+        closure rules; families with a child travelling over 45 minutes are flagged."""
+        out = np.full((N_INDICATORS, 3), np.nan)
+        Indicators(self, out).fill()
+        for s in self.schools:
+            s.last_enrol_g = s.enrol.copy()
+        if self.year == 0:
+            out[INDICATOR_NAMES.index("share_under100_closed"), 2] = 0.0
+        self.indicators.append(out)
+        self.bus_network_ids.append(getattr(self, "bus_network_id", -1))
+        self.datacollector.collect(self)
+
+    def indicator(self, name: str, level: str = "all") -> float:
+        """The latest recorded value of an indicator (sim/metrics.py) at a level."""
+        return float(self.indicators[-1][INDICATOR_NAMES.index(name), dt.LEVELS[level]])
+
+
+class Indicators:
+    """The indicators of one year, from the agents (names, units: sim/metrics.py)."""
+
+    def __init__(self, model: SchoolFlowModel, out: np.ndarray):
+        self.m, self.out = model, out
+
+    def set(self, name: str, level: int, value: float) -> None:
+        self.out[INDICATOR_NAMES.index(name), level] = value
+
+    def fill(self) -> None:
+        self.pupil_indicators()
+        self.school_indicators()
+        self.dropout_indicators()
+        m, p = self.m, self.m.p
+        totals = m.bus_network.totals
+        self.set("schools_closed", 2, m.closed)
+        self.set("closures_deferred", 2, m.deferred_total)
+        self.set("closures_exempted", 2, m.exempted)
+        self.set("buses_needed", 2, totals[0])
+        self.set("bus_cost_yuan_per_year", 2, totals[2])
+        self.set("villages_without_bus", 2, totals[4])
+        open_ = [s for s in m.schools if s.open]
+        boarding = self.boarding_cost + sum(s.beds for s in open_) * p.bed_cost
+        public = len(open_) * p.school_fixed + self.teachers * p.teacher + totals[2] + boarding
+        if self.pupils_all:
+            self.set("cost_per_pupil_yuan", 2, public / self.pupils_all)
+
+    @staticmethod
+    def p95(minutes: list[float]) -> float:
+        """95th percentile read from 1-minute bins (the first bin holding 95% of pupils)."""
+        if not minutes:
+            return np.nan
+        bins = np.minimum(np.array(minutes, np.float64).astype(np.int64), N_BINS - 1)
+        cum = np.cumsum(np.bincount(bins, minlength=N_BINS))
+        return float(np.searchsorted(cum, 0.95 * cum[-1]))
+
+    def pupil_indicators(self) -> None:
+        m, p = self.m, self.m.p
+        for hh in m.households:
+            hh.far = False
+        groups = {0: [], 1: [], 2: []}  # enrolled pupils by level, in child order
+        unplaced = [0, 0]
+        migrated = 0
+        self.boarding_cost = 0.0
+        for kid in m.pupils:
+            if kid.status == dt.MIGRATED:
+                migrated += 1
+            elif kid.status == dt.UNPLACED:
+                unplaced[0 if kid.grade <= 6 else 1] += 1
+            elif kid.status == dt.ENROLLED and kid.school is not None:
+                groups[0 if kid.grade <= 6 else 1].append(kid)
+                groups[2].append(kid)
+                if kid.mode == dt.BOARDING:
+                    self.boarding_cost += p.boarder_cost + (p.hardship_subsidy
+                                                            if kid.household.hardship else 0.0)
+                elif kid.travel > FAR_MIN:
+                    kid.household.far = True
+        unplaced.append(sum(unplaced))
+        self.pupils_all = len(groups[2])
+        self.set("children_migrated", 2, migrated)
+        for lv, kids in groups.items():
+            self.set("pupils_enrolled", lv, len(kids))
+            self.set("pupils_unplaced", lv, unplaced[lv])
+            if not kids:
+                continue
+            n = len(kids)
+            day = [k for k in kids if k.mode != dt.BOARDING]
+            bus = [k for k in kids if k.mode == dt.BUS]
+            self.set("boarding_share", lv, (n - len(day)) / n)
+            self.set("bus_share", lv, len(bus) / n)
+            self.set("left_behind_share", lv, sum(k.household.parents < 2 for k in kids) / n)
+            self.set("family_cost_yuan_per_pupil", lv, sum(float(np.float32(k.cost)) for k in kids) / n)
+            if day:
+                travel = [float(np.float32(k.travel)) for k in day]
+                self.set("travel_time_mean_min", lv, sum(travel) / len(day))
+                self.set("share_travel_over_60min", lv, sum(t > 60.0 for t in travel) / len(day))
+                self.set("travel_time_p95_min", lv, self.p95(travel))
+            if bus:
+                rides = [float(np.float32(m.bus_network.ride_min[k.household.node])) for k in bus]
+                self.set("bus_ride_time_p95_min", lv, self.p95(rides))
+        lower = [k for k in groups[0] if k.grade <= 3 and k.mode != dt.BOARDING]
+        if lower:
+            share = sum(float(np.float32(k.travel)) > 30.0 for k in lower) / len(lower)
+            self.set("share_lower_primary_over_30min", 0, share)
+            self.set("share_lower_primary_over_30min", 2, share)
+        paying = [k for k in groups[2] if k.mode in (dt.BUS, dt.BOARDING)]
+        if paying:
+            self.set("parent_cost_yuan_per_pupil", 2,
+                     sum(float(np.float32(k.cost)) for k in paying) / len(paying))
+
+    def school_indicators(self) -> None:
+        m, p = self.m, self.m.p
+        self.teachers = 0.0
+        open_ = [0, 0, 0]
+        classes = {lv: [] for lv in range(3)}  # (size, cap, very-large threshold) per class
+        ratios = {lv: [] for lv in range(3)}   # teachers per 100 pupils, per school
+        over_2000 = 0
+        for s in m.schools:
+            if not s.open:
+                continue
+            open_[2] += 1
+            open_[0] += s.lo <= 6
+            open_[1] += s.hi >= 7
+            over_2000 += int(s.enrol.sum()) > (2500 if s.level == dt.NINE_YEAR else 2000)
+            pupils, teachers = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
+            for g in range(s.lo, s.hi + 1):
+                n = int(s.enrol[g])
+                if n == 0:
+                    continue
+                lv = 0 if g <= 6 else 1
+                cap = p.cap_primary if g <= 6 else p.cap_junior
+                nc = min(math.ceil(n / cap), s.classes)
+                q, r = divmod(n, nc)
+                sizes = [q + 1] * r + [q] * (nc - r)
+                tg = nc * (p.teachers_class_primary if g <= 6 else p.teachers_class_junior)
+                self.teachers += tg
+                for L in (lv, 2):
+                    classes[L] += [(size, cap, 56 if g <= 6 else 61) for size in sizes]
+                    pupils[L] += n
+                    teachers[L] += tg
+            for L in range(3):
+                if pupils[L] > 0:
+                    ratios[L].append(100.0 * teachers[L] / pupils[L])
+        base = [s for s in m.schools if 0 <= s.base_enrol < 100]
+        if base:
+            self.set("share_under100_closed", 2, sum(not s.open for s in base) / len(base))
+        self.set("schools_over_2000", 2, over_2000)
+        for lv in range(3):
+            self.set("schools_open", lv, open_[lv])
+            if len(ratios[lv]) > 1:
+                x = np.array(ratios[lv])
+                self.set("teachers_per_100_pupils_cv", lv, x.std() / x.mean())
+            sizes = [size for size, _, _ in classes[lv]]
+            if not sizes:
+                continue
+            n = len(sizes)
+            self.set("mean_class_size", lv, sum(sizes) / n)
+            self.set("share_classes_over_standard", lv, sum(a > c for a, c, _ in classes[lv]) / n)
+            self.set("share_classes_very_large", lv, sum(a >= v for a, _, v in classes[lv]) / n)
+            self.set("share_classes_super_large", lv, sum(a >= 66 for a in sizes) / n)
+            self.set("share_classes_over_51", lv, sum(a > 51 for a in sizes) / n)
+
+    def dropout_indicators(self) -> None:
+        m = self.m
+        risk, drop = [0, 0, 0], [0, 0, 0]
+        retention = 1.0
+        for g in range(1, dt.N_GRADES + 1):
+            lv = 0 if g <= 6 else 1
+            for L in (lv, 2):
+                risk[L] += int(m.at_risk[g])
+                drop[L] += int(m.dropped[g])
+            if g >= 7 and m.at_risk[g] > 0:
+                retention *= 1.0 - m.dropped[g] / m.at_risk[g]
+        for L in range(3):
+            self.set("dropouts", L, drop[L])
+            if risk[L] > 0:
+                self.set("dropout_rate", L, drop[L] / risk[L])
+        self.set("junior_retention_3yr", 1, retention)
+
+
+def run_model(built: engine.Model, start: int, stop: int, progress=None) -> engine.RunResult:
+    """Replicates start..stop-1 with the Mesa engine, in the form `sim.model.engine.run_model` returns
+    (indicators values[replicate, year, indicator, level], bus networks, timings)."""
+    scenario = built.scenario
+    t0 = time.perf_counter()
+    before = built.bus.stats()
+    values = np.empty((stop - start, scenario.years + 1, N_INDICATORS, 3))
+    networks = np.full((stop - start, scenario.years + 1), -1, np.int64)
+    pupils = np.empty((stop - start, scenario.years + 1, len(built.world.school_name), 3), np.int32)
+    steps = 0
+    for i, r in enumerate(range(start, stop)):
+        model = SchoolFlowModel(scenario, r, built)
+        steps += len(model.pupils)
+        for year in range(scenario.years + 1):
+            if year > 0:
+                model.step()
+                steps += len(model.pupils)
+            enrol = np.stack([s.enrol for s in model.schools])
+            engine.school_pupils_by_level(enrol, pupils[i, year])
+        values[i] = np.stack(model.indicators)
+        networks[i] = model.bus_network_ids
+        if progress is not None:
+            progress(1)
+    after = built.bus.stats()
+    stats = {k: round(after[k] - before[k], 3) for k in after}
+    return engine.RunResult(values, start, steps, time.perf_counter() - t0, networks, stats,
+                            pupils)
