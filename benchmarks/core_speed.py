@@ -24,11 +24,11 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=24)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
-    from sim.model import engine
+    from sim.model import build, engine
     from sim.model import scenario as sc
 
     t0 = time.perf_counter()
-    model = engine.build_model(sc.load(ROOT / "scenarios" / "default.yaml"))
+    model = build.build_model(sc.load(ROOT / "scenarios" / "default.yaml"))
     engine.set_workers(args.threads)
     # compile (or load) the kernels, and fill the bus-day cache for these replicates: the
     # figure is the numba core's own speed (the bus-day cost is in benchmarks/throughput.py)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.reference import agreement, mesa_model
 
@@ -35,7 +35,7 @@ def agreement_run(n_numba: int, n_mesa: int) -> pd.DataFrame:
     tables = []
     for path in ("scenarios/default.yaml", "scenarios/no_closure.yaml"):
         s = sc.load(ROOT / path, SMALL_COUNTY)
-        built = engine.build_model(s)
+        built = build.build_model(s)
         same = np.allclose(engine.run_model(built, 1000, 1002).values,
                            mesa_model.run_model(built, 1000, 1002).values, rtol=1e-9, atol=1e-12,
                            equal_nan=True)
@@ -55,7 +55,7 @@ def agreement_run(n_numba: int, n_mesa: int) -> pd.DataFrame:
 
 def speed(n_numba: int, n_mesa: int) -> tuple[float, float]:
     s = sc.load(ROOT / "scenarios/default.yaml")
-    built = engine.build_model(s)
+    built = build.build_model(s)
     engine.set_workers(1)
     # compile (or load) the kernels and fill the bus-day cache for these replicates, so both
     # engines are timed on their own work (they share the bus-day code and its cache)

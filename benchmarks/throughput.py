@@ -31,12 +31,12 @@ def main() -> None:
     args = ap.parse_args()
     from sim.experiments.sweep import load_sweep
     from sim.experiments.sweep_run import run_sweep
-    from sim.model import engine
+    from sim.model import build, engine
     from sim.model import scenario as sc
 
     default = ROOT / "scenarios" / "default.yaml"
     scenario = sc.load(default)
-    engine.run_model(engine.build_model(scenario), 0, 1)  # compile or load the numba cache
+    engine.run_model(build.build_model(scenario), 0, 1)  # compile or load the numba cache
     with tempfile.TemporaryDirectory() as tmp:
         spec = {"base": str(default), "replicates": args.replicates, "chunk_replicates": args.chunk,
                 "parameters": {"years": [scenario.years]}}

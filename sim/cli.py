@@ -53,9 +53,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.core import rng
-    from sim.model import engine
+    from sim.model import build, engine
     from sim.model import scenario as sc
-    from sim.outputs import metrics, store
+    from sim.outputs import metrics, store, tables
 
     overrides = {}
     if args.replicates is not None:
@@ -70,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                         "years": plan.years})
         runs.append((ref, runs[0][1] / "reference"))
     threads = engine.set_workers(args.workers)
-    models = [engine.build_model(s) for s, _ in runs]
+    models = [build.build_model(s) for s, _ in runs]
     if args.engine == "mesa":
         from sim.reference import mesa_model
         runner, threads = mesa_model.run_model, 1
@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             store.write_run(out_dir, s, df, summary, seeds, {
                 "engine": args.engine, "threads": threads, "seconds": round(result.seconds, 3),
                 "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
-                tables=engine.run_tables(model, result))
+                tables=tables.run_tables(model, result))
             frames.append((s, df, summary, out_dir))
             bus_lines.append(f"{s.name}: {cache_line(result.bus_stats)}")
     s, df, summary, out_dir = frames[0]
@@ -145,8 +145,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     print(f"{len(summary)} rows ({summary['point'].nunique()} design points) written to "
           f"{Path(args.dir) / 'summary.csv'}")
     if args.figure:
+        from sim.core.indicators import INDICATOR_NAMES
         from sim.outputs import report
-        from sim.outputs.metrics import INDICATOR_NAMES
         panels = None
         if args.indicators:
             panels = []

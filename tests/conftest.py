@@ -44,9 +44,9 @@ def simulate(scenario, replicate: int = 0):
     out: (years + 1, indicators, 3)."""
     import numpy as np
 
-    from sim.model import engine
+    from sim.model import build, engine
 
-    model = engine.build_model(scenario)
+    model = build.build_model(scenario)
     years = list(engine.trace_replicate(model, replicate))
     last = years[-1]
     return model, last.S, last.H, last.C, np.stack([y.indicators for y in years])

@@ -10,7 +10,7 @@ import yaml
 
 from sim.core.errors import InputError
 from sim.experiments.calibrate import load_targets
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
 from tests.conftest import SMALL
 
@@ -31,7 +31,7 @@ ROWS = [("dropout_rate", "junior", 2), ("boarding_share", "all", 2), ("pupils_en
 
 def test_distance_is_zero_at_the_truth_and_grows_away(tmp_path):
     truth = sc.validate({**SMALL, "years": 2})
-    values = engine.run_model(engine.build_model(truth), 0, 4).values
+    values = engine.run_model(build.build_model(truth), 0, 4).values
     from sim.experiments.calibrate import INDICATOR_NAMES, LEVELS
     obs = pd.DataFrame([{"indicator": i, "level": lv, "year": y,
                          "value": values[:, y, INDICATOR_NAMES.index(i), LEVELS[lv]].mean(),
@@ -40,7 +40,7 @@ def test_distance_is_zero_at_the_truth_and_grows_away(tmp_path):
     targets = load_targets(write_targets(tmp_path, obs))
     assert targets.distance(targets.simulated(values)) == pytest.approx(0.0, abs=1e-12)
     far = sc.validate({**SMALL, "years": 2, "behaviour": {"dropout": {"base_junior": 0.05}}})
-    far_values = engine.run_model(engine.build_model(far), 0, 4).values
+    far_values = engine.run_model(build.build_model(far), 0, 4).values
     assert targets.distance(targets.simulated(far_values)) > 3.0
 
 
@@ -76,7 +76,7 @@ def test_a_school_row_is_that_schools_pupils(tmp_path):
     """Per-school enrolment targets: observed at the truth they are met exactly, and a school
     that gains pupils under a changed parameter moves the distance."""
     truth = sc.validate({**SMALL, "years": 2})
-    model = engine.build_model(truth)
+    model = build.build_model(truth)
     run = engine.run_model(model, 0, 4)
     mean = run.school_pupils.mean(axis=0)  # (year, school, level)
     biggest = int(np.argmax(mean[2, :, 2]))
@@ -92,7 +92,7 @@ def test_a_school_row_is_that_schools_pupils(tmp_path):
     assert targets.index[0][3] == biggest and targets.index[2][3] == -1
     assert targets.distance(targets.simulated(run.values, run.school_pupils)) < 1e-9
     moved = sc.validate({**SMALL, "years": 2, "behaviour": {"choice": {"quality_weight": 6.0}}})
-    moved_run = engine.run_model(engine.build_model(moved), 0, 4)
+    moved_run = engine.run_model(build.build_model(moved), 0, 4)
     assert targets.distance(targets.simulated(moved_run.values, moved_run.school_pupils)) > 1.0
 
 

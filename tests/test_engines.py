@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.model import engine
+from sim.core.indicators import INDICATOR_NAMES
+from sim.model import build, engine
 from sim.model import scenario as sc
-from sim.outputs.metrics import INDICATOR_NAMES
 from sim.reference import agreement, mesa_model
 from tests.conftest import SMALL
 
@@ -26,7 +26,7 @@ def plans():
     ref = sc.validate({**SMALL, "name": "small_no_closure", "policies": {"closures": []}})
     out = {}
     for s in (plan, ref):
-        built = engine.build_model(s)
+        built = build.build_model(s)
         numba_run = engine.run_model(built, 0, NUMBA_REPLICATES)
         mesa_run = mesa_model.run_model(built, 0, MESA_REPLICATES)
         out[s.name] = (built, numba_run.values, mesa_run.values,
@@ -53,7 +53,7 @@ def test_engine_means_agree_within_three_standard_errors(plans):
         bad = table[~table.agrees]
         assert bad.empty, f"{name}: engines disagree:\n{bad.to_string()}"
     # the plan's closures show up in both engines
-    from sim.outputs.metrics import INDICATOR_NAMES
+    from sim.core.indicators import INDICATOR_NAMES
     closed = INDICATOR_NAMES.index("schools_closed")
     assert (plans["small"][2][:, -1, closed, 2] > 0).all()
 
@@ -62,8 +62,8 @@ def test_agreement_check_catches_a_different_model():
     """A Mesa run of a changed scenario (dropout twice as likely) must be flagged."""
     plan = sc.validate(SMALL)
     changed = sc.validate({**SMALL, "behaviour": {"dropout": {"base_junior": 0.05}}})
-    numba_values = engine.run_model(engine.build_model(plan), 0, 200).values
-    mesa_values = mesa_model.run_model(engine.build_model(changed), 0, MESA_REPLICATES).values
+    numba_values = engine.run_model(build.build_model(plan), 0, 200).values
+    mesa_values = mesa_model.run_model(build.build_model(changed), 0, MESA_REPLICATES).values
     table = agreement.agreement_table(numba_values, mesa_values)
     flagged = table[~table.agrees]
     assert {"dropout_rate", "dropouts"} <= set(flagged.indicator)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from sim.core import dtypes as dt
+from sim.core.indicators import INDICATOR_NAMES
 from sim.core.kernels import counter_rng
 from sim.core.kernels.dropout import hazard
 from sim.model import scenario as sc
-from sim.outputs.metrics import INDICATOR_NAMES
 from tests.conftest import simulate, write_county
 
 QUIET = {  # no demography, so pupils stay where they are
@@ -151,7 +151,7 @@ def test_counter_rng_uniform_and_keyed():
 
 
 def test_hazard_matches_plain_formula(small_dict):
-    from sim.model.engine import build_params
+    from sim.model.params import build_params
     P = build_params(sc.validate(small_dict))
     d = sc.validate(small_dict).behaviour.dropout
     z = (np.log(d.base_junior / (1 - d.base_junior)) + (d.per_10min_travel

@@ -20,7 +20,7 @@ from sim.cli import main
 from sim.core.errors import InputError
 from sim.experiments.sweep import load_sweep
 from sim.experiments.sweep_run import run_sweep, summarize
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.outputs import metrics
 
@@ -90,7 +90,7 @@ def test_workers_and_chunk_sizes_give_identical_results(sweep_file, tmp_path):
     assert not one.duplicated(KEYS).any()
     assert set(one["replicate"]) == set(range(5)) and set(one["point"]) == {0, 1}
     # a design point's replicates are those of `schoolflow run` on that point's scenario
-    model = engine.build_model(sc.load(sweep.base, sweep.overrides(1)))
+    model = build.build_model(sc.load(sweep.base, sweep.overrides(1)))
     ref = metrics.tidy(engine.run_model(model, 0, 5).values, model.scenario.name)
     got = one[one["point"] == 1].drop(columns=["point", "policies.bus.parent_fare_share"])
     pd.testing.assert_frame_equal(got.sort_values(KEYS[1:]).reset_index(drop=True),

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.model import transport as tr
 from sim.model.world import load_county_csv
+from sim.outputs import tables
 from tests.conftest import SMALL, write_county
 
 BUS = {  # 36 km/h on every road class: 10 m/s, easy to add up by hand
@@ -121,13 +122,13 @@ def test_ride_limit_splits_a_long_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def small_run():
-    model = engine.build_model(sc.validate(SMALL))
+    model = build.build_model(sc.validate(SMALL))
     return model, engine.run_model(model, 0, 6)
 
 
 def test_cost_totals_are_the_sum_of_line_costs(small_run):
     model, result = small_run
-    from sim.outputs.metrics import INDICATOR_NAMES
+    from sim.core.indicators import INDICATOR_NAMES
     used = {int(k) for k in np.unique(result.bus_networks) if k >= 0}
     assert used
     for k in used:
@@ -153,7 +154,7 @@ def test_cost_totals_are_the_sum_of_line_costs(small_run):
             assert result.values[r, y, i("bus_cost_yuan_per_year"), 2] == net.totals[tr.TOTAL_COST]
             assert result.values[r, y, i("buses_needed"), 2] == net.totals[tr.TOTAL_BUSES]
     # the ledger's government and parent shares add up to the cost
-    ledger = engine.safety_ledger(model, result)
+    ledger = tables.safety_ledger(model, result)
     np.testing.assert_allclose(ledger.government_yuan_per_year + ledger.parents_yuan_per_year,
                                ledger.cost_yuan_per_year, atol=1.0)
 

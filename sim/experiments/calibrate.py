@@ -31,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.core.dtypes import LEVELS
 from sim.core.errors import InputError
+from sim.core.indicators import INDICATOR_NAMES
 from sim.experiments.sweep import Range
 from sim.model import scenario as sc
-from sim.outputs.metrics import INDICATOR_NAMES
 
 OBSERVED_COLUMNS = ["indicator", "level", "year", "value", "sd"]
 SCHOOL_COLUMN = "school"  #: optional: a school's id; the row is that school's pupils_enrolled
@@ -152,7 +152,7 @@ def _school_index(path: Path, observed: pd.DataFrame, scenario) -> dict[str, int
     """School id -> index in the county, checking every school the observations name."""
     if SCHOOL_COLUMN not in observed.columns or not (observed[SCHOOL_COLUMN] != "").any():
         return None
-    from sim.model.engine import build_world
+    from sim.model.build import build_world
 
     names = build_world(scenario).school_name
     index = {name: k for k, name in enumerate(names)}

@@ -41,7 +41,7 @@ import yaml
 from sim import __version__
 from sim.core.errors import InputError
 from sim.experiments.calibrate import Targets, simulated_means
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.outputs import store
 
@@ -67,7 +67,7 @@ class Simulator:
 
     def __call__(self, pars) -> dict:
         engine.set_workers(self.threads)
-        model = engine.build_model(sc.load(self.base, self.overrides(pars)))
+        model = build.build_model(sc.load(self.base, self.overrides(pars)))
         result = engine.run_model(model, 0, self.replicates)
         y = simulated_means(result.values, list(self.index), result.school_pupils)
         return {"y": np.where(np.isfinite(y), y, UNDEFINED)}

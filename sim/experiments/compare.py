@@ -23,9 +23,9 @@ import yaml
 
 from sim.core import rng
 from sim.core.errors import InputError
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
-from sim.outputs import metrics, store
+from sim.outputs import metrics, store, tables
 
 #: (name, indicator, level, year (None = final), comparison, target)
 THRESHOLDS = [
@@ -87,13 +87,13 @@ def load_runs(sources: list[str], replicates: int | None, results_root: Path,
             if sc.scenario_hash(old.scenario) == sc.scenario_hash(s):
                 runs[i] = old
                 continue
-        model = engine.build_model(s)
+        model = build.build_model(s)
         result = engine.run_model(model, 0, s.replicates, progress=progress)
         df = metrics.tidy(result.values, s.name)
         seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
         store.write_run(folder, s, df, metrics.summarise(df), seeds,
                         {"seconds": round(result.seconds, 3), "bus_cache": result.bus_stats},
-                        tables=engine.run_tables(model, result))
+                        tables=tables.run_tables(model, result))
         runs[i] = Run(s, df)
     names = [r.scenario.name for r in runs]
     if len(set(names)) < len(names):

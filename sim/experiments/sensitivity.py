@@ -30,10 +30,10 @@ import pandas as pd
 
 from sim.core.dtypes import LEVELS
 from sim.core.errors import InputError
+from sim.core.indicators import INDICATOR_NAMES
 from sim.experiments.calibrate import simulated_means
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
-from sim.outputs.metrics import INDICATOR_NAMES
 from sim.outputs.store import atomic_path
 
 
@@ -168,7 +168,7 @@ def evaluate(setup: Setup, X: np.ndarray, progress=None) -> np.ndarray:
     Every point uses replicate seeds 0..replicates-1 of the base scenario's root seed."""
     Y = np.empty((len(X), len(setup.targets)))
     for i, row in enumerate(X):
-        model = engine.build_model(sc.load(setup.base, _point(setup, row)))
+        model = build.build_model(sc.load(setup.base, _point(setup, row)))
         values = engine.run_model(model, 0, setup.replicates).values
         year = min(setup.year, values.shape[1] - 1)
         Y[i] = simulated_means(values, [(year, INDICATOR_NAMES.index(name), LEVELS[level], -1)

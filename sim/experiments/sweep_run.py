@@ -23,7 +23,7 @@ import pandas as pd
 from sim import __version__
 from sim.core.errors import InputError
 from sim.experiments.sweep import Sweep, point_table
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.outputs import metrics, store
 
@@ -37,8 +37,8 @@ def chunk_file(point: int, start: int, stop: int) -> str:
 
 
 @lru_cache(maxsize=4)
-def _model(base: str, overrides_json: str) -> engine.Model:
-    return engine.build_model(sc.load(base, json.loads(overrides_json)))
+def _model(base: str, overrides_json: str) -> build.Model:
+    return build.build_model(sc.load(base, json.loads(overrides_json)))
 
 
 def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, results_dir: str,

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.indicators import INDICATOR_NAMES
 from sim.experiments.calibrate import LEVELS, OBSERVED_COLUMNS, SCHOOL_COLUMN, target_values
-from sim.model import engine
+from sim.model import build, engine
 from sim.model import scenario as sc
-from sim.outputs.metrics import INDICATOR_NAMES
 
 
 def synthetic_observations(base: Path, truth: dict, targets: list[tuple],
@@ -29,7 +29,7 @@ def synthetic_observations(base: Path, truth: dict, targets: list[tuple],
     """Observed rows (OBSERVED_COLUMNS and `school`) for (indicator, level, year) targets, or
     (indicator, level, year, school id) for a school's pupils_enrolled, simulated at `truth`
     (dotted path -> value) on the base scenario; `seed` draws the reporting errors."""
-    model = engine.build_model(sc.load(base, truth))
+    model = build.build_model(sc.load(base, truth))
     run = engine.run_model(model, first_replicate, first_replicate + truth_replicates)
     schools = {name: k for k, name in enumerate(model.world.school_name)}
     rng = np.random.default_rng(seed)

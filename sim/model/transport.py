@@ -45,8 +45,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from sim.core import dtypes as dt
-from sim.core.kernels.record import (
-    TOTAL_BUS_KM,
+from sim.core.kernels.state import (  # network totals handed to the kernels: buses, bus-km
+    N_TOTALS,  # per day, cost per year, planned riders, villages left
+    TOTAL_BUS_KM,  # without a line (beyond the ride limits)
     TOTAL_BUSES,
     TOTAL_COST,
     TOTAL_RIDERS,
@@ -54,9 +55,6 @@ from sim.core.kernels.record import (
 )
 from sim.model.scenario import clock_minutes as clock
 from sim.model.world import LOCAL_KM, World
-
-N_TOTALS = 5  #: network totals handed to the kernels: buses, bus-km per day, cost per year,
-#: planned riders, villages left without a line (beyond the ride limits)
 
 
 def hhmm(minutes: float) -> str:

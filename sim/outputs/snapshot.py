@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.model import engine
+from sim.model import build, engine
 from sim.model.scenario import Scenario
 
 
@@ -41,7 +41,7 @@ def _class_sizes(S, W, P, grades: range) -> np.ndarray:
 
 def take(scenario: Scenario, replicate: int = 0) -> Snapshot:
     """Run one replicate and keep what the report's figures need."""
-    model = engine.build_model(scenario)
+    model = build.build_model(scenario)
     base = None
     for state in engine.trace_replicate(model, replicate):
         if state.year == 0:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.dtypes import INDICATOR_LEVELS
-from sim.outputs.metrics import INDICATOR_NAMES
+from sim.core.indicators import INDICATOR_NAMES
 
 #: where both engines' replicates all give one value, means must be equal to this (absolute)
 EXACT = 1e-9

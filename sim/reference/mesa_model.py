@@ -19,13 +19,12 @@ import mesa
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.core import rng
+from sim.core import rng, rules
+from sim.core.indicators import N_INDICATORS, ROW
 from sim.core.kernels import counter_rng
-from sim.core.kernels.demography import FAR_MIN
-from sim.core.kernels.record import N_BINS, N_INDICATORS
-from sim.model import engine
+from sim.core.kernels.record import N_BINS
+from sim.model import build, engine
 from sim.model.scenario import Scenario
-from sim.outputs.metrics import INDICATOR_NAMES
 
 #: series the data collector keeps each year (chart label: indicator, level), for the web view
 LIVE_CHARTS = {
@@ -34,6 +33,11 @@ LIVE_CHARTS = {
     "classes 56+ / 61+": ("share_classes_very_large", "all"),
     "travel p95, primary (min)": ("travel_time_p95_min", "primary"),
 }
+
+
+def cap_for(grade: int, p) -> float:
+    """Class-size cap of a grade (pupils): the primary or the junior cap."""
+    return p.cap_primary if grade <= rules.LAST_PRIMARY_GRADE else p.cap_junior
 
 
 class School(mesa.Agent):
@@ -67,8 +71,7 @@ class School(mesa.Agent):
         return int(self.last_enrol_g.sum())
 
     def seats(self, grade: int, p) -> int:
-        cap = p.cap_primary if grade <= 6 else p.cap_junior
-        return int(cap) * self.classes
+        return int(cap_for(grade, p)) * self.classes
 
 
 class Household(mesa.Agent):
@@ -89,7 +92,7 @@ class Household(mesa.Agent):
         self.w_cost = float(pop.hh_w_cost[hid])    # utility per 1000 yuan
         self.income = float(pop.hh_income[hid])
         self.children: list[Pupil] = []            # youngest first
-        self.far = False                           # a child travelled over 45 minutes last year
+        self.far = False                           # a day pupil travelled over rules.FAR_MIN last year
 
 
 class Pupil(mesa.Agent):
@@ -104,8 +107,8 @@ class Pupil(mesa.Agent):
         self.female = female
         if age < dt.SCHOOL_ENTRY_AGE:
             self.status, self.grade = dt.PRESCHOOL, 0
-        elif age <= 14:
-            self.status, self.grade = dt.ENROLLED, age - 5
+        elif age <= rules.LAST_SCHOOL_AGE_AT_START:
+            self.status, self.grade = dt.ENROLLED, rules.grade_for_age(age)
         else:
             self.status, self.grade = dt.GRADUATED, 0
         self.school: School | None = None
@@ -123,14 +126,15 @@ class SchoolFlowModel(mesa.Model):
     is simulated on construction. `indicators[year]` is that year's (indicator, level) array,
     in the order of `sim.outputs.metrics.INDICATORS`."""
 
-    def __init__(self, scenario: Scenario, replicate: int = 0, built: engine.Model | None = None):
+    def __init__(self, scenario: Scenario, replicate: int = 0, built: build.Model | None = None):
         super().__init__(rng=int(scenario.seed) + replicate)
-        built = built or engine.build_model(scenario)
+        built = built or build.build_model(scenario)
         self.scenario, self.world, self.population = scenario, built.world, built.population
         self.p, self.w, self.rules, self.bus = built.P, built.W, built.R, built.bus
         self.seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
         self.year = 0
         self.closed = self.deferred_total = self.exempted = 0  # cumulative counts
+        self.aged_out = 0  # this year: unplaced children past compulsory-school age
         self.schools = [School(self, s) for s in range(self.world.n_schools)]
         self.households = [Household(self, h) for h in range(self.population.n_households)]
         self.pupils: list[Pupil] = []  # every child record, by id (births append)
@@ -149,8 +153,6 @@ class SchoolFlowModel(mesa.Model):
             label: (lambda m, name=name, lv=lv: m.indicator(name, lv))
             for label, (name, lv) in LIVE_CHARTS.items()})
         self.school_year()
-        for s in self.schools:
-            s.base_enrol = s.last_enrol
 
     # --- the annual cycle ------------------------------------------------------------------
     def step(self) -> None:
@@ -163,10 +165,12 @@ class SchoolFlowModel(mesa.Model):
         self.school_year()
 
     def school_year(self) -> None:
-        """The part of a year every year has: seats, placement, dropout, indicators."""
+        """The part of a year every year has: seats, placement, dropout, what next year's rules
+        need, indicators."""
         self.keep_or_release_pupils()
         self.place_pupils()
         self.dropouts()
+        self.remember_year()
         self.record()
 
     def draw(self, agent_id: int, decision: int) -> float:
@@ -175,7 +179,9 @@ class SchoolFlowModel(mesa.Model):
 
     def age_and_progress(self) -> None:
         """Everyone ages; pupils move up a grade (grade-9 pupils graduate); six-year-olds start
-        school; pupils whose school does not teach their new grade need a new one."""
+        school; pupils whose school does not teach their new grade need a new one; a child still
+        without a place past compulsory-school age leaves as out of school."""
+        self.aged_out = 0
         for kid in self.pupils:
             kid.age += 1
             if kid.status == dt.ENROLLED:
@@ -187,6 +193,9 @@ class SchoolFlowModel(mesa.Model):
                     kid.school = None
             elif kid.status == dt.PRESCHOOL and kid.age >= dt.SCHOOL_ENTRY_AGE:
                 kid.status, kid.grade = dt.ENROLLED, 1
+            elif kid.status == dt.UNPLACED and kid.age > rules.COMPULSORY_AGE_LIMIT:
+                kid.status = dt.DROPPED_OUT
+                self.aged_out += 1
 
     def household_events(self) -> None:
         """Per household, in order: absent parents return; a parent leaves to work (children
@@ -214,8 +223,9 @@ class SchoolFlowModel(mesa.Model):
                 continue
             if kid.age < dt.SCHOOL_ENTRY_AGE:
                 kid.status = dt.PRESCHOOL
-            elif kid.age <= 14:
-                kid.status, kid.grade, kid.school = dt.ENROLLED, min(kid.age - 5, dt.N_GRADES), None
+            elif kid.age <= rules.LAST_SCHOOL_AGE_AT_START:
+                kid.status, kid.school = dt.ENROLLED, None
+                kid.grade = min(rules.grade_for_age(kid.age), dt.N_GRADES)
 
     def parents_move(self, hh: Household) -> bool:
         """Absent parents return, or a parent leaves; returns True if the family left with its
@@ -253,10 +263,12 @@ class SchoolFlowModel(mesa.Model):
     def birth(self, hh: Household, trend: float) -> None:
         """A baby is born with the head's age-specific probability, falling by `trend`."""
         p, age = self.p, hh.head_age
-        pb = p.birth_20_34 if 20 <= age <= 34 else (p.birth_35_44 if 35 <= age <= 44 else 0.0)
+        (a, b), (c, d) = rules.BIRTH_AGES_HIGH, rules.BIRTH_AGES_LOW
+        pb = p.birth_20_34 if a <= age <= b else (p.birth_35_44 if c <= age <= d else 0.0)
         if pb > 0.0 and self.draw(hh.hid, counter_rng.BIRTH) < pb * trend:
             cid = len(self.pupils)
-            kid = Pupil(self, cid, hh, 0, self.draw(cid, counter_rng.SEX) < 0.485)
+            girl = self.draw(cid, counter_rng.SEX) < rules.FEMALE_SHARE_AT_BIRTH
+            kid = Pupil(self, cid, hh, 0, girl)
             self.pupils.append(kid)
             hh.children.insert(0, kid)
 
@@ -423,7 +435,7 @@ class SchoolFlowModel(mesa.Model):
         mode) by walking, the village's bus line, or the family's motorbike or car; kept if open,
         teaching the grade, and within the day limit or (grade and beds permitting) boardable."""
         p, w, hh, g = self.p, self.w, kid.household, kid.grade
-        ranked = w.sorted_primary if g <= 6 else w.sorted_junior
+        ranked = w.sorted_primary if g <= rules.LAST_PRIMARY_GRADE else w.sorted_junior
         out = []
         for sid in ranked[hh.node]:
             if sid < 0:
@@ -478,7 +490,7 @@ class SchoolFlowModel(mesa.Model):
         kid.leave_school()
         kid.travel, kid.cost, kid.status = 0.0, 0.0, dt.UNPLACED
         if not hh.hardship and self.draw(kid.cid, counter_rng.RENT) < p.rent_prob:
-            ranked = self.w.sorted_primary if g <= 6 else self.w.sorted_junior
+            ranked = self.w.sorted_primary if g <= rules.LAST_PRIMARY_GRADE else self.w.sorted_junior
             for sid in ranked[hh.node]:
                 if sid >= 0 and self.schools[sid].teaches(g):
                     s = self.schools[sid]
@@ -516,7 +528,7 @@ class SchoolFlowModel(mesa.Model):
             if kid.status != dt.ENROLLED or kid.school is None:
                 continue
             hh, g, s = kid.household, kid.grade, kid.school
-            z = p.logit_base_primary if g <= 6 else p.logit_base_junior
+            z = p.logit_base_primary if g <= rules.LAST_PRIMARY_GRADE else p.logit_base_junior
             t = p.board_equiv_min if kid.mode == dt.BOARDING else kid.travel
             z += (p.b_travel_10min + (p.b_female_travel_10min if kid.female else 0.0)) * t / 10.0
             z += p.b_cost_share * (float(np.float32(kid.cost)) / hh.income)
@@ -524,7 +536,7 @@ class SchoolFlowModel(mesa.Model):
                 z += p.b_hardship
             if hh.parents < 2:  # left behind
                 z += p.b_left_behind
-            if kid.mode == dt.BOARDING and g < 4:
+            if kid.mode == dt.BOARDING and g < rules.YOUNG_BOARDING_BELOW_GRADE:
                 z += p.b_young_boarding
             z += p.b_quality * (s.quality - 0.5)
             self.at_risk[g] += 1
@@ -535,32 +547,42 @@ class SchoolFlowModel(mesa.Model):
                 kid.status = dt.DROPPED_OUT
                 kid.leave_school()
 
-    def record(self) -> None:
-        """This year's indicators (sim/metrics.py), and last year's enrolment for next year's
-        closure rules; families with a child travelling over 45 minutes are flagged."""
-        out = np.full((N_INDICATORS, 3), np.nan)
-        Indicators(self, out).fill()
+    def remember_year(self) -> None:
+        """What next year's rules read: each school's pupils by grade (the closure rules' last
+        year; in the base year also the closure targets' reference), and which families have a
+        day pupil travelling over `rules.FAR_MIN` minutes (a move to town becomes likelier)."""
         for s in self.schools:
             s.last_enrol_g = s.enrol.copy()
-        if self.year == 0:
-            out[INDICATOR_NAMES.index("share_under100_closed"), 2] = 0.0
+            if self.year == 0:
+                s.base_enrol = s.last_enrol
+        for hh in self.households:
+            hh.far = False
+        for kid in self.pupils:
+            if (kid.status == dt.ENROLLED and kid.school is not None
+                    and rules.is_day_pupil(kid.mode) and kid.travel > rules.FAR_MIN):
+                kid.household.far = True
+
+    def record(self) -> None:
+        """This year's indicators (registry: sim/core/indicators.py); reads the agents only."""
+        out = np.full((N_INDICATORS, 3), np.nan)
+        Indicators(self, out).fill()
         self.indicators.append(out)
         self.bus_network_ids.append(getattr(self, "bus_network_id", -1))
         self.datacollector.collect(self)
 
     def indicator(self, name: str, level: str = "all") -> float:
-        """The latest recorded value of an indicator (sim/metrics.py) at a level."""
-        return float(self.indicators[-1][INDICATOR_NAMES.index(name), dt.LEVELS[level]])
+        """The latest recorded value of an indicator (sim/core/indicators.py) at a level."""
+        return float(self.indicators[-1][ROW[name], dt.LEVELS[level]])
 
 
 class Indicators:
-    """The indicators of one year, from the agents (names, units: sim/metrics.py)."""
+    """The indicators of one year, from the agents (names, units: sim/core/indicators.py)."""
 
     def __init__(self, model: SchoolFlowModel, out: np.ndarray):
         self.m, self.out = model, out
 
     def set(self, name: str, level: int, value: float) -> None:
-        self.out[INDICATOR_NAMES.index(name), level] = value
+        self.out[ROW[name], level] = value
 
     def fill(self) -> None:
         self.pupil_indicators()
@@ -571,6 +593,7 @@ class Indicators:
         self.set("schools_closed", 2, m.closed)
         self.set("closures_deferred", 2, m.deferred_total)
         self.set("closures_exempted", 2, m.exempted)
+        self.set("children_aged_out_unplaced", 2, m.aged_out)
         self.set("buses_needed", 2, totals[0])
         self.set("bus_cost_yuan_per_year", 2, totals[2])
         self.set("villages_without_bus", 2, totals[4])
@@ -591,8 +614,6 @@ class Indicators:
 
     def pupil_indicators(self) -> None:
         m, p = self.m, self.m.p
-        for hh in m.households:
-            hh.far = False
         groups = {0: [], 1: [], 2: []}  # enrolled pupils by level, in child order
         unplaced = [0, 0]
         migrated = 0
@@ -601,25 +622,24 @@ class Indicators:
             if kid.status == dt.MIGRATED:
                 migrated += 1
             elif kid.status == dt.UNPLACED:
-                unplaced[0 if kid.grade <= 6 else 1] += 1
+                unplaced[rules.level_of_grade(kid.grade)] += 1
             elif kid.status == dt.ENROLLED and kid.school is not None:
-                groups[0 if kid.grade <= 6 else 1].append(kid)
+                groups[rules.level_of_grade(kid.grade)].append(kid)
                 groups[2].append(kid)
                 if kid.mode == dt.BOARDING:
                     self.boarding_cost += p.boarder_cost + (p.hardship_subsidy
                                                             if kid.household.hardship else 0.0)
-                elif kid.travel > FAR_MIN:
-                    kid.household.far = True
         unplaced.append(sum(unplaced))
         self.pupils_all = len(groups[2])
         self.set("children_migrated", 2, migrated)
         for lv, kids in groups.items():
             self.set("pupils_enrolled", lv, len(kids))
             self.set("pupils_unplaced", lv, unplaced[lv])
+            self.set("pupils_renting", lv, sum(k.mode == dt.RENTING for k in kids))
             if not kids:
                 continue
             n = len(kids)
-            day = [k for k in kids if k.mode != dt.BOARDING]
+            day = [k for k in kids if rules.is_day_pupil(k.mode)]
             bus = [k for k in kids if k.mode == dt.BUS]
             self.set("boarding_share", lv, (n - len(day)) / n)
             self.set("bus_share", lv, len(bus) / n)
@@ -628,14 +648,15 @@ class Indicators:
             if day:
                 travel = [float(np.float32(k.travel)) for k in day]
                 self.set("travel_time_mean_min", lv, sum(travel) / len(day))
-                self.set("share_travel_over_60min", lv, sum(t > 60.0 for t in travel) / len(day))
+                self.set("share_travel_over_60min", lv, sum(t > rules.OVER_60_MIN for t in travel) / len(day))
                 self.set("travel_time_p95_min", lv, self.p95(travel))
             if bus:
                 rides = [float(np.float32(m.bus_network.ride_min[k.household.node])) for k in bus]
                 self.set("bus_ride_time_p95_min", lv, self.p95(rides))
-        lower = [k for k in groups[0] if k.grade <= 3 and k.mode != dt.BOARDING]
+        lower = [k for k in groups[0]
+                 if k.grade <= rules.LOWER_GRADES_LAST and rules.is_day_pupil(k.mode)]
         if lower:
-            share = sum(float(np.float32(k.travel)) > 30.0 for k in lower) / len(lower)
+            share = sum(float(np.float32(k.travel)) > rules.LOWER_OVER_MIN for k in lower) / len(lower)
             self.set("share_lower_primary_over_30min", 0, share)
             self.set("share_lower_primary_over_30min", 2, share)
         paying = [k for k in groups[2] if k.mode in (dt.BUS, dt.BOARDING)]
@@ -654,29 +675,29 @@ class Indicators:
             if not s.open:
                 continue
             open_[2] += 1
-            open_[0] += s.lo <= 6
-            open_[1] += s.hi >= 7
-            over_2000 += int(s.enrol.sum()) > (2500 if s.level == dt.NINE_YEAR else 2000)
+            open_[0] += s.lo <= rules.LAST_PRIMARY_GRADE
+            open_[1] += s.hi > rules.LAST_PRIMARY_GRADE
+            over_2000 += int(s.enrol.sum()) > rules.school_size_limit(s.level)
             pupils, teachers = [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]
             for g in range(s.lo, s.hi + 1):
                 n = int(s.enrol[g])
                 if n == 0:
                     continue
-                lv = 0 if g <= 6 else 1
-                cap = p.cap_primary if g <= 6 else p.cap_junior
-                nc = min(math.ceil(n / cap), s.classes)
-                q, r = divmod(n, nc)
+                lv = rules.level_of_grade(g)
+                cap = cap_for(g, p)
+                nc, q, r = rules.class_split(n, cap, s.classes)
                 sizes = [q + 1] * r + [q] * (nc - r)
-                tg = nc * (p.teachers_class_primary if g <= 6 else p.teachers_class_junior)
+                tg = nc * (p.teachers_class_primary if lv == dt.LEVEL_PRIMARY
+                           else p.teachers_class_junior)
                 self.teachers += tg
                 for L in (lv, 2):
-                    classes[L] += [(size, cap, 56 if g <= 6 else 61) for size in sizes]
+                    classes[L] += [(size, cap, rules.very_large_at(g)) for size in sizes]
                     pupils[L] += n
                     teachers[L] += tg
             for L in range(3):
                 if pupils[L] > 0:
                     ratios[L].append(100.0 * teachers[L] / pupils[L])
-        base = [s for s in m.schools if 0 <= s.base_enrol < 100]
+        base = [s for s in m.schools if 0 <= s.base_enrol < rules.SMALL_SCHOOL]
         if base:
             self.set("share_under100_closed", 2, sum(not s.open for s in base) / len(base))
         self.set("schools_over_2000", 2, over_2000)
@@ -692,19 +713,19 @@ class Indicators:
             self.set("mean_class_size", lv, sum(sizes) / n)
             self.set("share_classes_over_standard", lv, sum(a > c for a, c, _ in classes[lv]) / n)
             self.set("share_classes_very_large", lv, sum(a >= v for a, _, v in classes[lv]) / n)
-            self.set("share_classes_super_large", lv, sum(a >= 66 for a in sizes) / n)
-            self.set("share_classes_over_51", lv, sum(a > 51 for a in sizes) / n)
+            self.set("share_classes_super_large", lv, sum(a >= rules.SUPER_LARGE for a in sizes) / n)
+            self.set("share_classes_over_51", lv, sum(a > rules.OVER_51 for a in sizes) / n)
 
     def dropout_indicators(self) -> None:
         m = self.m
         risk, drop = [0, 0, 0], [0, 0, 0]
         retention = 1.0
         for g in range(1, dt.N_GRADES + 1):
-            lv = 0 if g <= 6 else 1
+            lv = rules.level_of_grade(g)
             for L in (lv, 2):
                 risk[L] += int(m.at_risk[g])
                 drop[L] += int(m.dropped[g])
-            if g >= 7 and m.at_risk[g] > 0:
+            if g > rules.LAST_PRIMARY_GRADE and m.at_risk[g] > 0:
                 retention *= 1.0 - m.dropped[g] / m.at_risk[g]
         for L in range(3):
             self.set("dropouts", L, drop[L])
@@ -713,7 +734,7 @@ class Indicators:
         self.set("junior_retention_3yr", 1, retention)
 
 
-def run_model(built: engine.Model, start: int, stop: int, progress=None) -> engine.RunResult:
+def run_model(built: build.Model, start: int, stop: int, progress=None) -> engine.RunResult:
     """Replicates start..stop-1 with the Mesa engine, in the form `sim.model.engine.run_model` returns
     (indicators values[replicate, year, indicator, level], bus networks, timings)."""
     scenario = built.scenario

@@ -21,7 +21,9 @@ from mesa.visualization import SolaraViz, make_plot_component  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from sim.core import dtypes as dt  # noqa: E402
-from sim.model import engine  # noqa: E402
+from sim.model import (
+    build,  # noqa: E402
+)
 from sim.model import scenario as sc  # noqa: E402
 from sim.reference.mesa_model import LIVE_CHARTS, SchoolFlowModel  # noqa: E402
 
@@ -68,7 +70,7 @@ def CountyMap(model: SchoolFlowModel):
 def page_for(path: str, replicate: int = 0):
     """The SolaraViz page of a scenario file."""
     scenario = sc.load(path)
-    built = engine.build_model(scenario)
+    built = build.build_model(scenario)
     model = SchoolFlowModel(scenario, replicate, built)
     charts = [make_plot_component(label) for label in LIVE_CHARTS]
     return SolaraViz(

@@ -3,8 +3,8 @@ nothing here knows of YAML, pandas or Mesa.
 
 numba's on-disk cache checks only the file of each cached function, not the functions it calls,
 so an edited callee would silently keep old machine code in its callers. The cache therefore
-lives in a folder named after a hash of every kernel source (and of sim/dtypes.py): any edit
-starts a fresh cache. Set NUMBA_CACHE_DIR to choose where those folders go.
+lives in a folder named after a hash of every kernel source and of sim/core/*.py (dtypes, rules,
+the indicator rows): any edit starts a fresh cache. Set NUMBA_CACHE_DIR to choose where those folders go.
 
 Measured rules for this code (numba 0.6x; see benchmarks/core_speed.py):
 - In per-agent loops, do not call helpers that take named tuples or arrays: numba reference-
@@ -24,7 +24,7 @@ from pathlib import Path
 import numba
 
 _here = Path(__file__).resolve().parent
-_sources = sorted(_here.glob("*.py")) + [_here.parent / "dtypes.py"]
+_sources = sorted(_here.glob("*.py")) + sorted(_here.parent.glob("*.py"))  # and sim/core/*.py
 _digest = hashlib.sha256(b"".join(p.read_bytes() for p in _sources)).hexdigest()[:16]
 _root = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),

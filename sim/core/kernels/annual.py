@@ -1,12 +1,12 @@
 """The annual cycle, the map of the model. One step = one school year:
 
-    year 0 (base year): place pupils, dropout, record
+    year 0 (base year): place pupils, dropout, remember the year, record
     each later year:    age and progress -> household events (migration, moves, births)
                         -> closures (from last year's enrolment)          [year_policy]
-                        -> student bus lines for the new network (sim/transport.py, simpy,
-                           in Python between the two kernels)
+                        -> student bus lines for the new network (sim/model/transport.py,
+                           simpy, in Python between the two kernels)
                         -> recount seats -> place pupils who need a school
-                        -> dropout -> record                               [year_schooling]
+                        -> dropout -> remember the year -> record         [year_schooling]
 
 `year_batch` steps a batch of replicates through one half of a year in parallel (prange);
 each replicate has its own state and seed, and every draw is keyed by (seed, year, agent,
@@ -20,38 +20,30 @@ from sim.core.kernels.closures import apply_closures
 from sim.core.kernels.demography import age_and_progress, households_year
 from sim.core.kernels.dropout import apply_dropout
 from sim.core.kernels.enrolment import place_all, recount
-from sim.core.kernels.record import SHARE_UNDER100_CLOSED, record_year
+from sim.core.kernels.record import record_year
 from sim.core.kernels.state import Children, Households, Schools
-
-
-@njit(cache=True)
-def end_base_year(S, out0):
-    """After recording the base year: remember each school's base-year pupils (the closure
-    targets' reference), and report no closed schools yet."""
-    for s in range(S.base_enrol.shape[0]):
-        S.base_enrol[s] = S.last_enrol[s]
-    out0[SHARE_UNDER100_CLOSED, 2] = 0.0
+from sim.core.kernels.year_end import remember_year
 
 
 @njit(cache=True)
 def year_policy(year, seed, P, W, R, S, H, C, counts):
     """First half of a later year: ageing and grade progression, household events, closures.
-    counts: closures, deferred, exempted (cumulative)."""
-    age_and_progress(C, S)
+    counts: the event counters of sim/core/kernels/state.py (COUNT_*)."""
+    age_and_progress(C, S, counts)
     households_year(year, seed, P, W, H, C)
     apply_closures(year, P, W, R, S, counts)
 
 
 @njit(cache=True)
 def year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out):
-    """Second half of a year, once the bus service is set: recount, placement, dropout, and the
-    year's indicators into out[indicator, level]. Returns the child records stepped."""
+    """Second half of a year, once the bus service is set: recount, placement, dropout, what
+    next year's rules need, and the year's indicators into out[indicator, level] (a pure read).
+    Returns the child records stepped."""
     recount(P, W, S, H, C)
     place_all(year, seed, P, W, S, H, C)
     apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
+    remember_year(year, S, H, C)
     record_year(out, P, W, S, H, C, at_risk, dropped, counts)
-    if year == 0:
-        end_base_year(S, out)
     return C.n_used[0]
 
 

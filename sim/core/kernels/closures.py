@@ -13,6 +13,8 @@ import numpy as np
 from numba import njit
 
 from sim.core import dtypes as dt
+from sim.core import rules
+from sim.core.kernels.state import COUNT_CLOSED, COUNT_DEFERRED, COUNT_EXEMPTED
 
 
 @njit(cache=True)
@@ -38,15 +40,16 @@ def alternative_time(s, mask, P, W, S):
 def _free_seats(r, lo, hi, P, W, S, reserved):
     free = 0
     for g in range(lo, hi + 1):
-        cap = P.cap_primary if g <= 6 else P.cap_junior
+        cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
         free += int(cap) * W.school_classes[r] - S.last_enrol_g[r, g]
     return free - reserved[r]
 
 
 @njit(cache=True)
 def apply_closures(year, P, W, R, S, counts):
-    """Close schools for `year`. counts[0] += closures, counts[1] += schools whose closure was
-    deferred this year (no receiving school with room), counts[2] += schools kept for the lower
+    """Close schools for `year`. counts[COUNT_CLOSED] += closures, counts[COUNT_DEFERRED] +=
+    schools whose closure was deferred this year (no receiving school with room),
+    counts[COUNT_EXEMPTED] += schools kept for the lower
     grades by the travel exemption. Records each closed or downgraded school's receiving school
     (S.receiver), and bumps S.version (choice sets are rebuilt) in a year with rules."""
     n_s = S.open.shape[0]
@@ -102,7 +105,7 @@ def apply_closures(year, P, W, R, S, counts):
                     S.hi[s] = P.exempt_hi_grade
                     S.receiver[s] = rs
                     S.level[s] = dt.TEACHING_POINT
-                    counts[2] += 1
+                    counts[COUNT_EXEMPTED] += 1
                 continue
             pupils = S.last_enrol[s]
             if P.capacity_check > 0:
@@ -127,6 +130,6 @@ def apply_closures(year, P, W, R, S, counts):
             if not S.received[rs]:
                 S.received[rs] = True
                 S.beds[rs] += int(P.beds_per_receiver)
-            counts[0] += 1
+            counts[COUNT_CLOSED] += 1
             done += 1
-    counts[1] += deferred.sum()
+    counts[COUNT_DEFERRED] += deferred.sum()

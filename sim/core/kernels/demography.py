@@ -4,16 +4,18 @@ migration (children left behind or taken along), households moving to town or co
 from numba import njit
 
 from sim.core import dtypes as dt
+from sim.core import rules
 from sim.core.kernels import counter_rng as rng
-
-FAR_MIN = 45.0  #: a child travelling further than this (minutes) makes a move more likely
+from sim.core.kernels.state import COUNT_AGED_OUT
 
 
 @njit(cache=True)
-def age_and_progress(C, S):
+def age_and_progress(C, S, counts):
     """Start of a school year: everyone ages a year; pupils move up a grade; grade-9 pupils
     graduate; six-year-olds become pupils to be placed; pupils whose school no longer teaches
-    their grade are to be placed again (school = -1)."""
+    their grade are to be placed again (school = -1); a child still without a place past
+    compulsory-school age leaves as out of school (counted in counts[COUNT_AGED_OUT])."""
+    counts[COUNT_AGED_OUT] = 0
     for c in range(C.n_used[0]):
         C.age[c] += 1
         st = C.status[c]
@@ -29,8 +31,9 @@ def age_and_progress(C, S):
             C.status[c] = dt.ENROLLED
             C.grade[c] = 1
             C.school[c] = -1
-        elif st == dt.UNPLACED and C.age[c] > 15:
-            C.status[c] = dt.DROPPED_OUT  # left compulsory-school age without a place
+        elif st == dt.UNPLACED and C.age[c] > rules.COMPULSORY_AGE_LIMIT:
+            C.status[c] = dt.DROPPED_OUT
+            counts[COUNT_AGED_OUT] += 1
 
 
 @njit(cache=True)
@@ -49,9 +52,9 @@ def households_year(year, seed, P, W, H, C):
                     if C.status[c] == dt.MIGRATED:
                         if C.age[c] < dt.SCHOOL_ENTRY_AGE:
                             C.status[c] = dt.PRESCHOOL
-                        elif C.age[c] <= 14:
+                        elif C.age[c] <= rules.LAST_SCHOOL_AGE_AT_START:
                             C.status[c] = dt.ENROLLED
-                            g = C.age[c] - 5
+                            g = rules.grade_for_age(C.age[c])
                             C.grade[c] = g if g <= dt.N_GRADES else dt.N_GRADES
                             C.school[c] = -1
                     c = C.next_sibling[c]
@@ -88,14 +91,18 @@ def households_year(year, seed, P, W, H, C):
                         C.school[c] = -1
                     c = C.next_sibling[c]
         age = H.head_age[h]
-        pb = P.birth_20_34 if 20 <= age <= 34 else (P.birth_35_44 if 35 <= age <= 44 else 0.0)
+        pb = 0.0
+        if rules.BIRTH_AGES_HIGH[0] <= age <= rules.BIRTH_AGES_HIGH[1]:
+            pb = P.birth_20_34
+        elif rules.BIRTH_AGES_LOW[0] <= age <= rules.BIRTH_AGES_LOW[1]:
+            pb = P.birth_35_44
         if pb > 0.0 and rng.uniform(seed, year, h, rng.BIRTH) < pb * trend:
             c = C.n_used[0]
             if c < C.hh.shape[0]:
                 C.n_used[0] = c + 1
                 C.hh[c] = h
                 C.age[c] = 0
-                C.female[c] = rng.uniform(seed, year, c, rng.SEX) < 0.485
+                C.female[c] = rng.uniform(seed, year, c, rng.SEX) < rules.FEMALE_SHARE_AT_BIRTH
                 C.grade[c] = 0
                 C.school[c] = -1
                 C.mode[c] = dt.MODE_NONE

@@ -6,13 +6,14 @@ import numpy as np
 from numba import njit
 
 from sim.core import dtypes as dt
+from sim.core import rules
 from sim.core.kernels import counter_rng as rng
 
 
 @njit(cache=True, inline="always")
 def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quality, P):
     """Annual dropout probability of one pupil (0-1). travel: one-way minutes."""
-    z = P.logit_base_primary if grade <= 6 else P.logit_base_junior
+    z = P.logit_base_primary if grade <= rules.LAST_PRIMARY_GRADE else P.logit_base_junior
     t = P.board_equiv_min if mode == dt.BOARDING else travel
     z += (P.b_travel_10min + (P.b_female_travel_10min if female else 0.0)) * t / 10.0
     z += P.b_cost_share * cost_share
@@ -20,7 +21,7 @@ def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quali
         z += P.b_hardship
     if left_behind:
         z += P.b_left_behind
-    if mode == dt.BOARDING and grade < 4:
+    if mode == dt.BOARDING and grade < rules.YOUNG_BOARDING_BELOW_GRADE:
         z += P.b_young_boarding
     z += P.b_quality * (quality - 0.5)
     return 1.0 / (1.0 + np.exp(-z))

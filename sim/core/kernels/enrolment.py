@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from sim.core import dtypes as dt
+from sim.core import rules
 from sim.core.kernels import counter_rng as rng
 
 
@@ -56,7 +57,7 @@ def build_choice_slot(slot, v, g, access, P, W, S):
     if it is open, teaches grade g, and is within the day travel limit or (grade and beds
     permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per
     pupil; whether a bed or a seat is free is checked per pupil."""
-    ranked = W.sorted_primary if g <= 6 else W.sorted_junior
+    ranked = W.sorted_primary if g <= rules.LAST_PRIMARY_GRADE else W.sorted_junior
     n = 0
     for k in range(ranked.shape[1]):
         s = ranked[v, k]
@@ -147,7 +148,8 @@ def place_all(year, seed, P, W, S, H, C):
                 mode = dt.BOARDING
             cost = family_cost(mode, W.km[v, s], S.bus_yuan[v], hard, P)
             burden = P.board_equiv_min if mode == dt.BOARDING else t
-            seats = int(P.cap_primary if g <= 6 else P.cap_junior) * W.school_classes[s]
+            cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
+            seats = int(cap) * W.school_classes[s]
             buf_s[k] = s
             buf_m[k] = mode
             buf_t[k] = t
@@ -204,7 +206,7 @@ def place_all(year, seed, P, W, S, H, C):
         C.cost[c] = 0.0
         C.status[c] = dt.UNPLACED
         if not hard and rng.uniform(seed, year, c, rng.RENT) < P.rent_prob:
-            ranked = W.sorted_primary if g <= 6 else W.sorted_junior
+            ranked = W.sorted_primary if g <= rules.LAST_PRIMARY_GRADE else W.sorted_junior
             for j in range(ranked.shape[1]):
                 s = ranked[v, j]
                 if s >= 0 and S.open[s] and S.lo[s] <= g <= S.hi[s]:

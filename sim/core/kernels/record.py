@@ -1,48 +1,59 @@
 """Indicator kernel: one year's indicators from the simulated state, per level
-(0 primary, 1 junior, 2 all). Names and order: sim/metrics.py INDICATORS (kept in step by a
-test). NaN where an indicator does not apply to a level."""
+(0 primary, 1 junior, 2 all), in the rows of the indicator registry (sim/core/indicators.py).
+NaN where an indicator does not apply to a level. Recording reads the state and changes
+nothing: what next year's rules need is kept by `sim.core.kernels.year_end`."""
 
 import numpy as np
 from numba import njit
 
 from sim.core import dtypes as dt
+from sim.core import rules
+from sim.core.indicators import (
+    AGED_OUT_UNPLACED,
+    BOARDING_SHARE,
+    BUS_COST,
+    BUS_RIDE_P95,
+    BUS_SHARE,
+    BUSES_NEEDED,
+    CHILDREN_MIGRATED,
+    CLOSURES_DEFERRED,
+    CLOSURES_EXEMPTED,
+    COST_PER_PUPIL,
+    DROPOUT_RATE,
+    DROPOUTS,
+    FAMILY_COST,
+    JUNIOR_RETENTION_3YR,
+    LEFT_BEHIND_SHARE,
+    MEAN_CLASS_SIZE,
+    PARENT_COST,
+    PUPILS_ENROLLED,
+    PUPILS_RENTING,
+    SCHOOLS_CLOSED,
+    SCHOOLS_OPEN,
+    SCHOOLS_OVER_2000,
+    SHARE_LOWER_OVER_30,
+    SHARE_OVER_51,
+    SHARE_OVER_60,
+    SHARE_OVER_STANDARD,
+    SHARE_SUPER_LARGE,
+    SHARE_UNDER100_CLOSED,
+    SHARE_VERY_LARGE,
+    TEACHERS_CV,
+    TRAVEL_MEAN,
+    TRAVEL_P95,
+    UNPLACED,
+    VILLAGES_WITHOUT_BUS,
+)
+from sim.core.kernels.state import (
+    COUNT_AGED_OUT,
+    COUNT_CLOSED,
+    COUNT_DEFERRED,
+    COUNT_EXEMPTED,
+    TOTAL_BUSES,
+    TOTAL_COST,
+    TOTAL_UNSERVED,
+)
 
-# indicator row numbers (must match sim.outputs.metrics.INDICATORS)
-SCHOOLS_OPEN = 0
-PUPILS_ENROLLED = 1
-DROPOUT_RATE = 2
-DROPOUTS = 3
-JUNIOR_RETENTION_3YR = 4
-MEAN_CLASS_SIZE = 5
-SHARE_OVER_STANDARD = 6
-SHARE_VERY_LARGE = 7
-SHARE_SUPER_LARGE = 8
-SHARE_OVER_51 = 9
-TRAVEL_MEAN = 10
-TRAVEL_P95 = 11
-SHARE_OVER_60 = 12
-SHARE_LOWER_OVER_30 = 13
-UNPLACED = 14
-BOARDING_SHARE = 15
-BUS_SHARE = 16
-SHARE_UNDER100_CLOSED = 17
-COST_PER_PUPIL = 18
-FAMILY_COST = 19
-LEFT_BEHIND_SHARE = 20
-SCHOOLS_CLOSED = 21
-CLOSURES_DEFERRED = 22
-CHILDREN_MIGRATED = 23
-CLOSURES_EXEMPTED = 24
-TEACHERS_CV = 25
-SCHOOLS_OVER_2000 = 26
-BUS_RIDE_P95 = 27
-BUSES_NEEDED = 28
-BUS_COST = 29
-PARENT_COST = 30
-VILLAGES_WITHOUT_BUS = 31
-N_INDICATORS = 32
-#: entries of S.bus_totals (sim/transport.py)
-TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS, TOTAL_UNSERVED = 0, 1, 2, 3, 4
 N_BINS = 301  #: travel-time histogram, 1-minute bins, last bin = 300+
 
 
@@ -62,8 +73,8 @@ def _p95(hist):
 
 @njit(cache=True)
 def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
-    """Write one year's indicators into out[indicator, level]; also stores each school's
-    enrolment (last_enrol) for next year's closure rules and flags households with a far child."""
+    """Write one year's indicators into out[indicator, level] (rows: sim/core/indicators.py).
+    Reads the state only; `year_end.remember_year` has already stored what next year needs."""
     for i in range(out.shape[0]):
         for lv in range(out.shape[1]):
             out[i, lv] = np.nan
@@ -71,6 +82,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     boarders = np.zeros(3)
     bus = np.zeros(3)
     unplaced = np.zeros(3)
+    renting = np.zeros(3)
     left = np.zeros(3)
     day = np.zeros(3)
     t_sum = np.zeros(3)
@@ -82,18 +94,13 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     parent_pay, paying = 0.0, 0.0  # parents' bus fares and boarding fees, riders and boarders
     hist = np.zeros((3, N_BINS), np.int64)
     ride_hist = np.zeros((3, N_BINS), np.int64)
-    for h in range(H.far.shape[0]):
-        H.far[h] = False
-    for s in range(S.enrol.shape[0]):
-        for g in range(S.enrol.shape[1]):
-            S.last_enrol_g[s, g] = S.enrol[s, g]
     for c in range(C.n_used[0]):
         st = C.status[c]
         if st == dt.MIGRATED:
             migrated += 1
             continue
         if st == dt.UNPLACED:
-            lv = 0 if C.grade[c] <= 6 else 1
+            lv = rules.level_of_grade(C.grade[c])
             unplaced[lv] += 1
             unplaced[2] += 1
             continue
@@ -101,7 +108,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             continue
         h = C.hh[c]
         g = C.grade[c]
-        lv = 0 if g <= 6 else 1
+        lv = rules.level_of_grade(g)
         m = C.mode[c]
         t = C.travel[c]
         for L in (lv, 2):
@@ -109,12 +116,14 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             family[L] += C.cost[c]
             if H.parents[h] < 2:
                 left[L] += 1
-            if m == dt.BOARDING:
+            if m == dt.RENTING:
+                renting[L] += 1
+            if not rules.is_day_pupil(m):
                 boarders[L] += 1
             else:
                 day[L] += 1
                 t_sum[L] += t
-                if t > 60.0:
+                if t > rules.OVER_60_MIN:
                     over60[L] += 1
                 b = int(t)
                 hist[L, b if b < N_BINS else N_BINS - 1] += 1
@@ -127,14 +136,9 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             paying += 1
         if m == dt.BOARDING:
             board_cost += P.boarder_cost + (P.hardship_subsidy if H.hardship[h] else 0.0)
-        elif m == dt.BUS:
-            if t > 45.0:
-                H.far[h] = True
-        elif t > 45.0:
-            H.far[h] = True
-        if g <= 3 and m != dt.BOARDING:
+        if g <= rules.LOWER_GRADES_LAST and rules.is_day_pupil(m):
             lower += 1
-            if t > 30.0:
+            if t > rules.LOWER_OVER_MIN:
                 lower30 += 1
 
     # schools and classes
@@ -156,8 +160,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     s_pupils = np.zeros(3)  # this school's pupils and teachers by level
     s_teachers = np.zeros(3)
     for s in range(S.open.shape[0]):
-        S.last_enrol[s] = S.enrol[s].sum()
-        if S.base_enrol[s] >= 0 and S.base_enrol[s] < 100:
+        if S.base_enrol[s] >= 0 and S.base_enrol[s] < rules.SMALL_SCHOOL:
             under100 += 1
             if not S.open[s]:
                 under100_closed += 1
@@ -165,11 +168,11 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             continue
         n_open[2] += 1
         beds += S.beds[s]
-        if S.lo[s] <= 6:
+        if S.lo[s] <= rules.LAST_PRIMARY_GRADE:
             n_open[0] += 1
-        if S.hi[s] >= 7:
+        if S.hi[s] > rules.LAST_PRIMARY_GRADE:
             n_open[1] += 1
-        if S.last_enrol[s] > (2500 if S.level[s] == dt.NINE_YEAR else 2000):
+        if S.enrol[s].sum() > rules.school_size_limit(S.level[s]):
             over_2000 += 1
         for L in range(3):
             s_pupils[L] = 0.0
@@ -178,15 +181,12 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             n = S.enrol[s, g]
             if n == 0:
                 continue
-            lv = 0 if g <= 6 else 1
-            cap = P.cap_primary if g <= 6 else P.cap_junior
-            very_at = 56 if g <= 6 else 61
-            nc = int(np.ceil(n / cap))
-            if nc > W.school_classes[s]:
-                nc = W.school_classes[s]
-            q = n // nc
-            r = n - q * nc  # r classes of q + 1 pupils, nc - r of q
-            tg = nc * (P.teachers_class_primary if g <= 6 else P.teachers_class_junior)
+            lv = rules.level_of_grade(g)
+            primary = lv == dt.LEVEL_PRIMARY
+            cap = P.cap_primary if primary else P.cap_junior
+            very_at = rules.very_large_at(g)
+            nc, q, r = rules.class_split(n, cap, W.school_classes[s])  # r of q + 1, nc - r of q
+            tg = nc * (P.teachers_class_primary if primary else P.teachers_class_junior)
             teachers += tg
             for L in (lv, 2):
                 s_pupils[L] += n
@@ -200,9 +200,9 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
                         over_std[L] += k
                     if size >= very_at:
                         very[L] += k
-                    if size >= 66:
+                    if size >= rules.SUPER_LARGE:
                         superl[L] += k
-                    if size > 51:
+                    if size > rules.OVER_51:
                         over51[L] += k
         for L in range(3):
             if s_pupils[L] > 0:
@@ -215,6 +215,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         out[SCHOOLS_OPEN, L] = n_open[L]
         out[PUPILS_ENROLLED, L] = pupils[L]
         out[UNPLACED, L] = unplaced[L]
+        out[PUPILS_RENTING, L] = renting[L]
         if pupils[L] > 0:
             out[BOARDING_SHARE, L] = boarders[L] / pupils[L]
             out[BUS_SHARE, L] = bus[L] / pupils[L]
@@ -240,12 +241,12 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     drop = np.zeros(3)
     retention = 1.0
     for g in range(1, dt.N_GRADES + 1):
-        lv = 0 if g <= 6 else 1
+        lv = rules.level_of_grade(g)
         risk[lv] += at_risk_g[g]
         drop[lv] += dropped_g[g]
         risk[2] += at_risk_g[g]
         drop[2] += dropped_g[g]
-        if g >= 7 and at_risk_g[g] > 0:
+        if g > rules.LAST_PRIMARY_GRADE and at_risk_g[g] > 0:
             retention *= 1.0 - dropped_g[g] / at_risk_g[g]
     for L in range(3):
         out[DROPOUTS, L] = drop[L]
@@ -262,9 +263,10 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
              + board_cost)
     if pupils[2] > 0:
         out[COST_PER_PUPIL, 2] = total / pupils[2]
-    out[SCHOOLS_CLOSED, 2] = counts[0]
-    out[CLOSURES_DEFERRED, 2] = counts[1]
-    out[CLOSURES_EXEMPTED, 2] = counts[2]
+    out[SCHOOLS_CLOSED, 2] = counts[COUNT_CLOSED]
+    out[CLOSURES_DEFERRED, 2] = counts[COUNT_DEFERRED]
+    out[CLOSURES_EXEMPTED, 2] = counts[COUNT_EXEMPTED]
+    out[AGED_OUT_UNPLACED, 2] = counts[COUNT_AGED_OUT]
     out[SCHOOLS_OVER_2000, 2] = over_2000
     out[CHILDREN_MIGRATED, 2] = migrated
     out[BUSES_NEEDED, 2] = S.bus_totals[TOTAL_BUSES]

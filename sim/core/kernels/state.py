@@ -36,28 +36,19 @@ Rules = namedtuple("Rules", [
     "levels",   # int32: bit mask of school levels the rule applies to
 ])
 
-#: scalar parameters (all float64; see sim/engine.py `build_params` for their meaning)
-PARAM_FIELDS = [
-    # demography (probabilities per year)
-    "birth_20_34", "birth_35_44", "fertility_decline", "out_migration", "take_children",
-    "return_prob", "move_town", "move_seat", "move_if_far",
-    # choice
-    "choice_mode", "board_equiv_min", "board_over_min", "rent_prob", "candidates",
-    # dropout (log-odds)
-    "logit_base_primary", "logit_base_junior", "b_travel_10min", "b_female_travel_10min",
-    "b_cost_share", "b_hardship", "b_left_behind", "b_young_boarding", "b_quality",
-    # travel
-    "renting_min",
-    # costs (yuan)
-    "school_fixed", "teacher", "teachers_class_primary", "teachers_class_junior",
-    "private_per_km", "school_days", "rent",
-    # policies
-    "exempt_over_min", "exempt_hi_grade", "capacity_check", "bus_on",
-    "parent_fare_share", "parent_fare_day", "board_min_grade",
-    "beds_per_receiver", "boarder_cost", "bed_cost", "boarding_family_share", "hardship_subsidy",
-    "cap_primary", "cap_junior", "max_travel_min", "max_board_trip_min",
-]
-Params = namedtuple("Params", PARAM_FIELDS)
+#: scalar parameters `P`: a named tuple of float64 generated from the scenario by
+#: sim/model/params.py (KERNEL_PARAMETERS names each one and its scenario field)
+
+#: per-replicate event counters, counts[...]: cumulative since the base year except AGED_OUT
+COUNT_CLOSED = 0      #: schools closed
+COUNT_DEFERRED = 1    #: closures deferred (a school counted once per year)
+COUNT_EXEMPTED = 2    #: schools kept as teaching points by the travel exemption
+COUNT_AGED_OUT = 3    #: this year: unplaced children who passed compulsory-school age
+N_COUNTS = 4
+
+#: entries of S.bus_totals (sim/model/transport.py)
+TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS, TOTAL_UNSERVED = 0, 1, 2, 3, 4
+N_TOTALS = 5
 
 #: school state of one replicate
 Schools = namedtuple("Schools", [

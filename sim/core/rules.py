@@ -1,0 +1,82 @@
+"""Named rule constants and small shared rules, imported by both engines (the numba kernels and
+the Mesa reference model) and by the outputs, so a threshold or a definition lives in one place.
+
+Plan thresholds come from the source plans (`../shared/seeds/`, see docs/parameters.md); the
+rest are definitions of the model. The functions are numba-compiled and callable from Python.
+Units: minutes (one way), pupils, grades, years of age.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from sim.core import dtypes as dt
+
+# --- ages and grades ------------------------------------------------------------------------
+LAST_PRIMARY_GRADE = dt.FIRST_JUNIOR_GRADE - 1  #: grades 1-6 are primary
+LAST_SCHOOL_AGE_AT_START = 14  #: years; a child this old or younger is of compulsory-school age
+COMPULSORY_AGE_LIMIT = 15  #: years; an unplaced child older than this leaves as out of school
+FEMALE_SHARE_AT_BIRTH = 0.485  #: assumption: sex ratio at birth of about 106 boys per 100 girls
+BIRTH_AGES_HIGH = (20, 34)  #: household head's ages (years) with `birth_prob_20_34`
+BIRTH_AGES_LOW = (35, 44)  #: household head's ages (years) with `birth_prob_35_44`
+
+# --- travel ---------------------------------------------------------------------------------
+FAR_MIN = 45.0  #: minutes; a child travelling further makes the family's move more likely
+OVER_60_MIN = 60.0  #: minutes; `share_travel_over_60min`
+LOWER_GRADES_LAST = 3  #: grades 1-3 are the lower primary grades
+LOWER_OVER_MIN = 30.0  #: minutes; national guidance limit for grades 1-3
+YOUNG_BOARDING_BELOW_GRADE = 4  #: boarders below this grade add the young-boarding hazard
+
+# --- classes and schools (Jiangyuan 2017, Nanle 2022 plans) ---------------------------------
+VERY_LARGE_PRIMARY = 56  #: pupils; a primary class this large is "very large"
+VERY_LARGE_JUNIOR = 61  #: pupils; a junior class this large is "very large"
+SUPER_LARGE = 66  #: pupils; a "super large" class at either level
+OVER_51 = 51  #: pupils; classes above this count against the 1% limit
+SCHOOL_SIZE_LIMIT = 2000  #: pupils; no school above this (Nanle 2022)
+NINE_YEAR_SIZE_LIMIT = 2500  #: pupils; the limit for nine-year schools
+SMALL_SCHOOL = 100  #: pupils; the plans' "small-scale school" (`share_under100_closed`)
+
+
+@njit(cache=True)
+def level_of_grade(g: int) -> int:
+    """Indicator level of a grade: dt.LEVEL_PRIMARY (1-6) or dt.LEVEL_JUNIOR (7-9)."""
+    return dt.LEVEL_PRIMARY if g <= LAST_PRIMARY_GRADE else dt.LEVEL_JUNIOR
+
+
+@njit(cache=True)
+def very_large_at(g: int) -> int:
+    """Class size (pupils) from which a class of grade g is very large (56 primary, 61 junior)."""
+    return VERY_LARGE_PRIMARY if g <= LAST_PRIMARY_GRADE else VERY_LARGE_JUNIOR
+
+
+@njit(cache=True)
+def school_size_limit(level: int) -> int:
+    """Most pupils a school of this level may hold (2000; 2500 for a nine-year school)."""
+    return NINE_YEAR_SIZE_LIMIT if level == dt.NINE_YEAR else SCHOOL_SIZE_LIMIT
+
+
+@njit(cache=True)
+def class_split(n: int, cap: float, max_classes: int) -> tuple[int, int, int]:
+    """How a grade of n > 0 pupils is taught: as few classes as the cap allows, at most the
+    school's classes per grade, pupils spread evenly. Returns (classes, q, r): r classes of q + 1
+    pupils and classes - r of q."""
+    nc = int(math.ceil(n / cap))
+    if nc > max_classes:
+        nc = max_classes
+    q = n // nc
+    return nc, q, n - q * nc
+
+
+@njit(cache=True)
+def is_day_pupil(mode: int) -> bool:
+    """A pupil who travels to school each day: everyone but boarders. Renters count, with the
+    time from their rented room."""
+    return mode != dt.BOARDING
+
+
+@njit(cache=True)
+def grade_for_age(age: int) -> int:
+    """The grade a child of this age (years) is in without delay: age 6 -> grade 1."""
+    return age - (dt.SCHOOL_ENTRY_AGE - 1)

@@ -1,0 +1,157 @@
+"""From a scenario to what the kernels need: the county with travel times, the base-year
+population, the kernels' arrays (world, base-year state) and the bus service. Parameters and
+closure rules: sim/model/params.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from sim.core import dtypes as dt
+from sim.core import rng, rules
+from sim.core.kernels.enrolment import N_CHOICE_SLOTS
+from sim.core.kernels.state import N_TOTALS, Children, Households, Rules, Schools, WorldArrays
+from sim.model.params import Params, build_params, build_rules
+from sim.model.population import Population, synthesise
+from sim.model.scenario import Scenario
+from sim.model.transport import BusService, bus_service
+from sim.model.world import World, compute_travel_times, load_county_csv, synthetic_county
+
+
+@dataclass
+class Model:
+    """Everything a run needs besides the replicate seeds."""
+
+    scenario: Scenario
+    world: World
+    population: Population
+    W: WorldArrays
+    P: Params
+    R: Rules
+    S0: Schools
+    H0: Households
+    C0: Children
+    capacity: int
+    bus: BusService
+
+
+@lru_cache(maxsize=8)
+def _synthetic(spec_json: str, travel_json: str) -> World:
+    from sim.model.scenario import SyntheticCounty, Travel
+    world = synthetic_county(SyntheticCounty.model_validate_json(spec_json))
+    return compute_travel_times(world, Travel.model_validate_json(travel_json))
+
+
+def build_world(scenario: Scenario) -> World:
+    """The scenario's county with travel times (synthetic counties are cached in-process)."""
+    travel = scenario.behaviour.travel
+    if scenario.county.synthetic is not None:
+        return _synthetic(scenario.county.synthetic.model_dump_json(), travel.model_dump_json())
+    return compute_travel_times(load_county_csv(scenario.county.data), travel)
+
+
+def _sorted_schools(world: World, which: np.ndarray) -> np.ndarray:
+    """(nodes, k) indices of the schools in `which`, nearest first by private time; -1 pads."""
+    idx = np.flatnonzero(which)
+    out = np.full((world.n_nodes, max(len(idx), 1)), -1, dt.INDEX)
+    if len(idx):
+        order = np.argsort(world.t_private[:, idx], axis=1, kind="stable")
+        out[:, : len(idx)] = idx[order]
+    return out
+
+
+def world_arrays(world: World) -> WorldArrays:
+    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
+    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
+    teaches_1 = np.array([dt.LEVEL_GRADES[int(x)][0] == 1 for x in world.school_level])
+    walk = np.where(teaches_1[None, :], world.t_walk, np.inf)
+    catchment = np.where(teaches_1.any(), np.argmin(walk, axis=1), -1).astype(dt.INDEX)
+    return WorldArrays(
+        node_kind=world.node_kind.astype(np.int8), node_township=world.node_township.astype(dt.INDEX),
+        school_node=world.school_node.astype(dt.INDEX),
+        school_level0=world.school_level.astype(np.int8),
+        school_classes=world.school_classes_per_grade.astype(dt.INDEX),
+        school_canteen=world.school_canteen.astype(dt.INDEX),
+        school_quality=world.school_quality.astype(np.float64),
+        t_walk=world.t_walk, t_bus=world.t_bus, t_private=world.t_private, km=world.km,
+        sorted_primary=_sorted_schools(world, lo == 1),
+        sorted_junior=_sorted_schools(world, hi >= dt.FIRST_JUNIOR_GRADE),
+        node_catchment=catchment, township_centre=world.centre_of_township(),
+        seat_node=np.array([world.seat_node()], dt.INDEX),
+    )
+
+
+def base_state(world: World, pop: Population, years: int,
+               W: WorldArrays) -> tuple[Schools, Households, Children, int]:
+    """Base-year state, and the number of child records to reserve (births included)."""
+    n_s = world.n_schools
+    slots = world.n_nodes * N_CHOICE_SLOTS
+    width = max(W.sorted_primary.shape[1], W.sorted_junior.shape[1])
+    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level], np.int8)
+    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
+    S0 = Schools(
+        open=np.ones(n_s, bool), level=world.school_level.astype(np.int8).copy(), lo=lo, hi=hi,
+        beds=world.school_beds.astype(dt.INDEX).copy(), beds_used=np.zeros(n_s, dt.INDEX),
+        received=np.zeros(n_s, bool), closed_year=np.full(n_s, -1, np.int32),
+        enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
+        last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
+        receiver=np.full(n_s, -1, dt.INDEX), bus_dest=np.full(world.n_nodes, -1, dt.INDEX),
+        bus_grades=np.zeros(world.n_nodes, dt.INDEX),
+        bus_door=np.zeros(world.n_nodes, np.float32), bus_ride=np.zeros(world.n_nodes, np.float32),
+        bus_yuan=np.zeros(world.n_nodes, np.float32), bus_totals=np.zeros(N_TOTALS),
+        version=np.zeros(1, np.int64),
+        cand_school=np.full((slots, width), -1, dt.INDEX),
+        cand_time=np.zeros((slots, width), np.float32), cand_mode=np.zeros((slots, width), np.int8),
+        cand_n=np.zeros(slots, dt.INDEX),
+        cand_version=np.full(slots, -1, np.int64),
+    )
+    n_h, n_c = pop.n_households, pop.n_children
+    first = np.full(n_h, -1, dt.INDEX)
+    nxt = np.full(n_c, -1, dt.INDEX)
+    for c in range(n_c - 1, -1, -1):
+        h = pop.child_hh[c]
+        nxt[c] = first[h]
+        first[h] = c
+    H0 = Households(
+        node=pop.hh_node.copy(), hardship=pop.hh_hardship.copy(), access=pop.hh_access.copy(),
+        parents=pop.hh_parents.copy(), away=pop.hh_away.copy(), head_age=pop.hh_head_age.copy(),
+        w_dist=pop.hh_w_dist.copy(), w_quality=pop.hh_w_quality.copy(), w_cost=pop.hh_w_cost.copy(),
+        income=pop.hh_income.copy(), first_child=first, far=np.zeros(n_h, bool),
+    )
+    age = pop.child_age.astype(np.int8)
+    status = np.where(age < dt.SCHOOL_ENTRY_AGE, dt.PRESCHOOL,
+                      np.where(age <= rules.LAST_SCHOOL_AGE_AT_START, dt.ENROLLED,
+                               dt.GRADUATED)).astype(np.int8)
+    grade = np.where(status == dt.ENROLLED, age - (dt.SCHOOL_ENTRY_AGE - 1), 0).astype(np.int8)
+    C0 = Children(
+        hh=pop.child_hh.copy(), next_sibling=nxt, age=age, female=pop.child_female.copy(),
+        grade=grade, school=np.full(n_c, -1, dt.INDEX), mode=np.zeros(n_c, np.int8),
+        status=status, travel=np.zeros(n_c, np.float32), cost=np.zeros(n_c, np.float32),
+        n_used=np.array([n_c], np.int64),
+    )
+    fertile_years = np.clip(45 - pop.hh_head_age.astype(np.int64), 0, years).sum()
+    return S0, H0, C0, int(n_c + fertile_years + 1)
+
+
+def bus_demand(world: World, pop: Population) -> np.ndarray:
+    """(nodes, 10) base-year pupils by node and grade whose family has no motorbike or car: the
+    pupils student bus lines are planned for (sim/transport.py)."""
+    age = pop.child_age.astype(np.int64)
+    grade = age - (dt.SCHOOL_ENTRY_AGE - 1)
+    pupil = (grade >= 1) & (grade <= dt.N_GRADES) & ~pop.hh_access[pop.child_hh]
+    demand = np.zeros((world.n_nodes, dt.N_GRADES + 1), np.int64)
+    np.add.at(demand, (pop.hh_node[pop.child_hh[pupil]], grade[pupil]), 1)
+    return demand
+
+
+def build_model(scenario: Scenario) -> Model:
+    """Everything the kernels need for this scenario (county, population, arrays, bus service)."""
+    world = build_world(scenario)
+    pop = synthesise(world, scenario, rng.population_seed(scenario.seed))
+    W = world_arrays(world)
+    S0, H0, C0, capacity = base_state(world, pop, scenario.years, W)
+    bus = bus_service(world, scenario, bus_demand(world, pop), W.node_catchment)
+    return Model(scenario, world, pop, W, build_params(scenario),
+                 build_rules(scenario), S0, H0, C0, capacity, bus)
