@@ -52,10 +52,10 @@ def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim.core import rng
+    from sim.experiments.run import run_scenario, write_run_folder
     from sim.model import build, engine
     from sim.model import scenario as sc
-    from sim.outputs import metrics, store, tables
+    from sim.outputs import metrics, store
 
     overrides = {}
     if args.replicates is not None:
@@ -69,29 +69,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         ref = sc.load(plan.compare_to, {"seed": plan.seed, "replicates": plan.replicates,
                                         "years": plan.years})
         runs.append((ref, runs[0][1] / "reference"))
-    threads = engine.set_workers(args.workers)
+    threads = 1 if args.engine == "mesa" else engine.set_workers(args.workers)
     models = [build.build_model(s) for s, _ in runs]
-    if args.engine == "mesa":
-        from sim.reference import mesa_model
-        runner, threads = mesa_model.run_model, 1
-    else:
-        runner = engine.run_model
     frames, bus_lines = [], []
     total = sum(s.replicates for s, _ in runs)
     with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
               file=sys.stderr) as bar:
         for model, (s, out_dir) in zip(models, runs, strict=True):
             bar.set_postfix_str(s.name)
-            result = runner(model, 0, s.replicates, progress=bar.update)
-            df = metrics.tidy(result.values, s.name)
-            summary = metrics.summarise(df)
-            seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
-            store.write_run(out_dir, s, df, summary, seeds, {
-                "engine": args.engine, "threads": threads, "seconds": round(result.seconds, 3),
-                "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
-                tables=tables.run_tables(model, result))
+            run = run_scenario(s, engine_name=args.engine, model=model, progress=bar.update)
+            df, summary = write_run_folder(run, out_dir, threads)
             frames.append((s, df, summary, out_dir))
-            bus_lines.append(f"{s.name}: {cache_line(result.bus_stats)}")
+            bus_lines.append(f"{s.name}: {cache_line(run.result.bus_stats)}")
     s, df, summary, out_dir = frames[0]
     table = summary_table(summary, s.years, s.name)
     if len(frames) > 1:
@@ -261,7 +250,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
     from sim.model import scenario as sc
 
     sc.load(args.scenario)  # bad input fails here, with the usual one-line error
-    app = Path(__file__).with_name("viz.py")
+    app = Path(__file__).parent / "reference" / "viz.py"
     env = dict(os.environ, SCHOOLFLOW_SCENARIO=str(Path(args.scenario).resolve()),
                SCHOOLFLOW_REPLICATE=str(args.replicate), SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host,

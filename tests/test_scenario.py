@@ -108,11 +108,13 @@ def test_missing_file_and_circular_extends(tmp_path, write_yaml):
         sc.load(tmp_path / "a.yaml")
 
 
-def test_scenario_doc_is_current():
-    from sim.outputs.docs import render
+def test_generated_docs_are_current():
+    """docs/scenario.md (scenario models) and docs/indicators.md (indicator registry)."""
+    from sim.outputs.docs import PAGES
     from tests.conftest import ROOT
-    assert (ROOT / "docs" / "scenario.md").read_text() == render(), \
-        "run: python -m sim.outputs.docs > docs/scenario.md"
+    for name, render in PAGES.items():
+        assert (ROOT / "docs" / name).read_text(encoding="utf-8") == render(), \
+            f"docs/{name} is stale: run python -m sim.outputs.docs"
 
 
 def test_child_can_switch_to_county_data(write_yaml, small_dict, tmp_path):

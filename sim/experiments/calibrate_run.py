@@ -41,7 +41,8 @@ import yaml
 from sim import __version__
 from sim.core.errors import InputError
 from sim.experiments.calibrate import Targets, simulated_means
-from sim.model import build, engine
+from sim.experiments.run import run_scenario
+from sim.model import engine
 from sim.model import scenario as sc
 from sim.outputs import store
 
@@ -67,8 +68,7 @@ class Simulator:
 
     def __call__(self, pars) -> dict:
         engine.set_workers(self.threads)
-        model = build.build_model(sc.load(self.base, self.overrides(pars)))
-        result = engine.run_model(model, 0, self.replicates)
+        result = run_scenario(sc.load(self.base, self.overrides(pars)), 0, self.replicates).result
         y = simulated_means(result.values, list(self.index), result.school_pupils)
         return {"y": np.where(np.isfinite(y), y, UNDEFINED)}
 

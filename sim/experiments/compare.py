@@ -14,18 +14,17 @@ Thresholds and their sources (shared/seeds):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from sim.core import rng
 from sim.core.errors import InputError
-from sim.model import build, engine
+from sim.experiments.run import run_scenario, write_run_folder
 from sim.model import scenario as sc
-from sim.outputs import metrics, store, tables
+from sim.outputs import metrics
+from sim.outputs.metrics import Run
 
 #: (name, indicator, level, year (None = final), comparison, target)
 THRESHOLDS = [
@@ -40,14 +39,6 @@ THRESHOLDS = [
     ("teacher CV <= 0.50 (primary)", "teachers_per_100_pupils_cv", "primary", None, "<=", 0.50),
     ("teacher CV <= 0.45 (junior)", "teachers_per_100_pupils_cv", "junior", None, "<=", 0.45),
 ]
-
-
-@dataclass
-class Run:
-    """One scenario's tidy indicators (all replicates) and its resolved scenario."""
-
-    scenario: sc.Scenario
-    indicators: pd.DataFrame
 
 
 def _from_results(folder: Path) -> Run:
@@ -87,13 +78,7 @@ def load_runs(sources: list[str], replicates: int | None, results_root: Path,
             if sc.scenario_hash(old.scenario) == sc.scenario_hash(s):
                 runs[i] = old
                 continue
-        model = build.build_model(s)
-        result = engine.run_model(model, 0, s.replicates, progress=progress)
-        df = metrics.tidy(result.values, s.name)
-        seeds = [int(x) for x in rng.replicate_seeds(s.seed, 0, s.replicates)]
-        store.write_run(folder, s, df, metrics.summarise(df), seeds,
-                        {"seconds": round(result.seconds, 3), "bus_cache": result.bus_stats},
-                        tables=tables.run_tables(model, result))
+        df, _ = write_run_folder(run_scenario(s, progress=progress), folder)
         runs[i] = Run(s, df)
     names = [r.scenario.name for r in runs]
     if len(set(names)) < len(names):

@@ -32,7 +32,7 @@ from sim.core.dtypes import LEVELS
 from sim.core.errors import InputError
 from sim.core.indicators import INDICATOR_NAMES
 from sim.experiments.calibrate import simulated_means
-from sim.model import build, engine
+from sim.experiments.run import run_scenario
 from sim.model import scenario as sc
 from sim.outputs.store import atomic_path
 
@@ -168,8 +168,8 @@ def evaluate(setup: Setup, X: np.ndarray, progress=None) -> np.ndarray:
     Every point uses replicate seeds 0..replicates-1 of the base scenario's root seed."""
     Y = np.empty((len(X), len(setup.targets)))
     for i, row in enumerate(X):
-        model = build.build_model(sc.load(setup.base, _point(setup, row)))
-        values = engine.run_model(model, 0, setup.replicates).values
+        values = run_scenario(sc.load(setup.base, _point(setup, row)), 0,
+                              setup.replicates).result.values
         year = min(setup.year, values.shape[1] - 1)
         Y[i] = simulated_means(values, [(year, INDICATOR_NAMES.index(name), LEVELS[level], -1)
                                         for name, level in setup.targets])

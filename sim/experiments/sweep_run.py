@@ -22,6 +22,7 @@ import pandas as pd
 
 from sim import __version__
 from sim.core.errors import InputError
+from sim.experiments.run import run_scenario
 from sim.experiments.sweep import Sweep, point_table
 from sim.model import build, engine
 from sim.model import scenario as sc
@@ -48,8 +49,9 @@ def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, res
     `threads` numba threads (None: all the worker's cores, or NUMBA_NUM_THREADS)."""
     engine.set_workers(threads)
     model = _model(base, json.dumps(overrides, sort_keys=True))
-    result = engine.run_model(model, start, stop)
-    df = metrics.tidy(result.values, model.scenario.name, first_replicate=start)
+    run = run_scenario(model.scenario, start, stop, model=model)
+    result = run.result
+    df = run.tidy()
     df.insert(0, "point", np.int32(point))
     for name, value in overrides.items():
         df[name] = value

@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.core.indicators import INDICATOR_NAMES
 from sim.experiments.calibrate import LEVELS, OBSERVED_COLUMNS, SCHOOL_COLUMN, target_values
-from sim.model import build, engine
+from sim.experiments.run import run_scenario
 from sim.model import scenario as sc
 
 
@@ -29,9 +29,9 @@ def synthetic_observations(base: Path, truth: dict, targets: list[tuple],
     """Observed rows (OBSERVED_COLUMNS and `school`) for (indicator, level, year) targets, or
     (indicator, level, year, school id) for a school's pupils_enrolled, simulated at `truth`
     (dotted path -> value) on the base scenario; `seed` draws the reporting errors."""
-    model = build.build_model(sc.load(base, truth))
-    run = engine.run_model(model, first_replicate, first_replicate + truth_replicates)
-    schools = {name: k for k, name in enumerate(model.world.school_name)}
+    done = run_scenario(sc.load(base, truth), first_replicate, first_replicate + truth_replicates)
+    run = done.result
+    schools = {name: k for k, name in enumerate(done.model.world.school_name)}
     rng = np.random.default_rng(seed)
     rows = []
     for name, level, year, *school in targets:

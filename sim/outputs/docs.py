@@ -1,12 +1,18 @@
-"""Writes docs/scenario.md from the scenario models: `python -m sim.outputs.docs > docs/scenario.md`."""
+"""Generated reference pages: docs/scenario.md from the scenario models and docs/indicators.md
+from the indicator registry. `python -m sim.outputs.docs` rewrites both (tests check they are
+current)."""
 
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 
 from pydantic import BaseModel
 
+from sim.core.indicators import INDICATORS
 from sim.model.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -32,12 +38,41 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def render() -> str:
+    """docs/scenario.md: every scenario field with its type, default and meaning."""
     head = ["# Scenario file fields", "",
-            "Generated from `sim/scenario.py` by `python -m sim.outputs.docs`; do not edit by hand.",
+            "Generated from `sim/model/scenario.py` by `python -m sim.outputs.docs`; do not edit "
+            "by hand.",
             "Units are in the descriptions. Unknown fields are rejected.", "",
             "| field | type | default | meaning |", "|---|---|---|---|"]
     return "\n".join(head + _rows(Scenario)) + "\n"
 
 
+def render_indicators() -> str:
+    """docs/indicators.md: every indicator of the registry with its unit, levels and meaning."""
+    head = ["# Indicators", "",
+            "Generated from the indicator registry `sim/core/indicators.py` by "
+            "`python -m sim.outputs.docs`; do not edit by hand. Each indicator is reported per "
+            "replicate, year and level (`primary`: grades 1-6, `junior`: grades 7-9, `all`) and "
+            "summarised as the mean with a 90% interval over replicates. Plan thresholds and "
+            "their sources: docs/parameters.md.", "",
+            "| row | indicator | unit | levels | meaning |", "|---|---|---|---|---|"]
+    rows = [f"| {i} | `{x.name}` | {x.unit} | {', '.join(x.levels)} | {x.description} |"
+            for i, x in enumerate(INDICATORS)]
+    return "\n".join(head + rows) + "\n"
+
+
+PAGES = {"scenario.md": render, "indicators.md": render_indicators}
+
+
+def write_all(folder: Path = ROOT / "docs") -> list[Path]:
+    """Rewrite every generated page in `folder`."""
+    written = []
+    for name, make in PAGES.items():
+        (folder / name).write_text(make(), encoding="utf-8")
+        written.append(folder / name)
+    return written
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    for path in write_all():
+        print(f"wrote {path}")

@@ -5,11 +5,23 @@ the registry in sim/core/indicators.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from sim.core.dtypes import INDICATOR_LEVELS
 from sim.core.indicators import INDICATOR_NAMES
+from sim.model.scenario import Scenario
+
+
+@dataclass
+class Run:
+    """One scenario's tidy indicators (all replicates) and its resolved scenario."""
+
+    scenario: Scenario
+    indicators: pd.DataFrame
+
 
 COLUMNS = ["scenario", "replicate", "year", "indicator", "level", "value"]
 

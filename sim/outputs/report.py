@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.experiments.compare import Run  # noqa: E402
 from sim.outputs import store  # noqa: E402
+from sim.outputs.metrics import Run  # noqa: E402
 from sim.outputs.snapshot import Snapshot  # noqa: E402
 
 #: (indicator, level, title) drawn as trajectories with 90% bands

@@ -56,3 +56,94 @@ def agreement_table(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("num
                                 "agrees": bool(abs(z) <= 3.0)})
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --- agent by agent ---------------------------------------------------------------------------
+#: agent-level fields compared between the engines each year (both engines keep them)
+STATE_FIELDS = ("child.hh", "child.age", "child.grade", "child.status", "child.school", "child.mode",
+                "child.travel", "child.cost", "household.node", "household.parents",
+                "household.away", "household.far", "school.open", "school.level", "school.hi",
+                "school.beds", "school.enrol", "indicators")
+
+
+def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
+    """Every year's agent state of one replicate on the numba core (copies), by STATE_FIELDS."""
+    from sim.model import engine
+
+    out = []
+    for st in engine.trace_replicate(built, replicate):
+        C, H, S = st.C, st.H, st.S
+        n = int(C.n_used[0])
+        out.append({
+            "child.hh": C.hh[:n].astype(np.int64),
+            "child.age": C.age[:n].astype(np.int64), "child.grade": C.grade[:n].astype(np.int64),
+            "child.status": C.status[:n].astype(np.int64),
+            "child.school": C.school[:n].astype(np.int64),
+            "child.mode": C.mode[:n].astype(np.int64), "child.travel": C.travel[:n].copy(),
+            "child.cost": C.cost[:n].copy(), "household.node": H.node.astype(np.int64),
+            "household.parents": H.parents.astype(np.int64), "household.away": H.away.copy(),
+            "household.far": H.far.copy(), "household.hardship": H.hardship.copy(),
+            "school.open": S.open.copy(), "school.level": S.level.astype(np.int64),
+            "school.hi": S.hi.astype(np.int64), "school.beds": S.beds.astype(np.int64),
+            "school.enrol": S.enrol.astype(np.int64), "indicators": st.indicators.copy()})
+    return out
+
+
+def mesa_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
+    """The same as `numba_states` from the Mesa reference model's agents."""
+    from sim.reference.mesa_model import SchoolFlowModel
+
+    model = SchoolFlowModel(built.scenario, replicate, built)
+    out = [_mesa_state(model)]
+    for _ in range(built.scenario.years):
+        model.step()
+        out.append(_mesa_state(model))
+    return out
+
+
+def _mesa_state(m) -> dict[str, np.ndarray]:
+    kids, hhs, schools = m.pupils, m.households, m.schools
+    return {
+        "child.hh": np.array([k.household.hid for k in kids], np.int64),
+        "child.age": np.array([k.age for k in kids], np.int64),
+        "child.grade": np.array([k.grade for k in kids], np.int64),
+        "child.status": np.array([k.status for k in kids], np.int64),
+        "child.school": np.array([-1 if k.school is None else k.school.sid for k in kids], np.int64),
+        "child.mode": np.array([k.mode for k in kids], np.int64),
+        "child.travel": np.array([k.travel for k in kids], np.float32),
+        "child.cost": np.array([k.cost for k in kids], np.float32),
+        "household.node": np.array([h.node for h in hhs], np.int64),
+        "household.parents": np.array([h.parents for h in hhs], np.int64),
+        "household.away": np.array([h.away for h in hhs], bool),
+        "household.far": np.array([h.far for h in hhs], bool),
+        "household.hardship": np.array([h.hardship for h in hhs], bool),
+        "school.open": np.array([s.open for s in schools], bool),
+        "school.level": np.array([s.level for s in schools], np.int64),
+        "school.hi": np.array([s.hi for s in schools], np.int64),
+        "school.beds": np.array([s.beds for s in schools], np.int64),
+        "school.enrol": np.stack([s.enrol for s in schools]).astype(np.int64),
+        "indicators": m.indicators[-1].copy(),
+    }
+
+
+def state_differences(a: list[dict], b: list[dict]) -> list[str]:
+    """Where two engines' yearly agent states differ: 'year Y: FIELD (k of n differ, first at
+    index i: x vs y)'. Empty when they are identical (indicators to 1e-9 relative)."""
+    out = []
+    if len(a) != len(b):
+        return [f"years: {len(a)} vs {len(b)}"]
+    for year, (sa, sb) in enumerate(zip(a, b, strict=True)):
+        for f in STATE_FIELDS:
+            x, y = sa[f], sb[f]
+            if x.shape != y.shape:
+                out.append(f"year {year}: {f} shape {x.shape} vs {y.shape}")
+                continue
+            if f == "indicators":
+                same = np.isclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True)
+            else:
+                same = x == y
+            if not same.all():
+                i = np.argwhere(~same)[0]
+                out.append(f"year {year}: {f} ({int((~same).sum())} of {same.size} differ, first at "
+                           f"{tuple(int(v) for v in i)}: {x[tuple(i)]} vs {y[tuple(i)]})")
+    return out
