@@ -5,7 +5,7 @@
 1. Agreement, on a small county (the default scenario's plan and its no-closure reference with
    `county.synthetic` shrunk to 4 townships and 40 villages): every indicator, level and year,
    mean over numba replicates 0-199 against Mesa replicates 1000-1059 (a disjoint block, so the
-   two samples are independent), in combined standard errors (pooled, sim/agreement.py). The
+   two samples are independent), in combined standard errors (pooled, sim/reference/agreement.py). The
    final year's table is printed; the whole table goes to results/engines_agreement.csv. A
    check that both engines give identical numbers for the same replicate comes first.
 2. Speed on the default county, one thread: seconds per replicate of each engine, with the

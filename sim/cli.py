@@ -17,84 +17,19 @@ import pandas as pd
 from sim.core.errors import InputError
 
 EXIT_BAD_INPUT = 2
-HEADLINE = [  # indicators printed in the summary table, in this order
-    "schools_open", "pupils_enrolled", "dropout_rate", "junior_retention_3yr", "mean_class_size",
-    "share_classes_over_standard", "share_classes_very_large", "travel_time_mean_min",
-    "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
-    "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
-    "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
-    "closures_exempted", "bus_ride_time_p95_min", "buses_needed", "bus_cost_yuan_per_year",
-    "parent_cost_yuan_per_pupil", "villages_without_bus",
-]
-
-
-def _interval(row: pd.Series) -> str:
-    return f"{row['mean']:.4g} [{row['p05']:.4g}, {row['p95']:.4g}]"
-
-
-def cache_line(stats: dict) -> str:
-    """One line on the bus-network cache: lookups, hit rate, simulations, seconds."""
-    n = stats.get("network_lookups", 0)
-    if not n:
-        return "no bus networks"
-    lines = stats["lines_simulated"] + stats["line_hits"]
-    return (f"{n:.0f} network lookups, {stats['network_hits'] / n:.1%} cache hits, "
-            f"{stats['lines_simulated']:.0f} of {lines:.0f} lines simulated, "
-            f"{stats['seconds']:.2f} s")
-
-
-def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
-    final = summary[(summary.year == year) & summary.indicator.isin(HEADLINE)].copy()
-    final[label] = final.apply(_interval, axis=1)
-    return final[["indicator", "level", label]]
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from sim.experiments.run import run_scenario, write_run_folder
-    from sim.model import build, engine
-    from sim.model import scenario as sc
-    from sim.outputs import metrics, store
+    from sim.experiments.run import plan_and_reference, run_plan
 
-    overrides = {}
-    if args.replicates is not None:
-        overrides["replicates"] = args.replicates
-    if args.seed is not None:
-        overrides["seed"] = args.seed
-    plan = sc.load(args.scenario, overrides)
-    runs = [(plan, Path(args.out) if args.out else Path("results") / plan.name)]
-    if plan.compare_to and not args.no_compare:
-        # common random numbers: the reference uses the plan's seed, replicates and years
-        ref = sc.load(plan.compare_to, {"seed": plan.seed, "replicates": plan.replicates,
-                                        "years": plan.years})
-        runs.append((ref, runs[0][1] / "reference"))
-    threads = 1 if args.engine == "mesa" else engine.set_workers(args.workers)
-    models = [build.build_model(s) for s, _ in runs]
-    frames, bus_lines = [], []
-    total = sum(s.replicates for s, _ in runs)
-    with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
-              file=sys.stderr) as bar:
-        for model, (s, out_dir) in zip(models, runs, strict=True):
-            bar.set_postfix_str(s.name)
-            run = run_scenario(s, engine_name=args.engine, model=model, progress=bar.update)
-            df, summary = write_run_folder(run, out_dir, threads)
-            frames.append((s, df, summary, out_dir))
-            bus_lines.append(f"{s.name}: {cache_line(run.result.bus_stats)}")
-    s, df, summary, out_dir = frames[0]
-    table = summary_table(summary, s.years, s.name)
-    if len(frames) > 1:
-        ref_s, ref_df, ref_summary, _ = frames[1]
-        table = table.merge(summary_table(ref_summary, s.years, ref_s.name), on=["indicator", "level"],
-                            how="outer")
-        diff = metrics.paired_difference(df, ref_df)
-        with store.atomic_path(out_dir / "paired_difference.csv") as tmp:
-            diff.to_csv(tmp, index=False)
-        table = table.merge(summary_table(diff, s.years, "paired difference"),
-                            on=["indicator", "level"], how="left")
-    order = {name: i for i, name in enumerate(HEADLINE)}
-    table = table.sort_values(["indicator", "level"], key=lambda c: c.map(order) if c.name ==
-                              "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
+    overrides = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed))
+                 if v is not None}
+    runs = plan_and_reference(args.scenario, overrides, args.out, not args.no_compare)
+    s, out_dir = runs[0]
+    with tqdm(total=sum(r.replicates for r, _ in runs), unit="replicate", desc="simulating",
+              disable=args.quiet, file=sys.stderr) as bar:
+        table, bus_lines = run_plan(runs, args.engine, args.workers, progress=bar.update,
+                                    on_scenario=bar.set_postfix_str)
     print(f"\nYear {s.years} of {s.name}: mean [90% interval] over {s.replicates} replicates")
     print(table.fillna("").to_string(index=False))
     print("\nBus day simulation: " + "; ".join(bus_lines))
@@ -107,6 +42,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     from sim.experiments import sweep_run
     from sim.experiments.sweep import load_sweep
+    from sim.outputs import console
 
     sweep = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
@@ -122,7 +58,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         rate = totals["child_year_steps"] / max(totals["seconds"], 1e-9)
         print(f"ran {totals['chunks_run']} chunks in {totals['seconds']:.1f} s "
               f"({rate / 1e6:.2f} M child-year steps/s)")
-        print(f"bus day simulation: {cache_line(totals['bus'])}")
+        print(f"bus day simulation: {console.cache_line(totals['bus'])}")
     print(f"Results in {out}/results/ (read them with pandas.read_parquet('{out}/results'))")
     return 0
 
@@ -143,7 +79,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
                 name, _, level = item.strip().partition(":")
                 if name not in INDICATOR_NAMES or level not in ("", "primary", "junior", "all"):
                     raise InputError("--indicators", item, "use NAME or NAME:LEVEL (level primary, "
-                                     "junior or all) with a name from sim/metrics.py")
+                                     "junior or all) with a name from docs/indicators.md")
                 panels.append((name, level or "all"))
         print(f"figure: {report.sweep_figure(summary, Path(args.figure), panels)}")
     return 0
@@ -154,7 +90,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from sim.experiments import compare
     from sim.model import engine
-    from sim.outputs import report, snapshot
+    from sim.outputs import console, report, snapshot
 
     engine.set_workers(args.workers)
     with tqdm(unit="replicate", desc="simulating", disable=args.quiet, file=sys.stderr) as bar:
@@ -166,7 +102,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(thresholds.pivot(index="threshold", columns="scenario", values="status").to_string())
     if len(paired):
         last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")
-                      & paired["indicator"].isin(HEADLINE)]
+                      & paired["indicator"].isin(console.HEADLINE)]
         print(f"\nFinal year, paired difference against {runs[0].scenario.name} (all levels):")
         print(last[["scenario", "indicator", "mean", "p05", "p95"]].to_string(index=False))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"

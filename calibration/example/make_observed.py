@@ -1,5 +1,5 @@
 """Write observed.csv for the worked example: 18 observations simulated from the hidden true
-parameters in truth.yaml (see sim/synthetic_targets.py for how values and sds are made): five
+parameters in truth.yaml (see sim/experiments/synthetic_targets.py for how values and sds are made): five
 county indicators in years 1, 3 and 5, and the year-5 pupils of three receiving schools.
 
     python calibration/example/make_observed.py

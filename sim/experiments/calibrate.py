@@ -12,7 +12,7 @@ to calibrate with their prior ranges:
     parameters:                              # dotted scenario paths -> prior range (uniform)
       behaviour.dropout.base_junior: {low: 0.006, high: 0.02}
 
-Each CSV row is one observed indicator (names and levels as in sim/metrics.py; year 0 is the
+Each CSV row is one observed indicator (names and levels as in docs/indicators.md; year 0 is the
 base year) with its standard deviation `sd` (> 0, same units). An optional `school` column
 makes a row one school's `pupils_enrolled` (the school's id in the county, at the level given);
 rows with it empty are county-wide. `distance` compares simulated
@@ -126,7 +126,7 @@ def _read_observed(path: Path, years: int) -> pd.DataFrame:
     for i, row in enumerate(df.itertuples(), start=2):
         if row.indicator not in INDICATOR_NAMES:
             raise InputError(str(path), "indicator", f"row {i}: {row.indicator!r} is not an "
-                             "indicator; see sim/metrics.py for the names")
+                             "indicator; see docs/indicators.md for the names")
         if row.level not in LEVELS:
             raise InputError(str(path), "level", f"row {i}: {row.level!r}; use primary, junior "
                              "or all")

@@ -16,8 +16,8 @@ import pandas as pd
 
 from sim.core import rng
 from sim.model import build, engine
-from sim.model.scenario import Scenario
-from sim.outputs import metrics, store, tables
+from sim.model.scenario import Scenario, load
+from sim.outputs import console, metrics, store, tables
 
 Engine = Literal["numba", "mesa"]
 
@@ -68,3 +68,45 @@ def write_run_folder(run: ScenarioRun, out_dir: Path,
         "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
         tables=tables.run_tables(run.model, result))
     return df, summary
+
+
+def plan_and_reference(path: str | Path, overrides: dict, out: str | Path | None = None,
+                       with_reference: bool = True) -> list[tuple[Scenario, Path]]:
+    """The scenario of `path` (with overrides) and its results folder (default
+    results/<name>/), then its `compare_to` reference if it names one (with the plan's seed,
+    replicates and years: common random numbers) in the folder's reference/."""
+    plan = load(path, overrides)
+    runs = [(plan, Path(out) if out else Path("results") / plan.name)]
+    if plan.compare_to and with_reference:
+        ref = load(plan.compare_to, {"seed": plan.seed, "replicates": plan.replicates,
+                                     "years": plan.years})
+        runs.append((ref, runs[0][1] / "reference"))
+    return runs
+
+
+def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
+             workers: int | None = None, progress: Callable[[int], object] | None = None,
+             on_scenario: Callable[[str], object] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """`schoolflow run`: run each (scenario, folder) and write its folder; with a reference, also
+    the paired difference plan - reference (paired_difference.csv in the plan's folder). Returns
+    the final year's headline table (plan, reference, paired difference) and one bus-cache line
+    per scenario."""
+    threads = 1 if engine_name == "mesa" else engine.set_workers(workers)
+    models = [build.build_model(s) for s, _ in runs]
+    frames, bus_lines = [], []
+    for model, (s, out_dir) in zip(models, runs, strict=True):
+        if on_scenario is not None:
+            on_scenario(s.name)
+        run = run_scenario(s, engine_name=engine_name, model=model, progress=progress)
+        df, summary = write_run_folder(run, out_dir, threads)
+        frames.append((s, df, summary))
+        bus_lines.append(f"{s.name}: {console.cache_line(run.result.bus_stats)}")
+    plan, df, summary = frames[0]
+    columns = [(plan.name, summary)]
+    if len(frames) > 1:
+        ref, ref_df, ref_summary = frames[1]
+        diff = metrics.paired_difference(df, ref_df)
+        with store.atomic_path(runs[0][1] / "paired_difference.csv") as tmp:
+            diff.to_csv(tmp, index=False)
+        columns += [(ref.name, ref_summary), ("paired difference", diff)]
+    return console.run_table(columns, plan.years), bus_lines

@@ -16,7 +16,7 @@ Writes DIR/sensitivity.csv (indicator, level, parameter, indices, intervals), DI
 
 By default the points run one after another in this process (all cores on each point's
 replicates). With `--workers N` or `--scheduler ADDRESS` they run as a sweep on Dask instead
-(`sim/sweep_run.py`): one chunk per point, written to DIR/runs/ as it finishes, so `--resume`
+(`sim/experiments/sweep_run.py`): one chunk per point, written to DIR/runs/ as it finishes, so `--resume`
 continues an interrupted analysis; the numbers are the same either way.
 """
 
@@ -109,7 +109,7 @@ def parse_targets(text: str) -> list[tuple[str, str]]:
         level = level or "all"
         if name not in INDICATOR_NAMES or level not in LEVELS:
             raise InputError("--indicators", item, "use NAME or NAME:LEVEL (primary, junior, all) "
-                             "with a name from sim/metrics.py")
+                             "with a name from docs/indicators.md")
         out.append((name, level))
     return out
 

@@ -137,7 +137,7 @@ def base_state(world: World, pop: Population, years: int,
 
 def bus_demand(world: World, pop: Population) -> np.ndarray:
     """(nodes, 10) base-year pupils by node and grade whose family has no motorbike or car: the
-    pupils student bus lines are planned for (sim/transport.py)."""
+    pupils student bus lines are planned for (sim/model/transport.py)."""
     age = pop.child_age.astype(np.int64)
     grade = age - (dt.SCHOOL_ENTRY_AGE - 1)
     pupil = (grade >= 1) & (grade <= dt.N_GRADES) & ~pop.hh_access[pop.child_hh]

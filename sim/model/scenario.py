@@ -197,7 +197,7 @@ def clock_minutes(text: str) -> float:
 
 
 class Bus(Strict):
-    """Dedicated student bus lines, simulated as a school day (sim/transport.py). Defaults are
+    """Dedicated student bus lines, simulated as a school day (sim/model/transport.py). Defaults are
     assumptions unless docs/parameters.md cites a source."""
 
     serve_closed_villages: bool = Field(

@@ -8,8 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
+from sim.core import rules
 from sim.model import build, engine
 from sim.model.scenario import Scenario
+
+PRIMARY_GRADES = range(1, rules.LAST_PRIMARY_GRADE + 1)
+JUNIOR_GRADES = range(dt.FIRST_JUNIOR_GRADE, dt.N_GRADES + 1)
 
 
 @dataclass
@@ -26,15 +30,15 @@ class Snapshot:
 
 
 def _class_sizes(S, W, P, grades: range) -> np.ndarray:
+    """Pupils in every class of these grades in open schools (the indicators' class split)."""
     sizes = []
     for s in np.flatnonzero(S.open):
         for g in grades:
             n = int(S.enrol[s, g])
             if n == 0:
                 continue
-            cap = P.cap_primary if g <= 6 else P.cap_junior
-            nc = min(int(np.ceil(n / cap)), int(W.school_classes[s]))
-            q, r = divmod(n, nc)
+            cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
+            nc, q, r = rules.class_split(n, cap, int(W.school_classes[s]))
             sizes += [q + 1] * r + [q] * (nc - r)
     return np.array(sizes, dtype=np.int64)
 
@@ -50,7 +54,7 @@ def take(scenario: Scenario, replicate: int = 0) -> Snapshot:
     n = C.n_used[0]
     st, grade, mode = C.status[:n], C.grade[:n], C.mode[:n]
     enrolled = (st == dt.ENROLLED) & (C.school[:n] >= 0)
-    day = enrolled & (mode != dt.BOARDING) & (mode != dt.RENTING)
+    day = enrolled & (mode != dt.BOARDING)  # rules.is_day_pupil: renters travel from their room
     travel = C.travel[:n]
     hh = C.hh[:n]
     ever = enrolled | (st == dt.DROPPED_OUT) | (st == dt.GRADUATED)
@@ -62,16 +66,17 @@ def take(scenario: Scenario, replicate: int = 0) -> Snapshot:
         "hardship": ever & H.hardship[hh],
         "girls": ever & C.female[:n],
         "boys": ever & ~C.female[:n],
-        "primary": ever & (grade <= 6),
-        "junior": ever & (grade >= 7),
+        "primary": ever & (grade <= rules.LAST_PRIMARY_GRADE),
+        "junior": ever & (grade > rules.LAST_PRIMARY_GRADE),
     }
     bus = enrolled & (mode == dt.BUS)
     links = sorted({(int(H.node[h]), int(s)) for h, s in zip(hh[bus], C.school[:n][bus], strict=True)})
     return Snapshot(
         scenario=scenario.name,
-        class_sizes={"primary": _class_sizes(S, model.W, model.P, range(1, 7)),
-                     "junior": _class_sizes(S, model.W, model.P, range(7, 10))},
-        day_travel={"primary": travel[day & (grade <= 6)], "junior": travel[day & (grade >= 7)]},
+        class_sizes={"primary": _class_sizes(S, model.W, model.P, PRIMARY_GRADES),
+                     "junior": _class_sizes(S, model.W, model.P, JUNIOR_GRADES)},
+        day_travel={"primary": travel[day & (grade <= rules.LAST_PRIMARY_GRADE)],
+                    "junior": travel[day & (grade > rules.LAST_PRIMARY_GRADE)]},
         dropout_by_group={k: float(dropped[m].sum() / max(m.sum(), 1)) for k, m in groups.items()},
         base_pupils=base, final_pupils=S.enrol.sum(axis=1).copy(), final_open=S.open.copy(),
         bus_links=links, world=model.world,

@@ -13,13 +13,13 @@ from sim.model.engine import RunResult
 
 def safety_ledger(model: Model, result: RunResult, replicate_index: int = 0) -> pd.DataFrame:
     """The bus safety ledger of one replicate of a run (by default its first): per year and
-    line, vehicles, drivers, pupils carried, first pick-up, longest ride (sim/transport.py)."""
+    line, vehicles, drivers, pupils carried, first pick-up, longest ride (sim/model/transport.py)."""
     return model.bus.ledger(_ids_by_year(result, replicate_index))
 
 
 def bus_stops(model: Model, result: RunResult, replicate_index: int = 0) -> pd.DataFrame:
     """Per year, line and served village of one replicate: pick-up, wait, ride and door-to-school
-    times (sim/transport.py)."""
+    times (sim/model/transport.py)."""
     return model.bus.stops_table(_ids_by_year(result, replicate_index))
 
 

@@ -2,7 +2,7 @@
 
 Households, pupils (children of every age) and schools are Mesa agents; one `step()` is one
 school year. Each rule of the annual cycle is one short method of `SchoolFlowModel`, in the order
-`step` calls them. The numba core (`sim/kernels/`) implements the same rules for speed; the two
+`step` calls them. The numba core (`sim/core/kernels/`) implements the same rules for speed; the two
 engines read the same scenario file and the same county, draw the same counter-based random
 numbers (keyed by replicate seed, year, agent and decision), and are checked against each other
 (`tests/test_engines.py`, `benchmarks/engines.py`).
@@ -365,7 +365,7 @@ class SchoolFlowModel(mesa.Model):
 
     def set_up_bus_lines(self) -> None:
         """In a year with closure rules, plan and simulate the student bus lines of the new
-        network (sim/transport.py: simpy school day, shared with the numba engine)."""
+        network (sim/model/transport.py: simpy school day, shared with the numba engine)."""
         if self.year not in set(self.rules.year.tolist()):
             return
         s = self.schools

@@ -52,7 +52,7 @@ def build_choice_slot(slot, v, g, access, P, W, S):
     attend, nearest first by private time (which no mode beats), with the fastest day travel
     (one-way minutes) and its mode: walking; the student bus where the village's line goes to the
     school's node and carries grade g (door-to-school time from the simulated bus day,
-    sim/transport.py); the
+    sim/model/transport.py); the
     family's motorbike or car with `access`. A school is kept
     if it is open, teaches grade g, and is within the day travel limit or (grade and beds
     permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per

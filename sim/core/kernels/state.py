@@ -16,7 +16,7 @@ WorldArrays = namedtuple("WorldArrays", [
     "school_quality",   # float64 (schools): 0-1
     "t_walk",           # float32 (nodes, schools): minutes
     "t_bus",            # float32 (nodes, schools): minutes incl. wait, road-time estimate
-                        #   the closure rules plan with (ridden times: sim/transport.py)
+                        #   the closure rules plan with (ridden times: sim/model/transport.py)
     "t_private",        # float32 (nodes, schools): minutes
     "km",               # float32 (nodes, schools): road km
     "sorted_primary",   # int32 (nodes, k): schools teaching grade 1 in the base year, nearest

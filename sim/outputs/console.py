@@ -1,0 +1,48 @@
+"""What the terminal shows: the headline indicators of `schoolflow run` and `compare`, intervals
+as "mean [p05, p95]", and the bus-day cache line."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+HEADLINE = [  # indicators printed in the summary table, in this order
+    "schools_open", "pupils_enrolled", "dropout_rate", "junior_retention_3yr", "mean_class_size",
+    "share_classes_over_standard", "share_classes_very_large", "travel_time_mean_min",
+    "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
+    "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
+    "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
+    "closures_exempted", "bus_ride_time_p95_min", "buses_needed", "bus_cost_yuan_per_year",
+    "parent_cost_yuan_per_pupil", "villages_without_bus",
+]
+
+
+def _interval(row: pd.Series) -> str:
+    return f"{row['mean']:.4g} [{row['p05']:.4g}, {row['p95']:.4g}]"
+
+
+def cache_line(stats: dict) -> str:
+    """One line on the bus-network cache: lookups, hit rate, simulations, seconds."""
+    n = stats.get("network_lookups", 0)
+    if not n:
+        return "no bus networks"
+    lines = stats["lines_simulated"] + stats["line_hits"]
+    return (f"{n:.0f} network lookups, {stats['network_hits'] / n:.1%} cache hits, "
+            f"{stats['lines_simulated']:.0f} of {lines:.0f} lines simulated, "
+            f"{stats['seconds']:.2f} s")
+
+
+def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
+    final = summary[(summary.year == year) & summary.indicator.isin(HEADLINE)].copy()
+    final[label] = final.apply(_interval, axis=1)
+    return final[["indicator", "level", label]]
+
+
+def run_table(summaries: list[tuple[str, pd.DataFrame]], year: int) -> pd.DataFrame:
+    """The headline indicators in `year`, one column per (label, summary), in HEADLINE order."""
+    table = None
+    for label, summary in summaries:
+        part = summary_table(summary, year, label)
+        table = part if table is None else table.merge(part, on=["indicator", "level"], how="outer")
+    order = {name: i for i, name in enumerate(HEADLINE)}
+    return table.sort_values(["indicator", "level"], key=lambda c: c.map(order) if c.name ==
+                             "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
