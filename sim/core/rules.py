@@ -23,11 +23,14 @@ BIRTH_AGES_HIGH = (20, 34)  #: household head's ages (years) with `birth_prob_20
 BIRTH_AGES_LOW = (35, 44)  #: household head's ages (years) with `birth_prob_35_44`
 
 # --- travel ---------------------------------------------------------------------------------
+PRIVATE_TRIPS_PER_DAY = 4.0  #: one-way trips a family drives a day: to school and back, twice
 FAR_MIN = 45.0  #: minutes; a child travelling further makes the family's move more likely
 OVER_60_MIN = 60.0  #: minutes; `share_travel_over_60min`
 LOWER_GRADES_LAST = 3  #: grades 1-3 are the lower primary grades
 LOWER_OVER_MIN = 30.0  #: minutes; national guidance limit for grades 1-3
 YOUNG_BOARDING_BELOW_GRADE = 4  #: boarders below this grade add the young-boarding hazard
+
+REFERENCE_QUALITY = 0.5  #: school quality (0-1) at which the dropout quality term is zero
 
 # --- classes and schools (Jiangyuan 2017, Nanle 2022 plans) ---------------------------------
 VERY_LARGE_PRIMARY = 56  #: pupils; a primary class this large is "very large"

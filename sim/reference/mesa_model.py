@@ -414,7 +414,8 @@ class SchoolFlowModel(mesa.Model):
             return min(p.parent_fare_day * p.school_days, full) if p.parent_fare_day >= 0 \
                 else p.parent_fare_share * full
         if mode == dt.PRIVATE:
-            return p.private_per_km * float(self.w.km[hh.node, school.sid]) * 4.0 * p.school_days
+            km = float(self.w.km[hh.node, school.sid])
+            return p.private_per_km * km * rules.PRIVATE_TRIPS_PER_DAY * p.school_days
         if mode == dt.BOARDING:
             return max(p.boarding_family_share * p.boarder_cost
                        - (p.hardship_subsidy if hh.hardship else 0.0), 0.0)
@@ -538,7 +539,7 @@ class SchoolFlowModel(mesa.Model):
                 z += p.b_left_behind
             if kid.mode == dt.BOARDING and g < rules.YOUNG_BOARDING_BELOW_GRADE:
                 z += p.b_young_boarding
-            z += p.b_quality * (s.quality - 0.5)
+            z += p.b_quality * (s.quality - rules.REFERENCE_QUALITY)
             self.at_risk[g] += 1
             if self.draw(kid.cid, counter_rng.DROPOUT) < 1.0 / (1.0 + math.exp(-z)):
                 self.dropped[g] += 1

@@ -23,7 +23,7 @@ def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quali
         z += P.b_left_behind
     if mode == dt.BOARDING and grade < rules.YOUNG_BOARDING_BELOW_GRADE:
         z += P.b_young_boarding
-    z += P.b_quality * (quality - 0.5)
+    z += P.b_quality * (quality - rules.REFERENCE_QUALITY)
     return 1.0 / (1.0 + np.exp(-z))
 
 

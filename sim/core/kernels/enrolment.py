@@ -28,7 +28,7 @@ def family_cost(mode, km, bus_yuan, hardship, P):
             return min(P.parent_fare_day * P.school_days, bus_yuan)
         return P.parent_fare_share * bus_yuan
     if mode == dt.PRIVATE:
-        return P.private_per_km * km * 4.0 * P.school_days
+        return P.private_per_km * km * rules.PRIVATE_TRIPS_PER_DAY * P.school_days
     if mode == dt.BOARDING:
         c = P.boarding_family_share * P.boarder_cost - (P.hardship_subsidy if hardship else 0.0)
         return c if c > 0.0 else 0.0
