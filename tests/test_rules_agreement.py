@@ -103,7 +103,11 @@ def _bus_replaced(states):
 
 
 def _catchment(states):
-    return _indicator(states, "pupils_enrolled")[0] > 0
+    """The choice rule is in force: the same county under the default logit choice sends some
+    pupils to other schools."""
+    logit = agreement.numba_states(build.build_model(_scenario("logit")), 0)
+    return any((c["child.school"] != g["child.school"]).any()
+               for c, g in zip(states, logit, strict=True))
 
 
 RULES = {

@@ -131,7 +131,8 @@ def base_state(world: World, pop: Population, years: int,
         status=status, travel=np.zeros(n_c, np.float32), cost=np.zeros(n_c, np.float32),
         n_used=np.array([n_c], np.int64),
     )
-    fertile_years = np.clip(45 - pop.hh_head_age.astype(np.int64), 0, years).sum()
+    last_fertile_age = rules.BIRTH_AGES_LOW[1]
+    fertile_years = np.clip(last_fertile_age + 1 - pop.hh_head_age.astype(np.int64), 0, years).sum()
     return S0, H0, C0, int(n_c + fertile_years + 1)
 
 

@@ -12,6 +12,8 @@ import pandas as pd
 
 from sim.core.dtypes import INDICATOR_LEVELS
 from sim.core.indicators import INDICATOR_NAMES
+from sim.model import engine
+from sim.reference.mesa_model import SchoolFlowModel
 
 #: where both engines' replicates all give one value, means must be equal to this (absolute)
 EXACT = 1e-9
@@ -68,8 +70,6 @@ STATE_FIELDS = ("child.hh", "child.age", "child.grade", "child.status", "child.s
 
 def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
     """Every year's agent state of one replicate on the numba core (copies), by STATE_FIELDS."""
-    from sim.model import engine
-
     out = []
     for st in engine.trace_replicate(built, replicate):
         C, H, S = st.C, st.H, st.S
@@ -91,8 +91,6 @@ def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
 
 def mesa_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
     """The same as `numba_states` from the Mesa reference model's agents."""
-    from sim.reference.mesa_model import SchoolFlowModel
-
     model = SchoolFlowModel(built.scenario, replicate, built)
     out = [_mesa_state(model)]
     for _ in range(built.scenario.years):
