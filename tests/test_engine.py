@@ -73,7 +73,7 @@ def _class_shares(model, S, P):
             if n == 0:
                 continue
             cap = P.cap_primary if g <= 6 else P.cap_junior
-            nc = min(-(-n // int(cap)), int(model.W.school_classes[s]))
+            nc = min(-(-n // int(cap)), int(S.classes[s]))
             sizes = [n // nc + (1 if k < n % nc else 0) for k in range(nc)]
             classes += nc
             over += sum(size > cap for size in sizes)
@@ -128,7 +128,7 @@ def test_invariants(small_dict, below, share, check, bus_on, mode, cap, max_trav
     assert out[-1, IDX("share_classes_over_standard"), 2] == pytest.approx(
         _class_shares(model, S, model.P))
     seats = np.where(np.arange(10)[None, :] <= 6, model.P.cap_primary, model.P.cap_junior) * \
-        model.W.school_classes[:, None]
+        S.classes[:, None]
     assert out[-1, IDX("pupils_enrolled"), 2] == enrolled.sum()
     if not (S.enrol > seats).any():
         assert out[-1, IDX("share_classes_over_standard"), 2] == 0
@@ -240,7 +240,7 @@ def test_teacher_cv_and_school_size_match_plain_computation(small_dict):
             if n == 0:
                 continue
             cap = P.cap_primary if g <= 6 else P.cap_junior
-            nc = min(int(np.ceil(n / cap)), W.school_classes[s])
+            nc = min(int(np.ceil(n / cap)), S.classes[s])
             t = nc * (P.teachers_class_primary if g <= 6 else P.teachers_class_junior)
             for L in (0 if g <= 6 else 1, 2):
                 pupils[L] += n

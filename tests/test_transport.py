@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.model import transport as tr
-from sim.model.world import load_county_csv
+from sim.model.county_files import load_county as load_county_csv
 from sim.outputs import tables
 from tests.conftest import SMALL, write_county
 

@@ -8,8 +8,10 @@ import pytest
 
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
+from sim.model.county_files import load_county as load_county_csv
+from sim.model.county_files import save_county_csv
 from sim.model.scenario import SyntheticCounty, Travel
-from sim.model.world import compute_travel_times, load_county_csv, save_county_csv, synthetic_county
+from sim.model.world import compute_travel_times, synthetic_county
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,9 @@ class RunResult:
     """Indicators of replicates start..stop-1: values[replicate, year, indicator, level];
     bus_networks[replicate, year]: index of the year's bus network in `Model.bus.networks`;
     school_pupils[replicate, year, school, level]: pupils enrolled at the end of the year by
-    school (World order) and level (primary, junior, all)."""
+    school (World order) and level (primary, junior, all); school_events[replicate, school,
+    year]: what the plan did to each school each year (EV_* flags of
+    sim/core/kernels/state.py)."""
 
     values: np.ndarray
     start: int
@@ -32,6 +34,7 @@ class RunResult:
     bus_networks: np.ndarray
     bus_stats: dict
     school_pupils: np.ndarray
+    school_events: np.ndarray
 
 
 def set_workers(workers: int | None) -> int:
@@ -97,9 +100,10 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     seeds = rng.replicate_seeds(model.scenario.seed, start, stop)
     batch = batch or max(8, 4 * numba.get_num_threads())
     years = model.scenario.years
-    rule_years = set(model.R.year.tolist())
-    P, W, R = model.P, model.W, model.R
+    rule_years = model.policy_years()
+    P, W, R, A = model.P, model.W, model.R, model.A
     values = np.empty((len(seeds), years + 1, N_INDICATORS, 3))
+    events = np.empty((len(seeds), *model.S0.events.shape), np.int32)
     networks = np.full((len(seeds), years + 1), -1, np.int64)
     pupils = np.empty((len(seeds), years + 1, model.S0.enrol.shape[0], 3), np.int32)
     before = model.bus.stats()
@@ -118,22 +122,24 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
         net = np.full(n, -1, np.int64)
         for year in range(years + 1):
             if year > 0:
-                annual.year_batch(annual.POLICY, year, sd, P, W, R, SB, HB, CB, counts, at_risk,
-                                  dropped, out, st)
+                annual.year_batch(annual.POLICY, year, sd, P, W, R, A, SB, HB, CB, counts,
+                                  at_risk, dropped, out, st)
                 if year in rule_years:
                     for k in range(n):
                         net[k] = set_bus_network(model, replicate(state, k)[0])
-            annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, SB, HB, CB, counts, at_risk,
-                              dropped, out, st)
+            annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, A, SB, HB, CB, counts,
+                              at_risk, dropped, out, st)
             values[i:i + n, year] = out
             networks[i:i + n, year] = net
             school_pupils_by_level(SB.enrol, pupils[i:i + n, year])
+        events[i:i + n] = SB.events
         steps += int(st.sum())
         if progress is not None:
             progress(n)
     after = model.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
-    return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils)
+    return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils,
+                     events)
 
 
 def school_pupils_by_level(enrol: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -162,16 +168,16 @@ def trace_replicate(model: Model, replicate_index: int = 0) -> Iterator[YearStat
     kernels in the same order as `run_model`, with identical results, for inspecting agents and
     schools between years."""
     seed = rng.replicate_seeds(model.scenario.seed, replicate_index, replicate_index + 1)[0]
-    P, W, R = model.P, model.W, model.R
+    P, W, R, A = model.P, model.W, model.R, model.A
     S, H, C = replicate(batch_state(model, 1), 0)
     counts = np.zeros(N_COUNTS, np.int64)
     at_risk = np.zeros(dt.N_GRADES + 1, np.int64)
     dropped = np.zeros(dt.N_GRADES + 1, np.int64)
-    rule_years = set(R.year.tolist())
+    rule_years = model.policy_years()
     net = -1
     for year in range(model.scenario.years + 1):
         if year > 0:
-            annual.year_policy(year, seed, P, W, R, S, H, C, counts)
+            annual.year_policy(year, seed, P, W, R, A, S, H, C, counts)
             if year in rule_years:
                 net = set_bus_network(model, S)
         out = np.empty((N_INDICATORS, 3))

@@ -122,6 +122,7 @@ READ_ELSEWHERE: dict[str, str] = {
     "behaviour.travel.private_kmh": "sim/model/world.py (travel times)",
     "behaviour.travel.bus_wait_min": "sim/model/world.py (travel times)",
     "policies.closures": "sim/model/params.py build_rules (the Rules arrays)",
+    "policies.actions": "sim/model/plan.py (the Actions arrays and the schools a plan opens)",
     "policies.bus.*": "sim/model/transport.py (bus lines and the simulated school day)",
 }
 

@@ -1,5 +1,6 @@
 """Households and children as struct-of-arrays, synthesised for the base year from the
-villages' populations with a rural age structure. Deterministic given the seed.
+villages' populations with a rural age structure; where the county gives school rolls, the
+pupils are those of the rolls (sim/model/rolls.py). Deterministic given the seed.
 
 Households here are those that matter for schooling: with children aged 0-15, or with a
 household head young enough to have one during the run.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
+from sim.model import rolls
 from sim.model.scenario import Scenario
 from sim.model.world import World
 
@@ -37,6 +39,14 @@ class Population:
     child_hh: np.ndarray
     child_age: np.ndarray
     child_female: np.ndarray
+    #: base-year school of each child from the rolls (-1: none; the model places them), its
+    #: travel mode and one-way day minutes
+    child_school: np.ndarray | None = None
+    child_mode: np.ndarray | None = None
+    child_travel: np.ndarray | None = None
+    #: what the rolls left out: village name -> grades with no school in reach
+    unserved: dict | None = None
+    roll_fallback: list | None = None  #: schools whose pupils were put in the nearest village
 
     @property
     def n_households(self) -> int:
@@ -50,9 +60,6 @@ class Population:
 def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     """Build the base-year population of `world` (seeded)."""
     rng = np.random.default_rng(seed)
-    demo = scenario.behaviour.demography
-    choice = scenario.behaviour.choice
-    costs = scenario.behaviour.costs
     n_hh = np.maximum(np.round(world.node_population / PERSONS_PER_HOUSEHOLD), 0).astype(np.int64)
     node = np.repeat(np.arange(world.n_nodes, dtype=dt.INDEX), n_hh)
     head_age = rng.integers(22, 56, len(node))
@@ -69,12 +76,51 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     cum = np.cumsum(cohort)
     child_age = np.searchsorted(cum, rng.uniform(size=len(child_hh)) * cum[oldest], side="right")
     child_age = np.minimum(child_age, oldest)
-    keep = (n_child > 0) | (head_age < 45)
-    new_index = np.cumsum(keep) - 1
+    if world.school_roll is None:
+        keep = (n_child > 0) | (head_age < 45)
+        node, head_age = node[keep], head_age[keep]
+        child_hh = (np.cumsum(keep) - 1)[child_hh]
+        attrs = _attributes(rng, len(node), scenario)
+        female = rng.uniform(size=len(child_hh)) < 0.485
+        return Population(**node_arrays(node, head_age, attrs), child_hh=child_hh.astype(dt.INDEX),
+                          child_age=child_age.astype(np.int8), child_female=female)
+    # with rolls: households' attributes first (who has a motorbike or car decides who can
+    # reach a school), then every roll pupil in a household of a village the school serves;
+    # synthetic children of school age stay only where no school of their grade is in reach
+    attrs = _attributes(rng, len(node), scenario)
+    placed = rolls.place(world, scenario, node, head_age, attrs["access"], rng)
+    grade = child_age - (dt.SCHOOL_ENTRY_AGE - 1)
+    school_age = (grade >= 1) & (grade <= dt.N_GRADES)
+    unserved = np.zeros((world.n_nodes, dt.N_GRADES + 1), bool)
+    for name, grades in placed.unserved.items():
+        unserved[world.node_name.index(name), grades] = True
+    stay = ~school_age | unserved[node[child_hh], np.clip(grade, 0, dt.N_GRADES)]
+    child_hh = np.concatenate([child_hh[stay], placed.hh])
+    child_age = np.concatenate([child_age[stay], placed.age])
+    school = np.concatenate([np.full(int(stay.sum()), -1), placed.school])
+    mode = np.concatenate([np.zeros(int(stay.sum()), np.int8), placed.mode])
+    travel = np.concatenate([np.zeros(int(stay.sum())), placed.travel])
+    has_child = np.zeros(len(node), bool)
+    has_child[child_hh] = True
+    keep = has_child | (head_age < 45)
     node, head_age = node[keep], head_age[keep]
-    child_hh = new_index[child_hh]
-    n = len(node)
+    child_hh = (np.cumsum(keep) - 1)[child_hh]
+    attrs = {k: a[keep] for k, a in attrs.items()}
+    female = rng.uniform(size=len(child_hh)) < 0.485
+    order = np.argsort(child_hh, kind="stable")  # a household's children together, as without rolls
+    return Population(
+        **node_arrays(node, head_age, attrs), child_hh=child_hh[order].astype(dt.INDEX),
+        child_age=child_age[order].astype(np.int8), child_female=female[order],
+        child_school=school[order].astype(dt.INDEX), child_mode=mode[order].astype(np.int8),
+        child_travel=travel[order].astype(np.float32), unserved=placed.unserved,
+        roll_fallback=placed.fallback)
 
+
+def _attributes(rng: np.random.Generator, n: int, scenario: Scenario) -> dict[str, np.ndarray]:
+    """Households' hardship, vehicle access, parents away, income and preference weights."""
+    demo = scenario.behaviour.demography
+    choice = scenario.behaviour.choice
+    costs = scenario.behaviour.costs
     hardship = rng.uniform(size=n) < demo.hardship_share
     access = (rng.uniform(size=n) < demo.transport_access_share) & ~(hardship & (rng.uniform(size=n) < 0.5))
     u = rng.uniform(size=n)
@@ -90,11 +136,16 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     w_dist = choice.distance_weight_per_min * np.exp(sd * z - sd * sd / 2)
     w_quality = choice.quality_weight * np.exp(sd * (-0.6 * z + 0.4 * np.clip(zi, -3, 3)) - sd * sd / 2)
     w_cost = choice.cost_weight_per_1000_yuan * np.exp(sd * rng.standard_normal(n) - sd * sd / 2)
-    return Population(
-        hh_node=node.astype(dt.INDEX), hh_hardship=hardship, hh_access=access,
-        hh_parents=parents.astype(np.int8), hh_away=np.zeros(n, bool),
-        hh_head_age=head_age.astype(np.int8), hh_w_dist=w_dist, hh_w_quality=w_quality,
-        hh_w_cost=w_cost, hh_income=income.astype(np.float64),
-        child_hh=child_hh.astype(dt.INDEX), child_age=child_age.astype(np.int8),
-        child_female=rng.uniform(size=len(child_hh)) < 0.485,
-    )
+    return {"hardship": hardship, "access": access, "parents": parents, "income": income,
+            "w_dist": w_dist, "w_quality": w_quality, "w_cost": w_cost}
+
+
+def node_arrays(node: np.ndarray, head_age: np.ndarray, a: dict) -> dict:
+    """Population's household fields from the kept households and their attributes."""
+    n = len(node)
+    return dict(
+        hh_node=node.astype(dt.INDEX), hh_hardship=a["hardship"], hh_access=a["access"],
+        hh_parents=a["parents"].astype(np.int8), hh_away=np.zeros(n, bool),
+        hh_head_age=head_age.astype(np.int8), hh_w_dist=a["w_dist"], hh_w_quality=a["w_quality"],
+        hh_w_cost=a["w_cost"], hh_income=a["income"].astype(np.float64))
+

@@ -11,10 +11,20 @@ import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.core.errors import InputError
 
@@ -187,6 +197,88 @@ class Exemptions(Strict):
         return self
 
 
+def _id_list(value: Any) -> Any:
+    """A school id or a list of them -> a list."""
+    return [value] if isinstance(value, str | int) else value
+
+
+class CloseAction(Strict):
+    """Close named schools; their pupils go to `receiver` (or the nearest as for rules)."""
+
+    year: int = Field(ge=1, description="simulated year it acts in (1 = first year)")
+    close: list[str] = Field(min_length=1, description="ids of the schools to close (schools.csv)")
+    receiver: str | None = Field(
+        None, description="id of the school that takes their pupils; omitted = the nearest open "
+                          "school teaching their grades, as for rules")
+
+    _ids = field_validator("close", mode="before")(_id_list)
+
+
+class ExpandAction(Strict):
+    """Add classes, boarding beds and canteen places to a school (added to what it has)."""
+
+    year: int = Field(ge=1, description="simulated year it acts in (1 = first year)")
+    expand: str = Field(description="id of the school to expand")
+    classes_per_grade: int = Field(0, ge=0, description="classes added to each grade")
+    boarding_beds: int = Field(0, ge=0, description="boarding beds added (beds)")
+    canteen_places: int = Field(0, ge=0, description="canteen places added (pupils)")
+
+
+class DowngradeAction(Strict):
+    """Keep named schools for the lower grades only, as teaching points."""
+
+    year: int = Field(ge=1, description="simulated year it acts in (1 = first year)")
+    downgrade: list[str] = Field(min_length=1, description="ids of the schools to downgrade")
+    grades: list[int] = Field([1, 2, 3], description="grades kept, consecutive from 1")
+
+    _ids = field_validator("downgrade", mode="before")(_id_list)
+
+    @model_validator(mode="after")
+    def _grades(self) -> DowngradeAction:
+        g = sorted(self.grades)
+        if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > 8:
+            raise ValueError("grades must be consecutive from 1 (e.g. [1, 2, 3])")
+        return self
+
+
+class NewSchool(Strict):
+    school_id: str = Field(description="id of the new school (not already in schools.csv)")
+    village_id: str = Field(description="village where it stands (villages.csv)")
+    level: LevelName = Field(description="its level, which sets the grades it teaches")
+    classes_per_grade: int = Field(1, ge=1, description="classes each grade may hold")
+    boarding_beds: int = Field(0, ge=0, description="boarding beds (beds)")
+    canteen_places: int | None = Field(
+        None, ge=0, description="canteen places (pupils); omitted = not known")
+    quality: float = Field(0.5, ge=0, le=1, description="school quality index (0-1)")
+
+
+class OpenAction(Strict):
+    """Open a new school."""
+
+    year: int = Field(ge=1, description="simulated year it opens in (1 = first year)")
+    open: NewSchool
+
+
+def _action_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        for key in ("close", "expand", "downgrade", "open"):
+            if key in value:
+                return key
+        return None
+    return getattr(value, "kind", None)
+
+
+Action = Annotated[
+    Annotated[CloseAction, Tag("close")] | Annotated[ExpandAction, Tag("expand")]
+    | Annotated[DowngradeAction, Tag("downgrade")] | Annotated[OpenAction, Tag("open")],
+    Discriminator(_action_kind, custom_error_type="action_kind",
+                  custom_error_message="an action needs one of the keys close, expand, "
+                                       "downgrade or open")]
+for _cls, _kind in ((CloseAction, "close"), (ExpandAction, "expand"),
+                    (DowngradeAction, "downgrade"), (OpenAction, "open")):
+    _cls.kind = _kind
+
+
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  #: a time of day, e.g. 07:50
 
 
@@ -277,6 +369,9 @@ class ClassCaps(Strict):
 
 
 class Policies(Strict):
+    actions: list[Action] = Field(
+        [], description="named plan actions (close, expand, downgrade, open), applied before "
+                        "the closure rules of their year; see README 'Your county, your plan'")
     closures: list[ClosureRule] = Field([], description="closure rules, applied in year order")
     exemptions: Exemptions = Exemptions()
     receiving_capacity_check: bool = Field(
@@ -300,6 +395,12 @@ class Scenario(Strict):
     county: County
     behaviour: Behaviour = Behaviour()
     policies: Policies = Policies()
+    _file: str = PrivateAttr("<scenario>")  #: the file it was loaded from, for error messages
+
+    @property
+    def file(self) -> str:
+        """The scenario file this was loaded from ("<scenario>" if built in code)."""
+        return self._file
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -365,7 +466,9 @@ def format_error(err: dict) -> tuple[str, str]:
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
     kind = err["type"]
     msg = err["msg"]
-    if kind == "extra_forbidden":
+    if kind == "union_tag_invalid" or kind == "action_kind":
+        msg = "an action needs one of the keys close, expand, downgrade or open"
+    elif kind == "extra_forbidden":
         msg = "unknown field; check the spelling (see docs/scenario.md for the allowed fields)"
     elif kind == "literal_error":
         msg = f"{msg}; got {err.get('input')!r}"
@@ -377,7 +480,9 @@ def format_error(err: dict) -> tuple[str, str]:
 def validate(data: dict, file: str = "<scenario>") -> Scenario:
     """Validate a merged scenario dictionary; raise InputError naming file, field and fix."""
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
+        scenario._file = file
+        return scenario
     except ValidationError as exc:
         errors = exc.errors()
         field, msg = format_error(errors[0])

@@ -1,7 +1,8 @@
 """The county: villages (population nodes), schools, roads and travel times.
 
-Two ways to get one: `synthetic_county` (seeded generator) and `load_county_csv` (a user's own
-villages.csv, schools.csv, roads.csv; columns documented in README.md). Travel times are one-way
+Two ways to get one: `synthetic_county` (seeded generator) and
+`sim.model.county_files.load_county` (a user's own villages, schools and roads, with optional
+rolls and births; columns documented in README.md). Travel times are one-way
 minutes from every village to every school by mode, from shortest paths over the road graph
 (`scipy.sparse.csgraph.dijkstra`).
 """
@@ -9,16 +10,13 @@ minutes from every village to every school by mode, from shortest paths over the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components, dijkstra, minimum_spanning_tree
+from scipy.sparse.csgraph import dijkstra, minimum_spanning_tree
 from scipy.spatial.distance import cdist
 
 from sim.core import dtypes as dt
-from sim.core.errors import InputError
 from sim.model.scenario import SyntheticCounty, Travel
 
 VILLAGE, TOWN, COUNTY_SEAT = 0, 1, 2
@@ -50,6 +48,13 @@ class World:
     school_beds: np.ndarray  # int32, boarding beds
     school_canteen: np.ndarray  # int32, canteen places
     school_quality: np.ndarray  # float64, 0-1
+    #: optional data of a county's own files (None / -1 / NaN where not given)
+    school_planned: np.ndarray | None = None  # bool: opens later by a plan action (not open in year 0)
+    school_roll: np.ndarray | None = None  # int64 (schools, 10): base-year pupils by grade
+    school_boarders: np.ndarray | None = None  # int64: base-year boarders, -1 not given
+    school_teachers: np.ndarray | None = None  # float64: teachers, NaN not given
+    births: dict[int, float] | None = None  # simulated year -> births projected (children)
+    source: str = "synthetic county"  #: where it came from, for messages
     t_walk: np.ndarray | None = None  # (nodes, schools) minutes
     t_bus: np.ndarray | None = None
     t_private: np.ndarray | None = None
@@ -62,6 +67,12 @@ class World:
     @property
     def n_schools(self) -> int:
         return len(self.school_level)
+
+    def planned(self) -> np.ndarray:
+        """bool (schools): schools a plan action opens later (not open in the base year)."""
+        if self.school_planned is None:
+            return np.zeros(self.n_schools, bool)
+        return self.school_planned
 
     def centre_of_township(self) -> np.ndarray:
         """Node index of each township's centre (town or county seat), -1 if it has none."""
@@ -237,153 +248,3 @@ def synthetic_county(spec: SyntheticCounty) -> World:
         school_quality=np.array(s_quality, np.float64),
     )
     return world
-
-
-# --- CSV loader ---------------------------------------------------------------------------
-VILLAGE_COLUMNS = {"village_id": "unique id", "township": "township name",
-                   "x_km": "east coordinate (km)", "y_km": "north coordinate (km)",
-                   "population": "registered residents (persons)"}
-VILLAGE_OPTIONAL = {"terrain_factor": 1.0, "kind": "village"}
-SCHOOL_COLUMNS = {"school_id": "unique id", "village_id": "village where it stands",
-                  "level": "teaching_point | village_primary | central_primary | junior | nine_year",
-                  "classes_per_grade": "classes each grade may hold (>= 1)"}
-SCHOOL_OPTIONAL = {"boarding_beds": 0, "canteen_places": 0, "quality": 0.5}
-ROAD_COLUMNS = {"from_village": "village id", "to_village": "village id",
-                "length_km": "road length (km, > 0)", "road_class": "county | township | village"}
-
-
-def _read_csv(path: Path, required: dict, optional: dict) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError(str(path), "(file)", "file not found; a county folder needs "
-                         "villages.csv, schools.csv and roads.csv (see README.md)")
-    try:
-        df = pd.read_csv(path, dtype=str, skipinitialspace=True)
-    except Exception as exc:  # pandas raises several parser errors
-        raise InputError(str(path), "(csv)", f"cannot be read as CSV: {exc}") from None
-    df.columns = [c.strip() for c in df.columns]
-    for col, meaning in required.items():
-        if col not in df.columns:
-            raise InputError(str(path), col, f"missing column ({meaning}); required columns: "
-                             + ", ".join(required))
-    for col, default in optional.items():
-        if col not in df.columns:
-            df[col] = str(default)
-        else:  # empty cells of optional columns take the default
-            df[col] = df[col].fillna(str(default))
-    unknown = set(df.columns) - set(required) - set(optional) - {"name"}
-    if unknown:
-        raise InputError(str(path), sorted(unknown)[0], "unknown column; allowed: "
-                         + ", ".join([*required, *optional, "name"]))
-    return df
-
-
-def _numbers(df: pd.DataFrame, col: str, path: Path, low: float, strict: bool = False) -> np.ndarray:
-    values = pd.to_numeric(df[col], errors="coerce")
-    bad = values.isna() | ((values <= low) if strict else (values < low))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        op = ">" if strict else ">="
-        raise InputError(str(path), col, f"row {row + 2}: {df[col].iloc[row]!r} must be a number "
-                         f"{op} {low}")
-    return values.to_numpy(np.float64)
-
-
-def _codes(df: pd.DataFrame, col: str, path: Path, names: dict) -> np.ndarray:
-    raw = df[col].str.strip()
-    bad = ~raw.isin(list(names))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(str(path), col, f"row {row + 2}: {raw.iloc[row]!r} is not allowed; "
-                         f"use one of: {', '.join(names)}")
-    return raw.map(names).to_numpy(np.int8)
-
-
-def load_county_csv(folder: str | Path) -> World:
-    """Load a county from `folder/villages.csv`, `schools.csv`, `roads.csv` with validation."""
-    folder = Path(folder)
-    vpath, spath, rpath = folder / "villages.csv", folder / "schools.csv", folder / "roads.csv"
-    v = _read_csv(vpath, VILLAGE_COLUMNS, VILLAGE_OPTIONAL)
-    s = _read_csv(spath, SCHOOL_COLUMNS, SCHOOL_OPTIONAL)
-    r = _read_csv(rpath, ROAD_COLUMNS, {})
-
-    ids = v["village_id"].str.strip()
-    dup = ids.duplicated()
-    if dup.any():
-        raise InputError(str(vpath), "village_id", f"duplicate id {ids[dup].iloc[0]!r}; ids must be unique")
-    index = {vid: i for i, vid in enumerate(ids)}
-    towns = v["township"].str.strip()
-    township_names = list(dict.fromkeys(towns))
-    kind = _codes(v, "kind", vpath, NODE_KIND_NAMES)
-
-    def lookup(df, col, path):
-        raw = df[col].str.strip()
-        missing = ~raw.isin(index)
-        if missing.any():
-            row = int(np.flatnonzero(missing.to_numpy())[0])
-            raise InputError(str(path), col, f"row {row + 2}: village {raw.iloc[row]!r} is not in "
-                             f"{vpath.name}; add it there or correct the id")
-        return raw.map(index).to_numpy(dt.INDEX)
-
-    a, b = lookup(r, "from_village", rpath), lookup(r, "to_village", rpath)
-    road_km = _numbers(r, "length_km", rpath, 0.0, strict=True)
-    n = len(ids)
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    n_comp, label = connected_components(graph, directed=False)
-    if n_comp > 1:
-        seat = np.flatnonzero(kind == COUNTY_SEAT)
-        main = label[seat[0]] if len(seat) else np.bincount(label).argmax()
-        cut = int(np.flatnonzero(label != main)[0])
-        raise InputError(str(rpath), "from_village/to_village",
-                         f"village {ids.iloc[cut]!r} is not reachable by road from the rest of the "
-                         "county; add a row to roads.csv that connects it")
-    level = _codes(s, "level", spath, dt.LEVEL_NAMES)
-    quality = _numbers(s, "quality", spath, 0.0)
-    if (quality > 1).any():
-        raise InputError(str(spath), "quality", "must lie between 0 and 1")
-    sid = s["school_id"].str.strip()
-    return World(
-        node_name=list(ids), node_kind=kind,
-        node_township=towns.map({t: i for i, t in enumerate(township_names)}).to_numpy(dt.INDEX),
-        node_x_km=_numbers(v, "x_km", vpath, -np.inf), node_y_km=_numbers(v, "y_km", vpath, -np.inf),
-        node_population=_numbers(v, "population", vpath, 0.0),
-        node_terrain=_numbers(v, "terrain_factor", vpath, 1.0),
-        township_names=township_names,
-        road_from=a, road_to=b, road_km=road_km, road_class=_codes(r, "road_class", rpath,
-                                                                    dt.ROAD_CLASS_NAMES),
-        school_name=list(sid), school_node=lookup(s, "village_id", spath), school_level=level,
-        school_classes_per_grade=_numbers(s, "classes_per_grade", spath, 1.0).astype(dt.INDEX),
-        school_beds=_numbers(s, "boarding_beds", spath, 0.0).astype(dt.INDEX),
-        school_canteen=_numbers(s, "canteen_places", spath, 0.0).astype(dt.INDEX),
-        school_quality=quality,
-    )
-
-
-def save_county_csv(world: World, folder: str | Path) -> None:
-    """Write a county in the CSV format `load_county_csv` reads (e.g. a synthetic one to edit)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    kind_name = {v: k for k, v in NODE_KIND_NAMES.items()}
-    level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
-    road_name = {v: k for k, v in dt.ROAD_CLASS_NAMES.items()}
-    pd.DataFrame({
-        "village_id": world.node_name,
-        "township": [world.township_names[t] for t in world.node_township],
-        "x_km": world.node_x_km.round(3), "y_km": world.node_y_km.round(3),
-        "population": world.node_population.astype(int),
-        "terrain_factor": world.node_terrain.round(3),
-        "kind": [kind_name[k] for k in world.node_kind],
-    }).to_csv(folder / "villages.csv", index=False)
-    pd.DataFrame({
-        "school_id": world.school_name,
-        "village_id": [world.node_name[n] for n in world.school_node],
-        "level": [level_name[x] for x in world.school_level],
-        "classes_per_grade": world.school_classes_per_grade,
-        "boarding_beds": world.school_beds, "canteen_places": world.school_canteen,
-        "quality": world.school_quality.round(3),
-    }).to_csv(folder / "schools.csv", index=False)
-    pd.DataFrame({
-        "from_village": [world.node_name[i] for i in world.road_from],
-        "to_village": [world.node_name[i] for i in world.road_to],
-        "length_km": world.road_km.round(3),
-        "road_class": [road_name[c] for c in world.road_class],
-    }).to_csv(folder / "roads.csv", index=False)

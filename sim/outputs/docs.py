@@ -24,7 +24,13 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
                     if isinstance(a, type) and issubclass(a, BaseModel)), None)
         origin_list = typing.get_origin(ann) is list and typing.get_args(ann) and isinstance(
             typing.get_args(ann)[0], type) and issubclass(typing.get_args(ann)[0], BaseModel)
-        if origin_list:
+        union = _list_of_union(ann)
+        if union:
+            rows.append(f"| `{path}` | list | [] | {field.description or ''} |")
+            for cls in union:
+                key = cls.kind  # the key that names the action
+                rows += _rows(cls, f"{path}[] ({key}).")
+        elif origin_list:
             rows.append(f"| `{path}` | list | | {field.description or ''} |")
             rows += _rows(typing.get_args(ann)[0], f"{path}[].")
         elif sub is not None:
@@ -35,6 +41,22 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
             kind = kind.replace(" | ", " or ")
             rows.append(f"| `{path}` | {kind} | {default} | {field.description or ''} |")
     return rows
+
+
+def _list_of_union(ann) -> list[type[BaseModel]]:
+    """The models of a list of tagged alternatives (e.g. the plan's actions); [] otherwise."""
+    if typing.get_origin(ann) is not list or not typing.get_args(ann):
+        return []
+    item = typing.get_args(ann)[0]
+    while typing.get_origin(item) is typing.Annotated:
+        item = typing.get_args(item)[0]
+    out = []
+    for alt in typing.get_args(item):
+        while typing.get_origin(alt) is typing.Annotated:
+            alt = typing.get_args(alt)[0]
+        if isinstance(alt, type) and issubclass(alt, BaseModel):
+            out.append(alt)
+    return out
 
 
 def render() -> str:

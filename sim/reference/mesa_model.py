@@ -22,9 +22,13 @@ from sim.core import dtypes as dt
 from sim.core import rng, rules
 from sim.core.indicators import N_INDICATORS, ROW
 from sim.core.kernels import counter_rng
+from sim.core.kernels import state as ev
 from sim.core.kernels.record import N_BINS
 from sim.model import build, engine
 from sim.model.scenario import Scenario
+
+#: levels a village school merges out of (its receiving school is of another level)
+VILLAGE_LEVELS = (1 << dt.TEACHING_POINT) | (1 << dt.VILLAGE_PRIMARY)
 
 #: series the data collector keeps each year (chart label: indicator, level), for the web view
 LIVE_CHARTS = {
@@ -50,11 +54,11 @@ class School(mesa.Agent):
         self.node = int(w.school_node[sid])
         self.level = int(w.school_level[sid])
         self.lo, self.hi = dt.LEVEL_GRADES[self.level]
-        self.classes = int(w.school_classes_per_grade[sid])  # per grade
+        self.classes = int(w.school_classes_per_grade[sid])  # per grade; plan actions may add
         self.beds = int(w.school_beds[sid])
-        self.canteen = int(w.school_canteen[sid])
+        self.canteen = int(w.school_canteen[sid])  # -1: not known (the capacity check skips it)
         self.quality = float(w.school_quality[sid])
-        self.open = True
+        self.open = not w.planned()[sid]  # a school the plan opens starts closed
         self.received = False       # has taken in a closed school's pupils
         self.closed_year = -1
         self.receiver: School | None = None  # who took its pupils (or its upper grades)
@@ -62,6 +66,8 @@ class School(mesa.Agent):
         self.beds_used = 0
         self.last_enrol_g = np.zeros(dt.N_GRADES + 1, np.int64)  # at the end of last year
         self.base_enrol = -1        # pupils in the base year
+        #: what the plan did to it each year (EV_* flags of sim/core/kernels/state.py)
+        self.events = np.zeros(model.scenario.years + 1, np.int32)
 
     def teaches(self, grade: int) -> bool:
         return self.open and self.lo <= grade <= self.hi
@@ -131,6 +137,8 @@ class SchoolFlowModel(mesa.Model):
         built = built or build.build_model(scenario)
         self.scenario, self.world, self.population = scenario, built.world, built.population
         self.p, self.w, self.rules, self.bus = built.P, built.W, built.R, built.bus
+        self.actions = built.A
+        self.policy_years = built.policy_years()
         self.seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
         self.year = 0
         self.closed = self.deferred_total = self.exempted = 0  # cumulative counts
@@ -142,6 +150,11 @@ class SchoolFlowModel(mesa.Model):
         for c in range(pop.n_children):
             hh = self.households[int(pop.child_hh[c])]
             kid = Pupil(self, c, hh, int(pop.child_age[c]), bool(pop.child_female[c]))
+            if pop.child_school is not None and pop.child_school[c] >= 0:  # on a school roll
+                kid.school = self.schools[int(pop.child_school[c])]
+                kid.mode = int(pop.child_mode[c])
+                kid.travel = float(pop.child_travel[c])
+                kid.cost = float(np.float32(self.family_cost(kid.mode, hh, kid.school)))
             self.pupils.append(kid)
             hh.children.append(kid)
         self.bus_network = self.bus.empty()
@@ -160,7 +173,7 @@ class SchoolFlowModel(mesa.Model):
         self.year += 1
         self.age_and_progress()
         self.household_events()
-        self.close_schools()
+        self.close_schools()  # named plan actions first, then the closure rules
         self.set_up_bus_lines()
         self.school_year()
 
@@ -201,9 +214,9 @@ class SchoolFlowModel(mesa.Model):
         """Per household, in order: absent parents return; a parent leaves to work (children
         left behind), or the family leaves the county with its children; a village family moves
         to its township centre or the county seat (likelier when a child travels far); a birth,
-        with fertility falling each year."""
+        with fertility falling each year (and scaled to the county's births projection)."""
         p = self.p
-        trend = (1.0 - p.fertility_decline) ** self.year
+        trend = (1.0 - p.fertility_decline) ** self.year * self.w.birth_scale[self.year]
         for hh in self.households:
             if hh.away:
                 self.family_away(hh)
@@ -273,24 +286,65 @@ class SchoolFlowModel(mesa.Model):
             hh.children.insert(0, kid)
 
     def close_schools(self) -> None:
-        """Apply this year's closure rules (see `close_by_rule`)."""
-        deferred: set[int] = set()
+        """This year's named plan actions (`apply_actions`), then its closure rules
+        (`close_by_rule`); schools with a deferred closure are counted once."""
         reserved = {"seats": {}, "beds": {}, "canteen": {}}
+        self.apply_actions(reserved)
         for r in range(len(self.rules.year)):
             if self.rules.year[r] == self.year:
-                self.close_by_rule(r, reserved, deferred)
-        self.deferred_total += len(deferred)
+                self.close_by_rule(r, reserved)
+        self.deferred_total += sum(bool(s.events[self.year] & ev.EV_DEFERRED) for s in self.schools)
 
-    def close_by_rule(self, r: int, reserved: dict, deferred: set[int]) -> None:
+    def apply_actions(self, reserved: dict) -> None:
+        """The plan's named actions of this year in the order open, expand, downgrade, close:
+        a school opens; gains classes per grade, beds and canteen places; keeps grades 1 to
+        `hi` only (its upper grades go to the nearest school teaching them); or closes into
+        the named receiving school (else the nearest, as for rules) if it has room."""
+        a, y = self.actions, self.year
+        for kind in (ev.ACT_OPEN, ev.ACT_EXPAND, ev.ACT_DOWNGRADE, ev.ACT_CLOSE):
+            for i in range(len(a.year)):
+                if a.year[i] != y or a.kind[i] != kind:
+                    continue
+                s = self.schools[int(a.school[i])]
+                if kind == ev.ACT_OPEN:
+                    s.open = True
+                    s.events[y] |= ev.EV_OPENED | ev.EV_BY_ACTION
+                elif kind == ev.ACT_EXPAND:
+                    s.classes += int(a.classes[i])
+                    s.beds += int(a.beds[i])
+                    if a.canteen[i] > 0:
+                        s.canteen = max(s.canteen, 0) + int(a.canteen[i])
+                    s.events[y] |= ev.EV_EXPANDED
+                elif not s.open:
+                    continue  # closed in an earlier year
+                elif kind == ev.ACT_DOWNGRADE:
+                    if s.hi > a.hi[i]:
+                        rs, _ = self.nearest_teaching(s, int(a.hi[i]) + 1, s.hi, 0)
+                        s.hi, s.level, s.receiver = int(a.hi[i]), dt.TEACHING_POINT, rs
+                    s.events[y] |= ev.EV_DOWNGRADED | ev.EV_BY_ACTION
+                else:
+                    if a.receiver[i] >= 0:
+                        rs = self.schools[int(a.receiver[i])]
+                        t = float(self.planning_times()[s.node, rs.sid])
+                        if not rs.open or rs.lo > s.lo or rs.hi < s.hi:
+                            rs = None
+                    else:
+                        village = (VILLAGE_LEVELS >> s.level) & 1
+                        rs, t = self.receiving_school(s, VILLAGE_LEVELS if village else 0)
+                    missing = self.try_close(s, rs, t, reserved)
+                    s.events[y] |= missing | ev.EV_BY_ACTION
+                    self.closed += missing == 0
+
+    def close_by_rule(self, r: int, reserved: dict) -> None:
         """Close open schools of the rule's levels with fewer pupils than `below` last year: all
         of them, or enough to reach `share` of the base year's such schools; smallest first or
-        least added pupil-minutes first. A school whose pupils would travel beyond the exemption
-        limit keeps its lower grades (as a teaching point). With the capacity check, a school
-        closes only if its receiving school has seats, canteen places and beds; else deferred."""
+        least added pupil-minutes first; schools a named action handled this year are left
+        alone. A school whose pupils would travel beyond the exemption limit keeps its lower
+        grades (as a teaching point). Closing goes through `try_close` (the capacity check)."""
         p, rules = self.p, self.rules
         mask, below, share = int(rules.levels[r]), int(rules.below[r]), rules.share[r]
-        cands = [s for s in self.schools
-                 if s.open and (mask >> s.level) & 1 and s.last_enrol < below]
+        cands = [s for s in self.schools if s.open and (mask >> s.level) & 1
+                 and s.last_enrol < below and not s.events[self.year] & ev.EV_BY_ACTION]
         if math.isnan(share):
             target = len(cands)
         else:
@@ -310,63 +364,80 @@ class SchoolFlowModel(mesa.Model):
                 break
             if rs is not None and not rs.open:  # closed a moment ago: look again
                 rs, t = self.receiving_school(s, mask)
-            if rs is None:
-                deferred.add(s.sid)
-                continue
-            if p.exempt_over_min >= 0 and t > p.exempt_over_min:
+            if rs is not None and p.exempt_over_min >= 0 and t > p.exempt_over_min:
                 if s.hi > p.exempt_hi_grade:  # kept for the lower grades
                     s.hi, s.level, s.receiver = int(p.exempt_hi_grade), dt.TEACHING_POINT, rs
+                    s.events[self.year] |= ev.EV_EXEMPTED
                     self.exempted += 1
                 continue
-            if p.capacity_check > 0 and not self.has_room(s, rs, t, reserved):
-                deferred.add(s.sid)
+            missing = self.try_close(s, rs, t, reserved)
+            if missing:
+                s.events[self.year] |= missing
                 continue
-            reserved["seats"][rs.sid] = reserved["seats"].get(rs.sid, 0) + s.last_enrol
-            s.open, s.closed_year, s.receiver = False, self.year, rs
-            deferred.discard(s.sid)
-            if not rs.received:
-                rs.received = True
-                rs.beds += int(p.beds_per_receiver)
             self.closed += 1
             done += 1
 
-    def receiving_school(self, s: School, mask: int) -> tuple[School | None, float]:
-        """The nearest open school (by the planning bus time, or on foot without buses) that
-        teaches all of s's grades and is not of a level the rule closes; and that time."""
-        times = self.w.t_bus if self.p.bus_on > 0 else self.w.t_walk
+    def planning_times(self) -> np.ndarray:
+        """(nodes, schools) one-way minutes closures plan with: by bus where bus lines will
+        serve closed villages, else on foot."""
+        return self.w.t_bus if self.p.bus_on > 0 else self.w.t_walk
+
+    def nearest_teaching(self, s: School, lo: int, hi: int, mask: int) -> tuple[School | None, float]:
+        """The nearest open school other than s (by `planning_times`) teaching grades lo..hi
+        whose level is not in the bit `mask`; and that time."""
+        times = self.planning_times()
         best, best_t = None, math.inf
         for s2 in self.schools:
-            if s2 is s or not s2.open or s2.lo > s.lo or s2.hi < s.hi or (mask >> s2.level) & 1:
+            if s2 is s or not s2.open or s2.lo > lo or s2.hi < hi or (mask >> s2.level) & 1:
                 continue
             t = float(times[s.node, s2.sid])
             if t < best_t:
                 best, best_t = s2, t
         return best, best_t
 
-    def has_room(self, s: School, rs: School, t: float, reserved: dict) -> bool:
-        """Receiving capacity check: seats for s's pupils, canteen places, and beds for its
-        boarding-age pupils when the new trip is beyond the day-travel limit. Reserves them."""
+    def receiving_school(self, s: School, mask: int) -> tuple[School | None, float]:
+        """The receiving school for all of s's grades, not of a level the rule closes."""
+        return self.nearest_teaching(s, s.lo, s.hi, mask)
+
+    def try_close(self, s: School, rs: School | None, t: float, reserved: dict) -> int:
+        """Close s into rs if the receiving capacity check allows: seats for s's pupils,
+        canteen places where the receiver's are known, and beds for its boarding-age pupils when
+        the new trip is beyond the day-travel limit (all reserved for this year). Returns 0
+        when closed, else the EV_DEFER_* flags of what was missing."""
+        if rs is None:
+            return ev.EV_DEFER_RECEIVER
         p = self.p
         pupils = s.last_enrol
-        need_beds = 0
-        if t > p.max_travel_min:
-            need_beds = int(sum(s.last_enrol_g[g]
-                                for g in range(max(s.lo, int(p.board_min_grade)), s.hi + 1)))
-        free_seats = sum(rs.seats(g, p) - rs.last_enrol_g[g] for g in range(s.lo, s.hi + 1))
-        free_seats -= reserved["seats"].get(rs.sid, 0)
-        new_beds = 0 if rs.received else int(p.beds_per_receiver)
-        free_beds = rs.beds + new_beds - rs.beds_used - reserved["beds"].get(rs.sid, 0)
-        free_canteen = rs.canteen - reserved["canteen"].get(rs.sid, 0)
-        if free_seats < pupils or free_beds < need_beds or free_canteen < pupils:
-            return False
-        reserved["beds"][rs.sid] = reserved["beds"].get(rs.sid, 0) + need_beds
-        reserved["canteen"][rs.sid] = reserved["canteen"].get(rs.sid, 0) + pupils
-        return True
+        if p.capacity_check > 0:
+            need_beds = 0
+            if t > p.max_travel_min:
+                need_beds = int(sum(s.last_enrol_g[g]
+                                    for g in range(max(s.lo, int(p.board_min_grade)), s.hi + 1)))
+            free_seats = sum(rs.seats(g, p) - rs.last_enrol_g[g] for g in range(s.lo, s.hi + 1))
+            free_seats -= reserved["seats"].get(rs.sid, 0)
+            new_beds = 0 if rs.received else int(p.beds_per_receiver)
+            free_beds = rs.beds + new_beds - rs.beds_used - reserved["beds"].get(rs.sid, 0)
+            free_canteen = rs.canteen - reserved["canteen"].get(rs.sid, 0)
+            missing = ((ev.EV_DEFER_SEATS if free_seats < pupils else 0)
+                       | (ev.EV_DEFER_BEDS if free_beds < need_beds else 0)
+                       | (ev.EV_DEFER_CANTEEN if rs.canteen >= 0 and free_canteen < pupils else 0))
+            if missing:
+                return missing
+            reserved["beds"][rs.sid] = reserved["beds"].get(rs.sid, 0) + need_beds
+            reserved["canteen"][rs.sid] = reserved["canteen"].get(rs.sid, 0) + pupils
+        reserved["seats"][rs.sid] = reserved["seats"].get(rs.sid, 0) + pupils
+        s.open, s.closed_year, s.receiver = False, self.year, rs
+        s.events[self.year] = (s.events[self.year] & ~ev.EV_DEFERRED) | ev.EV_CLOSED
+        rs.events[self.year] |= ev.EV_RECEIVED
+        if not rs.received:
+            rs.received = True
+            rs.beds += int(p.beds_per_receiver)
+        return 0
 
     def set_up_bus_lines(self) -> None:
-        """In a year with closure rules, plan and simulate the student bus lines of the new
+        """In a year with closure rules or plan actions, plan and simulate the student bus lines of the new
         network (sim/model/transport.py: simpy school day, shared with the numba engine)."""
-        if self.year not in set(self.rules.year.tolist()):
+        if self.year not in self.policy_years:
             return
         s = self.schools
         idx = self.bus.network_id(np.array([x.open for x in s]), np.array([x.lo for x in s]),
@@ -525,6 +596,8 @@ class SchoolFlowModel(mesa.Model):
         p = self.p
         self.at_risk[:] = 0
         self.dropped[:] = 0
+        if self.year == 0 and self.w.rolls_given[0]:
+            return  # the base year of a county with rolls is the rolls as observed
         for kid in self.pupils:
             if kid.status != dt.ENROLLED or kid.school is None:
                 continue
@@ -554,8 +627,8 @@ class SchoolFlowModel(mesa.Model):
         day pupil travelling over `rules.FAR_MIN` minutes (a move to town becomes likelier)."""
         for s in self.schools:
             s.last_enrol_g = s.enrol.copy()
-            if self.year == 0:
-                s.base_enrol = s.last_enrol
+            if self.year == 0:  # a school the plan opens later has no base-year count
+                s.base_enrol = s.last_enrol if s.open else -1
         for hh in self.households:
             hh.far = False
         for kid in self.pupils:
@@ -744,6 +817,7 @@ def run_model(built: build.Model, start: int, stop: int, progress=None) -> engin
     values = np.empty((stop - start, scenario.years + 1, N_INDICATORS, 3))
     networks = np.full((stop - start, scenario.years + 1), -1, np.int64)
     pupils = np.empty((stop - start, scenario.years + 1, len(built.world.school_name), 3), np.int32)
+    events = np.empty((stop - start, *built.S0.events.shape), np.int32)
     steps = 0
     for i, r in enumerate(range(start, stop)):
         model = SchoolFlowModel(scenario, r, built)
@@ -755,10 +829,11 @@ def run_model(built: build.Model, start: int, stop: int, progress=None) -> engin
             enrol = np.stack([s.enrol for s in model.schools])
             engine.school_pupils_by_level(enrol, pupils[i, year])
         values[i] = np.stack(model.indicators)
+        events[i] = np.stack([s.events for s in model.schools])
         networks[i] = model.bus_network_ids
         if progress is not None:
             progress(1)
     after = built.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
     return engine.RunResult(values, start, steps, time.perf_counter() - t0, networks, stats,
-                            pupils)
+                            pupils, events)

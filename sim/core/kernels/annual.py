@@ -2,7 +2,8 @@
 
     year 0 (base year): place pupils, dropout, remember the year, record
     each later year:    age and progress -> household events (migration, moves, births)
-                        -> closures (from last year's enrolment)          [year_policy]
+                        -> named plan actions, closure rules (from last
+                           year's enrolment)                          [year_policy]
                         -> student bus lines for the new network (sim/model/transport.py,
                            simpy, in Python between the two kernels)
                         -> recount seats -> place pupils who need a school
@@ -26,12 +27,13 @@ from sim.core.kernels.year_end import remember_year
 
 
 @njit(cache=True)
-def year_policy(year, seed, P, W, R, S, H, C, counts):
-    """First half of a later year: ageing and grade progression, household events, closures.
-    counts: the event counters of sim/core/kernels/state.py (COUNT_*)."""
+def year_policy(year, seed, P, W, R, A, S, H, C, counts):
+    """First half of a later year: ageing and grade progression, household events, the plan's
+    named actions and closure rules. counts: the event counters of
+    sim/core/kernels/state.py (COUNT_*)."""
     age_and_progress(C, S, counts)
     households_year(year, seed, P, W, H, C)
-    apply_closures(year, P, W, R, S, counts)
+    apply_closures(year, P, W, R, A, S, counts)
 
 
 @njit(cache=True)
@@ -50,9 +52,10 @@ def year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out):
 @njit(cache=True)
 def replicate_view(SB, HB, CB, i):
     """Replicate i's state as views into the batch state (no copies)."""
-    S = Schools(SB.open[i], SB.level[i], SB.lo[i], SB.hi[i], SB.beds[i], SB.beds_used[i],
-                SB.received[i], SB.closed_year[i], SB.enrol[i], SB.last_enrol[i],
-                SB.last_enrol_g[i], SB.base_enrol[i], SB.receiver[i], SB.bus_dest[i],
+    S = Schools(SB.open[i], SB.level[i], SB.lo[i], SB.hi[i], SB.classes[i], SB.canteen[i],
+                SB.beds[i], SB.beds_used[i], SB.received[i], SB.closed_year[i], SB.enrol[i],
+                SB.last_enrol[i], SB.last_enrol_g[i], SB.base_enrol[i], SB.events[i],
+                SB.receiver[i], SB.bus_dest[i],
                 SB.bus_grades[i], SB.bus_door[i], SB.bus_ride[i], SB.bus_yuan[i], SB.bus_totals[i],
                 SB.version[i], SB.cand_school[i], SB.cand_time[i], SB.cand_mode[i], SB.cand_n[i],
                 SB.cand_version[i])
@@ -68,7 +71,7 @@ POLICY, SCHOOLING = 0, 1  #: the two halves of a year, for `year_batch`
 
 
 @njit(cache=True, parallel=True)
-def year_batch(half, year, seeds, P, W, R, SB, HB, CB, counts, at_risk, dropped, out, steps):
+def year_batch(half, year, seeds, P, W, R, A, SB, HB, CB, counts, at_risk, dropped, out, steps):
     """One half of a year (POLICY: `year_policy`; SCHOOLING: `year_schooling`) for every
     replicate of the batch, in parallel; out[i]: replicate i's indicators this year; steps[i] +=
     child records stepped. One parallel kernel for both halves: each parallel wrapper costs
@@ -76,7 +79,7 @@ def year_batch(half, year, seeds, P, W, R, SB, HB, CB, counts, at_risk, dropped,
     for i in prange(seeds.shape[0]):
         S, H, C = replicate_view(SB, HB, CB, i)
         if half == POLICY:
-            year_policy(year, seeds[i], P, W, R, S, H, C, counts[i])
+            year_policy(year, seeds[i], P, W, R, A, S, H, C, counts[i])
         else:
             steps[i] += year_schooling(year, seeds[i], P, W, S, H, C, counts[i], at_risk[i],
                                        dropped[i], out[i])

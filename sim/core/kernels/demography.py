@@ -40,7 +40,9 @@ def age_and_progress(C, S, counts):
 def households_year(year, seed, P, W, H, C):
     """Household events of one year, in this order per household: return of absent parents,
     out-migration of a parent (children left behind, or the household leaves with them), a
-    move to the township centre or county seat, a birth. Probabilities per year."""
+    move to the township centre or county seat, a birth. Probabilities per year; birth
+    probabilities fall by the fertility trend and are scaled by W.birth_scale (a county's own
+    births projection, sim/model/births.py)."""
     trend = (1.0 - P.fertility_decline) ** year
     for h in range(H.node.shape[0]):
         if H.away[h]:
@@ -96,7 +98,7 @@ def households_year(year, seed, P, W, H, C):
             pb = P.birth_20_34
         elif rules.BIRTH_AGES_LOW[0] <= age <= rules.BIRTH_AGES_LOW[1]:
             pb = P.birth_35_44
-        if pb > 0.0 and rng.uniform(seed, year, h, rng.BIRTH) < pb * trend:
+        if pb > 0.0 and rng.uniform(seed, year, h, rng.BIRTH) < pb * trend * W.birth_scale[year]:
             c = C.n_used[0]
             if c < C.hh.shape[0]:
                 C.n_used[0] = c + 1

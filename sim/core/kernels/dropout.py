@@ -30,10 +30,13 @@ def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quali
 @njit(cache=True)
 def apply_dropout(year, seed, P, W, S, H, C, at_risk_g, dropped_g):
     """Pupils drop out with their annual hazard, freeing their seat (and bed). Counts this
-    year's pupils at risk and dropouts by grade into at_risk_g and dropped_g (reset here)."""
+    year's pupils at risk and dropouts by grade into at_risk_g and dropped_g (reset here).
+    Not in the base year of a county with rolls: the rolls are the year as observed."""
     for g in range(at_risk_g.shape[0]):
         at_risk_g[g] = 0
         dropped_g[g] = 0
+    if year == 0 and W.rolls_given[0]:
+        return  # the base year is the county's rolls as observed
     for c in range(C.n_used[0]):
         if C.status[c] != dt.ENROLLED or C.school[c] < 0:
             continue

@@ -149,7 +149,7 @@ def place_all(year, seed, P, W, S, H, C):
             cost = family_cost(mode, W.km[v, s], S.bus_yuan[v], hard, P)
             burden = P.board_equiv_min if mode == dt.BOARDING else t
             cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
-            seats = int(cap) * W.school_classes[s]
+            seats = int(cap) * S.classes[s]
             buf_s[k] = s
             buf_m[k] = mode
             buf_t[k] = t

@@ -185,7 +185,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             primary = lv == dt.LEVEL_PRIMARY
             cap = P.cap_primary if primary else P.cap_junior
             very_at = rules.very_large_at(g)
-            nc, q, r = rules.class_split(n, cap, W.school_classes[s])  # r of q + 1, nc - r of q
+            nc, q, r = rules.class_split(n, cap, S.classes[s])  # r of q + 1, nc - r of q
             tg = nc * (P.teachers_class_primary if primary else P.teachers_class_junior)
             teachers += tg
             for L in (lv, 2):

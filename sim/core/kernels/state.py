@@ -10,9 +10,8 @@ WorldArrays = namedtuple("WorldArrays", [
     "node_kind",        # int8 (nodes): 0 village, 1 township centre, 2 county seat
     "node_township",    # int32 (nodes)
     "school_node",      # int32 (schools)
-    "school_level0",    # int8 (schools): level in the base year
-    "school_classes",   # int32 (schools): classes each grade may hold
-    "school_canteen",   # int32 (schools): canteen places
+    "school_level0",    # int8 (schools): level in the base year (a school the plan opens:
+                        #   the level it opens with)
     "school_quality",   # float64 (schools): 0-1
     "t_walk",           # float32 (nodes, schools): minutes
     "t_bus",            # float32 (nodes, schools): minutes incl. wait, road-time estimate
@@ -25,6 +24,10 @@ WorldArrays = namedtuple("WorldArrays", [
     "node_catchment",   # int32 (nodes): base-year nearest school teaching grade 1
     "township_centre",  # int32 (townships): centre node
     "seat_node",        # int32 (1,): county seat node
+    "birth_scale",      # float64 (years + 1): multiplies the birth probabilities each year
+                        #   (1 without a births.csv; else projected / expected births)
+    "rolls_given",      # bool (1,): the base year is the county's school rolls (no dropout
+                        #   is drawn in year 0: the rolls are what is observed)
 ])
 
 #: the policy's closure rules, one entry per rule (applied in order)
@@ -35,6 +38,42 @@ Rules = namedtuple("Rules", [
     "ranking",  # int32: dt.SMALLEST_FIRST / dt.LEAST_ADDED_TRAVEL
     "levels",   # int32: bit mask of school levels the rule applies to
 ])
+
+#: the plan's named actions, one entry per (action, school), applied before the rules of
+#: their year in the order open, expand, downgrade, close (sim/core/kernels/closures.py)
+Actions = namedtuple("Actions", [
+    "year",      # int32: simulated year it acts in
+    "kind",      # int32: ACT_OPEN / ACT_EXPAND / ACT_DOWNGRADE / ACT_CLOSE
+    "school",    # int32: the school acted on
+    "receiver",  # int32: close: the named receiving school, -1 = nearest as for rules
+    "hi",        # int32: downgrade: highest grade kept (from grade 1)
+    "classes",   # int32: expand: classes per grade added; open: classes per grade
+    "beds",      # int32: expand / open: boarding beds added
+    "canteen",   # int32: expand / open: canteen places added
+])
+ACT_OPEN, ACT_EXPAND, ACT_DOWNGRADE, ACT_CLOSE = 0, 1, 2, 3
+ACTION_NAMES = {"open": ACT_OPEN, "expand": ACT_EXPAND, "downgrade": ACT_DOWNGRADE,
+                "close": ACT_CLOSE}
+
+#: what happened to a school in a year: bit flags of S.events[school, year]
+EV_CLOSED = 1             #: closed (its pupils go to S.receiver)
+EV_DEFER_RECEIVER = 2     #: closure deferred: no open school teaching its grades to receive
+EV_DEFER_SEATS = 4        #: closure deferred: too few free seats at the receiving school
+EV_DEFER_CANTEEN = 8      #: closure deferred: too few canteen places at the receiving school
+EV_DEFER_BEDS = 16        #: closure deferred: too few boarding beds at the receiving school
+EV_DOWNGRADED = 32        #: kept for the lower grades only (a teaching point), by a plan action
+EV_EXEMPTED = 64          #: kept for the lower grades by a rule's travel exemption
+EV_EXPANDED = 128         #: classes, beds or canteen places added by a plan action
+EV_OPENED = 256           #: opened by a plan action
+EV_BY_ACTION = 512        #: the closure or deferral came from a named plan action
+EV_RECEIVED = 1024        #: received a closed school's pupils
+EV_DEFERRED = EV_DEFER_RECEIVER | EV_DEFER_SEATS | EV_DEFER_CANTEEN | EV_DEFER_BEDS
+#: event name -> flag, for tables and the plan-carried-out report
+EVENT_NAMES = {"closed": EV_CLOSED, "deferred_no_receiver": EV_DEFER_RECEIVER,
+               "deferred_seats": EV_DEFER_SEATS, "deferred_canteen": EV_DEFER_CANTEEN,
+               "deferred_beds": EV_DEFER_BEDS, "downgraded": EV_DOWNGRADED,
+               "exempted": EV_EXEMPTED, "expanded": EV_EXPANDED, "opened": EV_OPENED,
+               "by_action": EV_BY_ACTION, "received": EV_RECEIVED}
 
 #: scalar parameters `P`: a named tuple of float64 generated from the scenario by
 #: sim/model/params.py (KERNEL_PARAMETERS names each one and its scenario field)
@@ -55,6 +94,8 @@ Schools = namedtuple("Schools", [
     "open",          # bool
     "level",         # int8: current level (a village primary may become a teaching point)
     "lo", "hi",      # int8: grades taught
+    "classes",       # int32: classes each grade may hold (plan actions may add)
+    "canteen",       # int32: canteen places; -1 = not known (the capacity check skips it)
     "beds",          # int32: boarding beds
     "beds_used",     # int32
     "received",      # bool: has received a closed school's pupils
@@ -63,6 +104,7 @@ Schools = namedtuple("Schools", [
     "last_enrol",    # int32: pupils at the end of last year
     "last_enrol_g",  # int32 (schools, 10)
     "base_enrol",    # int32: pupils in the base year
+    "events",        # int32 (schools, years + 1): EV_* flags of what happened each year
     "receiver",      # int32: school that took this school's pupils (closed) or upper grades
                      #   (kept as a teaching point); -1 if none
     # this year's student bus service, set from sim.model.transport between closures and enrolment

@@ -19,8 +19,8 @@ def remember_year(year, S, H, C):
             S.last_enrol_g[s, g] = S.enrol[s, g]
             total += S.enrol[s, g]
         S.last_enrol[s] = total
-        if year == 0:
-            S.base_enrol[s] = total
+        if year == 0:  # a school the plan opens later has no base-year count (-1)
+            S.base_enrol[s] = total if S.open[s] else -1
     for h in range(H.far.shape[0]):
         H.far[h] = False
     for c in range(C.n_used[0]):

@@ -1,0 +1,349 @@
+"""A county's own files: villages, schools (with optional base-year rolls), roads and optional
+births, read from a folder of CSV files or from one Excel workbook.
+
+- A folder holds `villages.csv`, `schools.csv`, `roads.csv` and optionally `births.csv`, each in
+  UTF-8 (with or without a byte-order mark) or GB18030/GBK, the encodings Excel saves in.
+- A workbook (`.xlsx`) holds sheets `villages`, `schools`, `roads` and optionally `births`.
+
+Columns are documented in README.md ("Your county, your plan"). Every problem is an InputError
+naming the file (and sheet), the row and column, and the fix.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from sim.core import dtypes as dt
+from sim.core.errors import InputError
+from sim.model.population import COHORT_TREND
+from sim.model.world import COUNTY_SEAT, NODE_KIND_NAMES, World
+
+VILLAGE_COLUMNS = {"village_id": "unique id", "township": "township name",
+                   "x_km": "east coordinate (km)", "y_km": "north coordinate (km)",
+                   "population": "registered residents (persons)"}
+VILLAGE_OPTIONAL = {"terrain_factor": "1.0", "kind": "village", "name": ""}
+SCHOOL_COLUMNS = {"school_id": "unique id", "village_id": "village where it stands",
+                  "level": "teaching_point | village_primary | central_primary | junior | nine_year",
+                  "classes_per_grade": "classes each grade may hold (>= 1)"}
+LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
+GRADE_COLUMNS = [f"pupils_g{g}" for g in range(1, dt.N_GRADES + 1)]
+#: optional school columns; an empty default means "not given"
+SCHOOL_OPTIONAL = {"boarding_beds": "0", "canteen_places": "", "quality": "0.5", "name": "",
+                   "pupils": "", **{c: "" for c in GRADE_COLUMNS}, "boarders": "", "teachers": ""}
+ROAD_COLUMNS = {"from_village": "village id", "to_village": "village id",
+                "length_km": "road length (km, > 0)", "road_class": "county | township | village"}
+BIRTH_COLUMNS = {"year": "simulated year (1 = the first year after the base year)",
+                 "births": "children born in the county that year (projection)"}
+
+#: text encodings tried in order: UTF-8 (a BOM is dropped), then GB18030 (a superset of GBK)
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass
+class Table:
+    """One table of a county: its rows as text, and how to name it in messages."""
+
+    df: pd.DataFrame
+    label: str  #: e.g. "county/schools.csv" or "county.xlsx, sheet schools"
+
+
+def decode(raw: bytes, label: str) -> str:
+    """Bytes of a CSV file as text: UTF-8 with or without BOM, else GB18030/GBK."""
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(label, "(encoding)", "not readable as UTF-8 or GB18030/GBK text; save it "
+                     "from Excel as 'CSV UTF-8' or 'CSV (comma delimited)'")
+
+
+def _frames(source: Path) -> dict[str, pd.DataFrame] | None:
+    """All sheets of a workbook as text tables; None for a folder."""
+    if source.suffix.lower() != ".xlsx":
+        return None
+    if not source.exists():
+        raise InputError(str(source), "(file)", "workbook not found; check county.data")
+    try:
+        return pd.read_excel(source, sheet_name=None, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises several errors on a damaged workbook
+        raise InputError(str(source), "(xlsx)", f"cannot be read as an Excel workbook: {exc}; "
+                         "save it again as .xlsx") from None
+
+
+def read_table(source: Path, name: str, required: dict, optional: dict,
+               sheets: dict | None, needed: bool = True) -> Table | None:
+    """The table `name` of a county (CSV file in a folder, or sheet of a workbook), every cell
+    as stripped text ("" for empty), with optional columns filled by their defaults."""
+    if sheets is not None:
+        label = f"{source}, sheet {name}"
+        if name not in sheets:
+            if not needed:
+                return None
+            raise InputError(str(source), f"sheet {name}", "missing sheet; a county workbook "
+                             "needs sheets villages, schools and roads (see README.md)")
+        df = sheets[name].astype(object).where(sheets[name].notna(), "").astype(str)
+    else:
+        path = source / f"{name}.csv"
+        label = str(path)
+        if not path.exists():
+            if not needed:
+                return None
+            raise InputError(label, "(file)", "file not found; a county folder needs "
+                             "villages.csv, schools.csv and roads.csv (see README.md)")
+        text = decode(path.read_bytes(), label)
+        if not text.strip():
+            raise InputError(label, "(file)", "the file is empty; it needs a header row with "
+                             "the columns " + ", ".join(required))
+        try:
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                             skipinitialspace=True)
+        except Exception as exc:  # pandas raises several parser errors
+            raise InputError(label, "(csv)", f"cannot be read as CSV: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    df = df.loc[:, [c for c in df.columns if c and not c.startswith("Unnamed:")]]
+    df = df.apply(lambda col: col.str.strip())
+    for col, meaning in required.items():
+        if col not in df.columns:
+            raise InputError(label, col, f"missing column ({meaning}); required columns: "
+                             + ", ".join(required))
+    for col, default in optional.items():
+        if col not in df.columns:
+            df[col] = default
+        else:  # empty cells of optional columns take the default
+            df[col] = df[col].where(df[col] != "", default)
+    unknown = set(df.columns) - set(required) - set(optional)
+    if unknown:
+        raise InputError(label, sorted(unknown)[0], "unknown column; allowed: "
+                         + ", ".join([*required, *optional]))
+    return Table(df.reset_index(drop=True), label)
+
+
+def numbers(t: Table, col: str, low: float | None = None, strict: bool = False,
+            whole: bool = False, empty: float | None = None) -> np.ndarray:
+    """A column as numbers; empty cells take `empty` where given. Errors say "row N, column X"
+    with N the row number a spreadsheet shows (the header is row 1)."""
+    raw = t.df[col]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64, copy=True)
+    blank = (raw == "").to_numpy()
+    for row in range(len(values)):
+        if blank[row] and empty is not None:
+            values[row] = empty
+            continue
+        v = values[row]
+        where = f"row {row + 2}, column {col}"
+        if np.isnan(v):
+            got = "an empty cell" if blank[row] else repr(raw.iloc[row])
+            raise InputError(t.label, col, f"{where}: expected a number, got {got}")
+        if low is not None and (v <= low if strict else v < low):
+            raise InputError(t.label, col, f"{where}: expected a number {'>' if strict else '>='} "
+                             f"{low:g}, got {raw.iloc[row]!r}")
+        if whole and v != np.round(v):
+            raise InputError(t.label, col, f"{where}: expected a whole number, got {raw.iloc[row]!r}")
+    return values
+
+
+def codes(t: Table, col: str, names: dict) -> np.ndarray:
+    raw = t.df[col]
+    bad = ~raw.isin(list(names))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(t.label, col, f"row {row + 2}, column {col}: {raw.iloc[row]!r} is not "
+                         f"allowed; use one of: {', '.join(names)}")
+    return raw.map(names).to_numpy(np.int8)
+
+
+def unique_ids(t: Table, col: str) -> pd.Series:
+    ids = t.df[col]
+    blank = ids == ""
+    if blank.any():
+        row = int(np.flatnonzero(blank.to_numpy())[0])
+        raise InputError(t.label, col, f"row {row + 2}, column {col}: empty id; every row needs one")
+    dup = ids.duplicated()
+    if dup.any():
+        raise InputError(t.label, col, f"row {int(np.flatnonzero(dup.to_numpy())[0]) + 2}: "
+                         f"duplicate id {ids[dup].iloc[0]!r}; ids must be unique")
+    return ids
+
+
+def split_total(total: int, lo: int, hi: int) -> np.ndarray:
+    """A school's total roll over grades lo..hi in proportion to the default model's cohort
+    sizes (older cohorts larger), rounded so the grades add up to the total."""
+    grades = np.arange(lo, hi + 1)
+    weight = (1.0 + COHORT_TREND) ** (grades + dt.SCHOOL_ENTRY_AGE - 1)
+    exact = total * weight / weight.sum()
+    out = np.floor(exact).astype(np.int64)
+    out[np.argsort(-(exact - out), kind="stable")[: total - out.sum()]] += 1
+    return out
+
+
+def _rolls(t: Table, level: np.ndarray) -> np.ndarray | None:
+    """(schools, 10) base-year pupils by grade from `pupils_g1..9` or `pupils`; None if the
+    file gives no roll at all."""
+    df = t.df
+    has_grades = (df[GRADE_COLUMNS] != "").any(axis=1).to_numpy()
+    has_total = (df["pupils"] != "").to_numpy()
+    if not (has_grades.any() or has_total.any()):
+        return None
+    missing = ~(has_grades | has_total)
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise InputError(t.label, "pupils", f"row {row + 2}: school {df.school_id.iloc[row]!r} has "
+                         "no roll; give pupils_g1 ... pupils_g9 (or pupils) for every school, or "
+                         "for none (0 for a school without pupils)")
+    roll = np.zeros((len(df), dt.N_GRADES + 1), np.int64)
+    for g, col in enumerate(GRADE_COLUMNS, start=1):
+        roll[:, g] = np.nan_to_num(numbers(t, col, 0.0, whole=True, empty=np.nan)).astype(np.int64)
+    total = numbers(t, "pupils", 0.0, whole=True, empty=np.nan)
+    for i in range(len(df)):
+        lo, hi = dt.LEVEL_GRADES[int(level[i])]
+        outside = [g for g in range(1, dt.N_GRADES + 1) if not lo <= g <= hi and roll[i, g] > 0]
+        if outside:
+            raise InputError(t.label, f"pupils_g{outside[0]}",
+                             f"row {i + 2}: school {df.school_id.iloc[i]!r} is a "
+                             f"{LEVEL_OF_CODE[int(level[i])]} (grades {lo}-{hi}); leave grade "
+                             f"{outside[0]} empty or correct the level")
+        if has_grades[i]:
+            if has_total[i] and int(total[i]) != roll[i].sum():
+                raise InputError(t.label, "pupils", f"row {i + 2}: pupils {int(total[i])} is not the "
+                                 f"sum of pupils_g1 ... pupils_g9 ({roll[i].sum()}); correct one "
+                                 "or leave pupils empty")
+        else:
+            roll[i, lo:hi + 1] = split_total(int(total[i]), lo, hi)
+    return roll
+
+
+def _births(t: Table | None) -> dict[int, float] | None:
+    if t is None:
+        return None
+    if t.df.empty:
+        raise InputError(t.label, "(rows)", "no rows; give one row per simulated year "
+                         "(year, births) or remove the births table")
+    years = numbers(t, "year", 1.0, whole=True)
+    births = numbers(t, "births", 0.0)
+    dup = pd.Series(years).duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(t.label, "year", f"row {row + 2}, column year: year {int(years[row])} "
+                         "appears twice; give each year once")
+    return {int(y): float(b) for y, b in zip(years, births, strict=True)}
+
+
+def load_county(source: str | Path) -> World:
+    """Load a county from a folder of CSV files or an .xlsx workbook (see module docstring)."""
+    source = Path(source)
+    sheets = _frames(source)
+    if sheets is None and not source.is_dir():
+        raise InputError(str(source), "(folder)", "county folder not found; county.data names a "
+                         "folder with villages.csv, schools.csv, roads.csv or an .xlsx workbook")
+    v = read_table(source, "villages", VILLAGE_COLUMNS, VILLAGE_OPTIONAL, sheets)
+    s = read_table(source, "schools", SCHOOL_COLUMNS, SCHOOL_OPTIONAL, sheets)
+    r = read_table(source, "roads", ROAD_COLUMNS, {}, sheets)
+    b = read_table(source, "births", BIRTH_COLUMNS, {}, sheets, needed=False)
+    for table, what in ((v, "village"), (s, "school")):
+        if table.df.empty:
+            raise InputError(table.label, "(rows)", f"no rows; a county needs at least one {what}")
+
+    ids = unique_ids(v, "village_id")
+    index = {vid: i for i, vid in enumerate(ids)}
+    towns = v.df["township"]
+    township_names = list(dict.fromkeys(towns))
+    kind = codes(v, "kind", NODE_KIND_NAMES)
+
+    def lookup(t: Table, col: str) -> np.ndarray:
+        raw = t.df[col]
+        missing = ~raw.isin(index)
+        if missing.any():
+            row = int(np.flatnonzero(missing.to_numpy())[0])
+            raise InputError(t.label, col, f"row {row + 2}, column {col}: village "
+                             f"{raw.iloc[row]!r} is not in {v.label}; add it there or correct "
+                             "the id")
+        return raw.map(index).to_numpy(dt.INDEX)
+
+    a, b_ = lookup(r, "from_village"), lookup(r, "to_village")
+    road_km = numbers(r, "length_km", 0.0, strict=True)
+    n = len(ids)
+    graph = coo_matrix((np.ones(len(a)), (a, b_)), shape=(n, n))
+    n_comp, label = connected_components(graph, directed=False)
+    if n_comp > 1:
+        seat = np.flatnonzero(kind == COUNTY_SEAT)
+        main = label[seat[0]] if len(seat) else np.bincount(label).argmax()
+        cut = int(np.flatnonzero(label != main)[0])
+        raise InputError(r.label, "from_village/to_village",
+                         f"village {ids.iloc[cut]!r} is not reachable by road from the rest of the "
+                         f"county; add a row to {Path(r.label).name} that connects it")
+    sid = unique_ids(s, "school_id")
+    level = codes(s, "level", dt.LEVEL_NAMES)
+    quality = numbers(s, "quality", 0.0)
+    if (quality > 1).any():
+        row = int(np.flatnonzero(quality > 1)[0])
+        raise InputError(s.label, "quality", f"row {row + 2}, column quality: must lie between 0 "
+                         "and 1")
+    roll = _rolls(s, level)
+    return World(
+        node_name=list(ids), node_kind=kind,
+        node_township=towns.map({t: i for i, t in enumerate(township_names)}).to_numpy(dt.INDEX),
+        node_x_km=numbers(v, "x_km"), node_y_km=numbers(v, "y_km"),
+        node_population=numbers(v, "population", 0.0),
+        node_terrain=numbers(v, "terrain_factor", 1.0),
+        township_names=township_names,
+        road_from=a, road_to=b_, road_km=road_km, road_class=codes(r, "road_class",
+                                                                   dt.ROAD_CLASS_NAMES),
+        school_name=list(sid), school_node=lookup(s, "village_id"), school_level=level,
+        school_classes_per_grade=numbers(s, "classes_per_grade", 1.0, whole=True).astype(dt.INDEX),
+        school_beds=numbers(s, "boarding_beds", 0.0, whole=True).astype(dt.INDEX),
+        school_canteen=numbers(s, "canteen_places", 0.0, whole=True, empty=-1.0).astype(dt.INDEX),
+        school_quality=quality,
+        school_roll=roll,
+        school_boarders=numbers(s, "boarders", 0.0, whole=True, empty=-1.0).astype(np.int64),
+        school_teachers=numbers(s, "teachers", 0.0, empty=np.nan),
+        births=_births(b),
+        source=str(source),
+    )
+
+
+def save_county_csv(world: World, folder: str | Path) -> None:
+    """Write a county in the CSV format `load_county` reads (e.g. a synthetic one to edit), with
+    its rolls where it has them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    kind_name = {v: k for k, v in NODE_KIND_NAMES.items()}
+    level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
+    road_name = {v: k for k, v in dt.ROAD_CLASS_NAMES.items()}
+    pd.DataFrame({
+        "village_id": world.node_name,
+        "township": [world.township_names[t] for t in world.node_township],
+        "x_km": world.node_x_km.round(3), "y_km": world.node_y_km.round(3),
+        "population": world.node_population.astype(int),
+        "terrain_factor": world.node_terrain.round(3),
+        "kind": [kind_name[k] for k in world.node_kind],
+    }).to_csv(folder / "villages.csv", index=False)
+    schools = pd.DataFrame({
+        "school_id": world.school_name,
+        "village_id": [world.node_name[n] for n in world.school_node],
+        "level": [level_name[x] for x in world.school_level],
+        "classes_per_grade": world.school_classes_per_grade,
+        "boarding_beds": world.school_beds,
+        "canteen_places": pd.Series(world.school_canteen).where(world.school_canteen >= 0, None),
+        "quality": world.school_quality.round(3),
+    })
+    if world.school_roll is not None:
+        for g, col in enumerate(GRADE_COLUMNS, start=1):
+            schools[col] = world.school_roll[:, g]
+    schools.to_csv(folder / "schools.csv", index=False)
+    pd.DataFrame({
+        "from_village": [world.node_name[i] for i in world.road_from],
+        "to_village": [world.node_name[i] for i in world.road_to],
+        "length_km": world.road_km.round(3),
+        "road_class": [road_name[c] for c in world.road_class],
+    }).to_csv(folder / "roads.csv", index=False)
+    if world.births:
+        pd.DataFrame({"year": list(world.births), "births": list(world.births.values())}).to_csv(
+            folder / "births.csv", index=False)
