@@ -28,12 +28,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     s, out_dir = runs[0]
     with tqdm(total=sum(r.replicates for r, _ in runs), unit="replicate", desc="simulating",
               disable=args.quiet, file=sys.stderr) as bar:
-        table, bus_lines = run_plan(runs, args.engine, args.workers, progress=bar.update,
-                                    on_scenario=bar.set_postfix_str)
+        done = run_plan(runs, args.engine, args.workers, progress=bar.update,
+                        on_scenario=bar.set_postfix_str, say=bar.write)
     print(f"\nYear {s.years} of {s.name}: mean [90% interval] over {s.replicates} replicates")
-    print(table.fillna("").to_string(index=False))
-    print("\nBus day simulation: " + "; ".join(bus_lines))
+    print(done.table.fillna("").to_string(index=False))
+    print("\n" + done.plan_blocks[0])
+    print("\nBus day simulation: " + "; ".join(done.bus_lines))
     print(f"\nResults written to {out_dir}/ (bus lines of replicate 0: safety_ledger.csv)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from sim.experiments.check import check
+    from sim.model.scenario import load
+
+    report = check(load(args.scenario))
+    print("\n".join(report.lines))
+    if args.schools:
+        print(report.schools.to_string(index=False))
+    print(f"\n{report.problems} problem(s) to look at" if report.problems
+          else "\nNo problems found.")
     return 0
 
 
@@ -99,6 +113,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     final = compare.final_year_table(runs)
     paired = compare.paired_table(runs)
     thresholds = compare.threshold_table(runs)
+    for block in compare.plan_blocks(runs):
+        print(block + "\n")
     print(thresholds.pivot(index="threshold", columns="scenario", values="status").to_string())
     if len(paired):
         last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")
@@ -224,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="skip the scenario's compare_to reference run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=cmd_run)
+
+    ck = sub.add_parser("check", help="validate a scenario and its county; profile the county "
+                        "and what the plan would touch, without running it")
+    ck.add_argument("scenario", help="scenario YAML file")
+    ck.add_argument("--schools", action="store_true", help="also print every school's row")
+    ck.set_defaults(func=cmd_check)
 
     sw = sub.add_parser("sweep", help="run a sweep of design points x replicates on Dask")
     sw.add_argument("sweep", help="sweep YAML file (see scenarios/sweeps/)")

@@ -23,7 +23,7 @@ import yaml
 from sim.core.errors import InputError
 from sim.experiments.run import run_scenario, write_run_folder
 from sim.model import scenario as sc
-from sim.outputs import metrics
+from sim.outputs import metrics, plan_report
 from sim.outputs.metrics import Run
 
 #: (name, indicator, level, year (None = final), comparison, target)
@@ -48,7 +48,7 @@ def _from_results(folder: Path) -> Run:
     except FileNotFoundError as exc:
         raise InputError(str(folder), "(folder)", f"not a results folder ({exc.filename} missing); "
                          "give a scenario file or a folder written by schoolflow run") from None
-    return Run(sc.validate(data, str(folder / "scenario.yaml")), df)
+    return Run(sc.validate(data, str(folder / "scenario.yaml")), df, folder)
 
 
 def load_runs(sources: list[str], replicates: int | None, results_root: Path,
@@ -75,11 +75,12 @@ def load_runs(sources: list[str], replicates: int | None, results_root: Path,
         folder = results_root / s.name
         if (folder / "metadata.json").exists():
             old = _from_results(folder)
-            if sc.scenario_hash(old.scenario) == sc.scenario_hash(s):
+            if sc.scenario_hash(old.scenario) == sc.scenario_hash(s) and (
+                    folder / "plan_events.csv").exists():
                 runs[i] = old
                 continue
         df, _ = write_run_folder(run_scenario(s, progress=progress), folder)
-        runs[i] = Run(s, df)
+        runs[i] = Run(s, df, folder)
     names = [r.scenario.name for r in runs]
     if len(set(names)) < len(names):
         raise InputError(", ".join(sources), "name", "two sources have the same scenario name; "
@@ -121,6 +122,31 @@ def paired_table(runs: list[Run]) -> pd.DataFrame:
         d.insert(1, "reference", runs[0].scenario.name)
         rows.append(d)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def plan_blocks(runs: list[Run]) -> list[str]:
+    """The "plan carried out" block of each run with closures or actions, from the plan tables
+    of its results folder (sim/outputs/plan_report.py)."""
+    blocks = []
+    for r in runs:
+        s = r.scenario
+        if not (s.policies.actions or s.policies.closures) or r.folder is None:
+            continue
+        try:
+            events = pd.read_csv(r.folder / "plan_events.csv")
+            targets = pd.read_csv(r.folder / "plan_targets.csv")
+        except FileNotFoundError:
+            blocks.append(f"Plan carried out ({s.name}): not known - {r.folder} has no "
+                          "plan_events.csv (written by SchoolFlow before plan tables existed); "
+                          "run the scenario again")
+            continue
+        except pd.errors.EmptyDataError:
+            events = pd.DataFrame(columns=["year", "school", "event", "by_action", "replicates",
+                                           "share"])
+            targets = pd.read_csv(r.folder / "plan_targets.csv")
+        n = int(r.indicators["replicate"].nunique())
+        blocks.append(plan_report.carried_out_block(s, events, targets, n))
+    return blocks
 
 
 def threshold_table(runs: list[Run]) -> pd.DataFrame:

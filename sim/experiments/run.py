@@ -17,7 +17,7 @@ import pandas as pd
 from sim.core import rng
 from sim.model import build, engine
 from sim.model.scenario import Scenario, load
-from sim.outputs import console, metrics, store, tables
+from sim.outputs import console, metrics, plan_report, store, tables
 
 Engine = Literal["numba", "mesa"]
 
@@ -84,16 +84,32 @@ def plan_and_reference(path: str | Path, overrides: dict, out: str | Path | None
     return runs
 
 
+@dataclass
+class PlanRun:
+    """What `schoolflow run` prints: the final year's headline table (plan, reference, paired
+    difference), one bus-cache line and one "plan carried out" block per scenario, and what
+    the county's data leave out (said before simulating)."""
+
+    table: pd.DataFrame
+    bus_lines: list[str]
+    plan_blocks: list[str]
+    notes: list[str]
+
+
 def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
              workers: int | None = None, progress: Callable[[int], object] | None = None,
-             on_scenario: Callable[[str], object] | None = None) -> tuple[pd.DataFrame, list[str]]:
+             on_scenario: Callable[[str], object] | None = None,
+             say: Callable[[str], object] | None = None) -> PlanRun:
     """`schoolflow run`: run each (scenario, folder) and write its folder; with a reference, also
-    the paired difference plan - reference (paired_difference.csv in the plan's folder). Returns
-    the final year's headline table (plan, reference, paired difference) and one bus-cache line
-    per scenario."""
+    the paired difference plan - reference (paired_difference.csv in the plan's folder).
+    `say(line)` gets the notes on the county's data before the simulation starts."""
     threads = 1 if engine_name == "mesa" else engine.set_workers(workers)
     models = [build.build_model(s) for s, _ in runs]
-    frames, bus_lines = [], []
+    notes = list(dict.fromkeys(n for m in models for n in m.notes))
+    for note in notes:
+        if say is not None:
+            say(f"Note: {note}")
+    frames, bus_lines, blocks = [], [], []
     for model, (s, out_dir) in zip(models, runs, strict=True):
         if on_scenario is not None:
             on_scenario(s.name)
@@ -101,6 +117,7 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
         df, summary = write_run_folder(run, out_dir, threads)
         frames.append((s, df, summary))
         bus_lines.append(f"{s.name}: {console.cache_line(run.result.bus_stats)}")
+        blocks.append(plan_report.block_for_run(model, run.result))
     plan, df, summary = frames[0]
     columns = [(plan.name, summary)]
     if len(frames) > 1:
@@ -109,4 +126,4 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
         with store.atomic_path(runs[0][1] / "paired_difference.csv") as tmp:
             diff.to_csv(tmp, index=False)
         columns += [(ref.name, ref_summary), ("paired difference", diff)]
-    return console.run_table(columns, plan.years), bus_lines
+    return PlanRun(console.run_table(columns, plan.years), bus_lines, blocks, notes)

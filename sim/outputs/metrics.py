@@ -6,6 +6,7 @@ the registry in sim/core/indicators.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ class Run:
 
     scenario: Scenario
     indicators: pd.DataFrame
+    folder: Path | None = None  #: its results folder, where it has one
 
 
 COLUMNS = ["scenario", "replicate", "year", "indicator", "level", "value"]

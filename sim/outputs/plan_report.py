@@ -1,0 +1,198 @@
+"""Was the plan carried out? Per year, what the plan's named actions and closure rules did to
+which schools over a run's replicates (closed, deferred and why, kept as teaching points,
+expanded, opened), and each closure target met or missed.
+
+Two tables a run's folder holds (`plan_events.csv`, `plan_targets.csv`) and the text block
+`schoolflow run` and `compare` print from them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.core import dtypes as dt
+from sim.core.kernels import state as ev
+from sim.model.build import Model
+from sim.model.engine import RunResult
+from sim.model.scenario import CloseAction, DowngradeAction, ExpandAction, OpenAction, Scenario
+
+#: why a closure was deferred, in words
+DEFER_REASONS = {
+    "deferred_no_receiver": "no open school teaching its grades to receive its pupils",
+    "deferred_seats": "too few free seats at the receiving school",
+    "deferred_canteen": "too few canteen places at the receiving school",
+    "deferred_beds": "too few boarding beds at the receiving school",
+}
+_SHOWN = [k for k in ev.EVENT_NAMES if k != "by_action"]
+
+
+def events_table(model: Model, result: RunResult) -> pd.DataFrame:
+    """One row per year, school and event (`closed`, `deferred_*`, `downgraded`, `exempted`,
+    `expanded`, `opened`, `received`) that happened in at least one replicate: whether a named
+    action did it (`by_action`; `received` and `exempted` rows say False), in how many
+    replicates, and the share of replicates."""
+    events = result.school_events  # (replicate, school, year)
+    n_rep = events.shape[0]
+    rows = []
+    names = model.world.school_name
+    for year in range(1, events.shape[2]):
+        flags = events[:, :, year]
+        for s in np.flatnonzero(flags.any(axis=0)):
+            col = flags[:, s]
+            for name in _SHOWN:
+                hit = (col & ev.EVENT_NAMES[name]) != 0
+                for by_action in (True, False):
+                    if name in ("expanded", "opened"):  # only named actions do these
+                        mask = hit & by_action
+                    elif name in ("received", "exempted"):
+                        mask = hit & (not by_action)
+                    else:
+                        mask = hit & (((col & ev.EV_BY_ACTION) != 0) == by_action)
+                    k = int(mask.sum())
+                    if k:
+                        rows.append((year, names[s], name, by_action, k, k / n_rep))
+    return pd.DataFrame(rows, columns=["year", "school", "event", "by_action", "replicates",
+                                       "share"])
+
+
+def targets_table(model: Model, result: RunResult) -> pd.DataFrame:
+    """Each closure rule with a share target: the share of the base year's schools of its levels
+    under `below` pupils that is closed by its year (mean and 90% interval over replicates),
+    and the share of replicates that reach the target."""
+    s = model.scenario
+    level0 = model.world.school_level
+    planned = model.world.planned()
+    base = result.school_pupils[:, 0, :, 2]  # (replicate, school) pupils in the base year
+    closed_by = np.zeros_like(result.school_events[:, :, 0], dtype=bool)
+    rows = []
+    rules = sorted(s.policies.closures, key=lambda r: r.year)
+    for year in range(1, result.school_events.shape[2]):
+        closed_by |= (result.school_events[:, :, year] & ev.EV_CLOSED) != 0
+        for r in (r for r in rules if r.year == year and r.share is not None):
+            levels = np.isin(level0, [dt.LEVEL_NAMES[x] for x in r.levels]) & ~planned
+            eligible = levels[None, :] & (base < r.below)
+            n_base = eligible.sum(axis=1)
+            n_closed = (eligible & closed_by).sum(axis=1)
+            share = np.divide(n_closed, n_base, out=np.full(len(n_base), np.nan),
+                              where=n_base > 0)
+            need = np.ceil(r.share * n_base - 1e-9)
+            rows.append({"year": year, "rule": f"{r.share:.0%} of the base year's schools under "
+                         f"{r.below} pupils closed by year {year}",
+                         "target_share": r.share, "base_schools_mean": float(n_base.mean()),
+                         "closed_share_mean": float(np.nanmean(share)),
+                         "closed_share_p05": float(np.nanquantile(share, 0.05)),
+                         "closed_share_p95": float(np.nanquantile(share, 0.95)),
+                         "replicates_met": float((n_closed >= need).mean())})
+    return pd.DataFrame(rows, columns=["year", "rule", "target_share", "base_schools_mean",
+                                       "closed_share_mean", "closed_share_p05",
+                                       "closed_share_p95", "replicates_met"])
+
+
+def _ids(df: pd.DataFrame, limit: int = 8) -> str:
+    """Schools of `df` (most frequent first), with the share of replicates where not all."""
+    df = df.sort_values(["share", "school"], ascending=[False, True])
+    parts = [f"{r.school}" + ("" if r.share >= 1 else f" ({r.share:.0%})")
+             for r in df.head(limit).itertuples()]
+    more = len(df) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def _per_rep(df: pd.DataFrame, n_rep: int) -> str:
+    """Schools per replicate: mean, and the range over replicates where it varies."""
+    mean = df["replicates"].sum() / n_rep
+    return f"{mean:.1f}" if mean != round(mean) else f"{int(mean)}"
+
+
+def _action_lines(scenario: Scenario, year: int) -> list[str]:
+    lines = []
+    for a in scenario.policies.actions:
+        if a.year != year:
+            continue
+        if isinstance(a, CloseAction):
+            lines.append(f"close {', '.join(a.close)}" + (f" into {a.receiver}" if a.receiver
+                                                           else " into the nearest school"))
+        elif isinstance(a, ExpandAction):
+            adds = [f"+{a.classes_per_grade} classes per grade"] * bool(a.classes_per_grade) + \
+                [f"+{a.boarding_beds} beds"] * bool(a.boarding_beds) + \
+                [f"+{a.canteen_places} canteen places"] * bool(a.canteen_places)
+            lines.append(f"expand {a.expand}: {', '.join(adds) or 'nothing added'}")
+        elif isinstance(a, DowngradeAction):
+            lines.append(f"downgrade {', '.join(a.downgrade)} to grades 1-{max(a.grades)}")
+        elif isinstance(a, OpenAction):
+            lines.append(f"open {a.open.school_id} ({a.open.level}) at {a.open.village_id}")
+    return lines
+
+
+def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.DataFrame,
+                      n_rep: int) -> str:
+    """The "plan carried out" text: a loud first line when the plan did not happen as written,
+    then per year the named actions and what became of them, the rules' closures, deferrals
+    with their reasons and school ids, and the targets met or missed."""
+    years = sorted({a.year for a in scenario.policies.actions}
+                   | {r.year for r in scenario.policies.closures})
+    if not years:
+        return f"Plan carried out ({scenario.name}): the scenario has no closures or actions."
+    out, problems = [], []
+    for year in years:
+        e = events[events["year"] == year]
+        out.append(f"  year {year}:")
+        for line in _action_lines(scenario, year):
+            out.append(f"    plan:     {line}")
+        named = e[e["by_action"]]
+        for name, verb in (("closed", "closed"), ("downgraded", "downgraded"),
+                           ("expanded", "expanded"), ("opened", "opened")):
+            sel = named[named["event"] == name]
+            if len(sel):
+                out.append(f"    done:     {verb} {_ids(sel)}")
+        for reason, words in DEFER_REASONS.items():
+            sel = named[named["event"] == reason]
+            if len(sel):
+                out.append(f"    NOT DONE: closing {_ids(sel)} deferred: {words}")
+                problems.append(f"year {year}: named closure of {_ids(sel, 3)} deferred ({words})")
+        rule = e[~e["by_action"]]
+        if any(r.year == year for r in scenario.policies.closures):
+            closed = rule[rule["event"] == "closed"]
+            exempt = rule[rule["event"] == "exempted"]
+            out.append(f"    rules:    {_per_rep(closed, n_rep)} schools closed per replicate"
+                       + (f" ({_ids(closed, 6)})" if len(closed) else "")
+                       + (f"; {_per_rep(exempt, n_rep)} kept for the lower grades (travel "
+                          "exemption)" if len(exempt) else ""))
+            deferred = rule[rule["event"].isin(list(DEFER_REASONS))]
+            if len(deferred):
+                n_def = deferred.groupby("school")["replicates"].max().sum() / n_rep
+                out.append(f"    DEFERRED: {n_def:.1f} rule closures per replicate:")
+                for reason, words in DEFER_REASONS.items():
+                    sel = deferred[deferred["event"] == reason]
+                    if len(sel):
+                        out.append(f"              {words}: {_ids(sel)}")
+                problems.append(f"year {year}: {n_def:.1f} rule closures deferred per replicate")
+        for t in targets[targets["year"] == year].itertuples():
+            met = t.replicates_met
+            verdict = "met" if met >= 0.5 else "MISSED"
+            out.append(f"    target:   {t.rule}: {t.closed_share_mean:.1%} "
+                       f"[{t.closed_share_p05:.1%}, {t.closed_share_p95:.1%}] closed - {verdict} "
+                       f"(in {met:.0%} of replicates)")
+            if verdict == "MISSED":
+                problems.append(f"year {year}: target {t.target_share:.0%} missed "
+                                f"({t.closed_share_mean:.1%} closed)")
+    head = f"Plan carried out ({scenario.name}, {n_rep} replicates; a school's share of " \
+           "replicates in brackets where not all):"
+    if problems:
+        head = ("!! THE PLAN WAS NOT CARRIED OUT AS WRITTEN: " + "; ".join(problems[:4])
+                + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "") + "\n" + head)
+    return "\n".join([head, *out])
+
+
+def plan_tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
+    """The tables a run's folder holds about the plan (see module docstring)."""
+    return {"plan_events.csv": events_table(model, result),
+            "plan_targets.csv": targets_table(model, result)}
+
+
+def block_for_run(model: Model, result: RunResult) -> str:
+    """The "plan carried out" text of a run just made."""
+    tables = plan_tables(model, result)
+    return carried_out_block(model.scenario, tables["plan_events.csv"],
+                             tables["plan_targets.csv"], result.values.shape[0])
+
