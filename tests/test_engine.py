@@ -231,7 +231,7 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
 
 def test_teacher_cv_and_school_size_match_plain_computation(small_dict):
     model, S, H, C, out = simulate(sc.validate(small_dict))
-    P, W = model.P, model.W
+    P = model.P
     per_school = {0: [], 1: [], 2: []}
     for s in np.flatnonzero(S.open):
         pupils, teachers = np.zeros(3), np.zeros(3)

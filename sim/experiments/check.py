@@ -71,6 +71,8 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
     boarders = w.school_boarders if w.school_boarders is not None else np.full(w.n_schools, -1)
     teachers = w.school_teachers if w.school_teachers is not None else np.full(w.n_schools, np.nan)
     over = (pupils > seats).any(axis=1)
+    excess = pupils - seats
+    worst = np.argmax(excess, axis=1)
     return pd.DataFrame({
         "school": w.school_name, "level": [LEVEL_OF_CODE[int(x)] for x in w.school_level],
         "village": [w.node_name[n] for n in w.school_node],
@@ -80,6 +82,9 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
         "opens_later": w.planned(),
         "flag": np.where(w.planned(), "opens later (plan)",
                          np.where(over, "OVER-FULL: more pupils than seats in a grade", "")),
+        "worst_grade": np.where(over, worst, 0),
+        "worst_grade_pupils": pupils[np.arange(len(worst)), worst],
+        "worst_grade_seats": seats[np.arange(len(worst)), worst],
     })
 
 
@@ -214,7 +219,8 @@ def check(scenario: Scenario) -> CheckReport:
     if len(over):
         problems += len(over)
         lines.append(f"  OVER-FULL in the base year ({len(over)}): " + ", ".join(
-            f"{r.school} {r.pupils} pupils / {r.seats} seats" for r in over.itertuples()))
+            f"{r.school} grade {r.worst_grade}: {r.worst_grade_pupils} pupils / "
+            f"{r.worst_grade_seats} seats" for r in over.itertuples()))
     if w.school_roll is not None and w.school_boarders is not None:
         crowded = existing[(existing["boarders"] > existing["beds"])]
         if len(crowded):

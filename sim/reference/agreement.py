@@ -65,7 +65,8 @@ def agreement_table(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("num
 STATE_FIELDS = ("child.hh", "child.age", "child.grade", "child.status", "child.school", "child.mode",
                 "child.travel", "child.cost", "household.node", "household.parents",
                 "household.away", "household.far", "school.open", "school.level", "school.hi",
-                "school.beds", "school.enrol", "indicators")
+                "school.beds", "school.classes", "school.canteen", "school.events", "school.enrol",
+                "indicators")
 
 
 def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
@@ -85,6 +86,9 @@ def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
             "household.far": H.far.copy(), "household.hardship": H.hardship.copy(),
             "school.open": S.open.copy(), "school.level": S.level.astype(np.int64),
             "school.hi": S.hi.astype(np.int64), "school.beds": S.beds.astype(np.int64),
+            "school.classes": S.classes.astype(np.int64),
+            "school.canteen": S.canteen.astype(np.int64),
+            "school.events": S.events.astype(np.int64),
             "school.enrol": S.enrol.astype(np.int64), "indicators": st.indicators.copy()})
     return out
 
@@ -119,6 +123,9 @@ def _mesa_state(m) -> dict[str, np.ndarray]:
         "school.level": np.array([s.level for s in schools], np.int64),
         "school.hi": np.array([s.hi for s in schools], np.int64),
         "school.beds": np.array([s.beds for s in schools], np.int64),
+        "school.classes": np.array([s.classes for s in schools], np.int64),
+        "school.canteen": np.array([s.canteen for s in schools], np.int64),
+        "school.events": np.stack([s.events for s in schools]).astype(np.int64),
         "school.enrol": np.stack([s.enrol for s in schools]).astype(np.int64),
         "indicators": m.indicators[-1].copy(),
     }
