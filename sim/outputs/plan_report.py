@@ -104,6 +104,12 @@ def _per_rep(df: pd.DataFrame, n_rep: int) -> str:
     return f"{mean:.1f}" if mean != round(mean) else f"{int(mean)}"
 
 
+def _deferrals(events: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(reason in words, its rows) for each deferral reason present in `events`."""
+    return [(words, events[events["event"] == reason]) for reason, words in DEFER_REASONS.items()
+            if (events["event"] == reason).any()]
+
+
 def _action_lines(scenario: Scenario, year: int) -> list[str]:
     lines = []
     for a in scenario.policies.actions:
@@ -145,11 +151,9 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
             sel = named[named["event"] == name]
             if len(sel):
                 out.append(f"    done:     {verb} {_ids(sel)}")
-        for reason, words in DEFER_REASONS.items():
-            sel = named[named["event"] == reason]
-            if len(sel):
-                out.append(f"    NOT DONE: closing {_ids(sel)} deferred: {words}")
-                problems.append(f"year {year}: named closure of {_ids(sel, 3)} deferred ({words})")
+        for words, sel in _deferrals(named):
+            out.append(f"    NOT DONE: closing {_ids(sel)} deferred: {words}")
+            problems.append(f"year {year}: named closure of {_ids(sel, 3)} deferred ({words})")
         rule = e[~e["by_action"]]
         if any(r.year == year for r in scenario.policies.closures):
             closed = rule[rule["event"] == "closed"]
@@ -162,10 +166,8 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
             if len(deferred):
                 n_def = deferred.groupby("school")["replicates"].max().sum() / n_rep
                 out.append(f"    DEFERRED: {n_def:.1f} rule closures per replicate:")
-                for reason, words in DEFER_REASONS.items():
-                    sel = deferred[deferred["event"] == reason]
-                    if len(sel):
-                        out.append(f"              {words}: {_ids(sel)}")
+                for words, sel in _deferrals(deferred):
+                    out.append(f"              {words}: {_ids(sel)}")
                 problems.append(f"year {year}: {n_def:.1f} rule closures deferred per replicate")
         for t in targets[targets["year"] == year].itertuples():
             met = t.replicates_met
