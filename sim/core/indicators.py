@@ -92,6 +92,12 @@ INDICATORS: tuple[Indicator, ...] = (
               "age (over 15) this year while still without a school place; from then on they "
               "count as out of school (status dropped out), not in the year's dropout rate, "
               "which counts enrolled pupils", COUNTY),
+    Indicator("children_out_of_school", "children", "children of compulsory-school age (6-15) "
+              "living in the county who are not in school at the end of the year: without a "
+              "school place (pupils_unplaced) or dropped out (this year or earlier); by the grade "
+              "they were in or would enter"),
+    Indicator("young_boarders", "pupils", "boarders below grade 4 (under about 10 years old)",
+              ("primary", "all")),
 )
 
 INDICATOR_NAMES: list[str] = [x.name for x in INDICATORS]
@@ -134,6 +140,8 @@ PARENT_COST = ROW["parent_cost_yuan_per_pupil"]
 VILLAGES_WITHOUT_BUS = ROW["villages_without_bus"]
 PUPILS_RENTING = ROW["pupils_renting"]
 AGED_OUT_UNPLACED = ROW["children_aged_out_unplaced"]
+OUT_OF_SCHOOL = ROW["children_out_of_school"]
+YOUNG_BOARDERS = ROW["young_boarders"]
 
 
 def level_mask() -> list[list[bool]]:

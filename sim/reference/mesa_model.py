@@ -690,6 +690,7 @@ class Indicators:
         m, p = self.m, self.m.p
         groups = {0: [], 1: [], 2: []}  # enrolled pupils by level, in child order
         unplaced = [0, 0]
+        out_of_school = [0, 0]  # without a place, or dropped out, aged 15 or under
         migrated = 0
         self.boarding_cost = 0.0
         for kid in m.pupils:
@@ -697,6 +698,9 @@ class Indicators:
                 migrated += 1
             elif kid.status == dt.UNPLACED:
                 unplaced[rules.level_of_grade(kid.grade)] += 1
+                out_of_school[rules.level_of_grade(kid.grade)] += 1
+            elif kid.status == dt.DROPPED_OUT and kid.age <= rules.COMPULSORY_AGE_LIMIT:
+                out_of_school[rules.level_of_grade(kid.grade)] += 1
             elif kid.status == dt.ENROLLED and kid.school is not None:
                 groups[rules.level_of_grade(kid.grade)].append(kid)
                 groups[2].append(kid)
@@ -704,11 +708,17 @@ class Indicators:
                     self.boarding_cost += p.boarder_cost + (p.hardship_subsidy
                                                             if kid.household.hardship else 0.0)
         unplaced.append(sum(unplaced))
+        out_of_school.append(sum(out_of_school))
+        young = sum(k.mode == dt.BOARDING and k.grade < rules.YOUNG_BOARDING_BELOW_GRADE
+                    for k in groups[0])
+        self.set("young_boarders", 0, young)
+        self.set("young_boarders", 2, young)
         self.pupils_all = len(groups[2])
         self.set("children_migrated", 2, migrated)
         for lv, kids in groups.items():
             self.set("pupils_enrolled", lv, len(kids))
             self.set("pupils_unplaced", lv, unplaced[lv])
+            self.set("children_out_of_school", lv, out_of_school[lv])
             self.set("pupils_renting", lv, sum(k.mode == dt.RENTING for k in kids))
             if not kids:
                 continue

@@ -25,6 +25,7 @@ from sim.core.indicators import (
     JUNIOR_RETENTION_3YR,
     LEFT_BEHIND_SHARE,
     MEAN_CLASS_SIZE,
+    OUT_OF_SCHOOL,
     PARENT_COST,
     PUPILS_ENROLLED,
     PUPILS_RENTING,
@@ -43,6 +44,7 @@ from sim.core.indicators import (
     TRAVEL_P95,
     UNPLACED,
     VILLAGES_WITHOUT_BUS,
+    YOUNG_BOARDERS,
 )
 from sim.core.kernels.state import (
     COUNT_AGED_OUT,
@@ -82,6 +84,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     boarders = np.zeros(3)
     bus = np.zeros(3)
     unplaced = np.zeros(3)
+    out_of_school = np.zeros(3)
+    young_boarders = 0.0
     renting = np.zeros(3)
     left = np.zeros(3)
     day = np.zeros(3)
@@ -99,10 +103,14 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         if st == dt.MIGRATED:
             migrated += 1
             continue
-        if st == dt.UNPLACED:
+        if st == dt.UNPLACED or (st == dt.DROPPED_OUT
+                                 and C.age[c] <= rules.COMPULSORY_AGE_LIMIT):
             lv = rules.level_of_grade(C.grade[c])
-            unplaced[lv] += 1
-            unplaced[2] += 1
+            out_of_school[lv] += 1
+            out_of_school[2] += 1
+            if st == dt.UNPLACED:
+                unplaced[lv] += 1
+                unplaced[2] += 1
             continue
         if st != dt.ENROLLED or C.school[c] < 0:
             continue
@@ -136,6 +144,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             paying += 1
         if m == dt.BOARDING:
             board_cost += P.boarder_cost + (P.hardship_subsidy if H.hardship[h] else 0.0)
+            if g < rules.YOUNG_BOARDING_BELOW_GRADE:
+                young_boarders += 1
         if g <= rules.LOWER_GRADES_LAST and rules.is_day_pupil(m):
             lower += 1
             if t > rules.LOWER_OVER_MIN:
@@ -215,6 +225,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         out[SCHOOLS_OPEN, L] = n_open[L]
         out[PUPILS_ENROLLED, L] = pupils[L]
         out[UNPLACED, L] = unplaced[L]
+        out[OUT_OF_SCHOOL, L] = out_of_school[L]
         out[PUPILS_RENTING, L] = renting[L]
         if pupils[L] > 0:
             out[BOARDING_SHARE, L] = boarders[L] / pupils[L]
@@ -267,6 +278,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out[CLOSURES_DEFERRED, 2] = counts[COUNT_DEFERRED]
     out[CLOSURES_EXEMPTED, 2] = counts[COUNT_EXEMPTED]
     out[AGED_OUT_UNPLACED, 2] = counts[COUNT_AGED_OUT]
+    out[YOUNG_BOARDERS, 0] = young_boarders
+    out[YOUNG_BOARDERS, 2] = young_boarders
     out[SCHOOLS_OVER_2000, 2] = over_2000
     out[CHILDREN_MIGRATED, 2] = migrated
     out[BUSES_NEEDED, 2] = S.bus_totals[TOTAL_BUSES]
