@@ -30,9 +30,10 @@ def cmd_run(args: argparse.Namespace) -> int:
               disable=args.quiet, file=sys.stderr) as bar:
         done = run_plan(runs, args.engine, args.workers, progress=bar.update,
                         on_scenario=bar.set_postfix_str, say=bar.write)
-    print(f"\nYear {s.years} of {s.name}: mean [90% interval] over {s.replicates} replicates")
-    print(done.table.fillna("").to_string(index=False))
+    print("\n" + done.first_screen)
     print("\n" + done.plan_blocks[0])
+    print(f"\nYear {s.years} of {s.name}: median [90% interval] over {s.replicates} replicates")
+    print(done.table.to_string(index=False))
     print("\nBus day simulation: " + "; ".join(done.bus_lines))
     print(f"\nResults written to {out_dir}/ (bus lines of replicate 0: safety_ledger.csv)")
     return 0

@@ -207,7 +207,7 @@ def test_cli_run_writes_outputs_reproducibly(write_yaml, small_dict, tmp_path, c
     assert last.cost_yuan_per_year.sum() == pytest.approx(final.loc["bus_cost_yuan_per_year", "value"],
                                                           abs=len(last))
     summary = pd.read_csv(tmp_path / "a" / "summary.csv")
-    assert list(summary.columns) == ["indicator", "level", "year", "mean", "p05", "p95"]
+    assert list(summary.columns) == ["indicator", "level", "year", "mean", "p05", "p50", "p95"]
     assert (summary.p05 <= summary["mean"] + 1e-9).all() and (summary["mean"] <= summary.p95 + 1e-9).all()
     # every school's pupils: summed over schools, the county's pupils_enrolled in each replicate
     schools = pd.read_csv(tmp_path / "a" / "school_pupils.csv")

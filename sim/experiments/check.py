@@ -88,19 +88,21 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
     })
 
 
-def unreachable(model: build.Model) -> dict[str, list[str]]:
-    """Per level (primary, junior): villages with residents and no base-year school teaching
-    grade 1 (primary) or grade 7 (junior) within the day-travel limit by motorbike or car, nor a
-    boarding school within the boarding trip limit."""
+def unreachable(model: build.Model, on_foot: bool = False) -> dict[str, list[str]]:
+    """Per level (grades 1 and 4 for primary, 7 for junior): villages with residents and no
+    base-year school teaching the grade within the day-travel limit by motorbike or car (on
+    foot with `on_foot`: families without a vehicle, who must board, rent or stay without a
+    place), nor (by vehicle) a boarding school within the boarding trip limit."""
     w, s = model.world, model.scenario
     lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in w.school_level])
     hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in w.school_level])
     out = {}
-    for name, grade in (("primary", 1), ("junior", dt.FIRST_JUNIOR_GRADE)):
+    times = w.t_walk if on_foot else w.t_private
+    for name, grade in (("grade 1", 1), ("grade 4", 4), ("junior", dt.FIRST_JUNIOR_GRADE)):
         teaches = (lo <= grade) & (grade <= hi) & ~w.planned()
-        day = (w.t_private <= s.policies.max_travel_min) & teaches[None, :]
+        day = (times <= s.policies.max_travel_min) & teaches[None, :]
         board = ((w.t_private <= s.policies.boarding.max_trip_min) & (w.school_beds > 0)[None, :]
-                 & teaches[None, :] & (grade >= s.policies.boarding.min_grade))
+                 & teaches[None, :] & (grade >= s.policies.boarding.min_grade) & (not on_foot))
         none = ~(day | board).any(axis=1) & (w.node_population > 0)
         out[name] = [w.node_name[v] for v in np.flatnonzero(none)]
     return out
@@ -230,10 +232,18 @@ def check(scenario: Scenario) -> CheckReport:
     for level, villages in unreachable(model).items():
         if villages:
             problems += 1
-            lines.append(f"  NO {level.upper()} SCHOOL IN REACH of {len(villages)} village(s): "
+            lines.append(f"  NO SCHOOL TEACHING {level.upper()} IN REACH of {len(villages)} "
+                         "village(s): " + ", ".join(villages[:15])
+                         + (" ..." if len(villages) > 15 else ""))
+    for level, villages in unreachable(model, on_foot=True).items():
+        if villages:
+            lines.append(f"  on foot (families without a motorbike or car: they board, rent or "
+                         f"stay without a place), no school teaching {level} within "
+                         f"{scenario.policies.max_travel_min:g} minutes: {len(villages)} village(s): "
                          + ", ".join(villages[:15]) + (" ..." if len(villages) > 15 else ""))
     if unplaced:
-        lines.append(f"  pupils without a place in the base year: {unplaced:.0f}")
+        lines.append(f"  pupils without a place in the base year: {unplaced:.0f} (those villages' "
+                     "pupils, where boarding beds are full and the family cannot rent)")
     for note in model.notes:
         lines.append(f"  note: {note}")
     if w.births:

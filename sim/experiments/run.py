@@ -17,7 +17,7 @@ import pandas as pd
 from sim.core import rng
 from sim.model import build, engine
 from sim.model.scenario import Scenario, load
-from sim.outputs import console, metrics, plan_report, store, tables
+from sim.outputs import console, first_screen, metrics, plan_report, store, tables, thresholds
 
 Engine = Literal["numba", "mesa"]
 
@@ -94,6 +94,8 @@ class PlanRun:
     bus_lines: list[str]
     plan_blocks: list[str]
     notes: list[str]
+    first_screen: str = ""  #: what the plan does to pupils, and its thresholds
+    thresholds: pd.DataFrame | None = None
 
 
 def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
@@ -120,10 +122,15 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
         blocks.append(plan_report.block_for_run(model, run.result))
     plan, df, summary = frames[0]
     columns = [(plan.name, summary)]
+    done = [metrics.Run(s, d, out) for (s, d, _), (_, out) in zip(frames, runs, strict=True)]
+    reference = done[1] if len(done) > 1 else None
+    checked = thresholds.table([reference, done[0]] if reference else [done[0]])
+    screen = first_screen.render(done[0], reference, checked)
     if len(frames) > 1:
         ref, ref_df, ref_summary = frames[1]
         diff = metrics.paired_difference(df, ref_df)
         with store.atomic_path(runs[0][1] / "paired_difference.csv") as tmp:
             diff.to_csv(tmp, index=False)
         columns += [(ref.name, ref_summary), ("paired difference", diff)]
-    return PlanRun(console.run_table(columns, plan.years), bus_lines, blocks, notes)
+    return PlanRun(console.run_table(columns, plan.years), bus_lines, blocks, notes, screen,
+                   checked)

@@ -383,6 +383,36 @@ class Policies(Strict):
         90.0, gt=0, description="longest one-way day travel a pupil is assigned (minutes)")
 
 
+class Target(Strict):
+    """A threshold the plan must hold: an indicator at most or at least a value, in one year or
+    in every simulated year (the worst year is reported)."""
+
+    name: str = Field(description="how reports name it, e.g. 'junior retention >= 95%'")
+    indicator: str = Field(description="an indicator of docs/indicators.md")
+    level: Literal["primary", "junior", "all"] = Field("all", description="indicator level")
+    at_most: float | None = Field(None, description="met when the value is at most this")
+    at_least: float | None = Field(None, description="met when the value is at least this")
+    year: int | None = Field(
+        None, ge=0, description="the simulated year it applies to; omitted = every simulated "
+                                "year after the base year (the worst year is reported)")
+    difference: bool = Field(
+        False, description="apply to the paired difference against the reference run "
+                           "(compare_to) instead of the scenario's own value")
+    source: str = Field("", description="where the threshold comes from")
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        from sim.core.indicators import BY_NAME
+        if (self.at_most is None) == (self.at_least is None):
+            raise ValueError("give exactly one of at_most or at_least")
+        if self.indicator not in BY_NAME:
+            raise ValueError(f"unknown indicator {self.indicator!r}; see docs/indicators.md")
+        if self.level not in BY_NAME[self.indicator].levels:
+            raise ValueError(f"{self.indicator} has no level {self.level!r}; it has "
+                             + ", ".join(BY_NAME[self.indicator].levels))
+        return self
+
+
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="used for the results folder")
     description: str = ""
@@ -395,6 +425,9 @@ class Scenario(Strict):
     county: County
     behaviour: Behaviour = Behaviour()
     policies: Policies = Policies()
+    targets: list[Target] = Field(
+        [], description="the thresholds reports check this scenario against (a plan's own "
+                        "targets live in its file; base.yaml holds the national standards)")
     _file: str = PrivateAttr("<scenario>")  #: the file it was loaded from, for error messages
 
     @property

@@ -1,23 +1,26 @@
-"""What the terminal shows: the headline indicators of `schoolflow run` and `compare`, intervals
-as "mean [p05, p95]", and the bus-day cache line."""
+"""What the terminal shows: the headline indicators of `schoolflow run` and `compare` as
+"median [p05, p95]" in people's formats (sim/outputs/style.py), and the bus-day cache line."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from sim.outputs import style
+
 HEADLINE = [  # indicators printed in the summary table, in this order
-    "schools_open", "pupils_enrolled", "dropout_rate", "junior_retention_3yr", "mean_class_size",
+    "children_out_of_school", "pupils_unplaced", "schools_open", "pupils_enrolled",
+    "dropout_rate", "junior_retention_3yr", "mean_class_size",
     "share_classes_over_standard", "share_classes_very_large", "travel_time_mean_min",
     "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
-    "pupils_unplaced", "boarding_share", "bus_share", "share_under100_closed",
+    "boarding_share", "young_boarders", "bus_share", "share_under100_closed",
     "cost_per_pupil_yuan", "family_cost_yuan_per_pupil", "closures_deferred",
     "closures_exempted", "bus_ride_time_p95_min", "buses_needed", "bus_cost_yuan_per_year",
     "parent_cost_yuan_per_pupil", "villages_without_bus",
 ]
 
 
-def _interval(row: pd.Series) -> str:
-    return f"{row['mean']:.4g} [{row['p05']:.4g}, {row['p95']:.4g}]"
+def _interval(row: pd.Series, signed: bool = False) -> str:
+    return style.interval(row["p50"], row["p05"], row["p95"], row["indicator"], signed)
 
 
 def cache_line(stats: dict) -> str:
@@ -31,18 +34,22 @@ def cache_line(stats: dict) -> str:
             f"{stats['seconds']:.2f} s")
 
 
-def summary_table(summary: pd.DataFrame, year: int, label: str) -> pd.DataFrame:
+def summary_table(summary: pd.DataFrame, year: int, label: str,
+                  signed: bool = False) -> pd.DataFrame:
     final = summary[(summary.year == year) & summary.indicator.isin(HEADLINE)].copy()
-    final[label] = final.apply(_interval, axis=1)
+    final[label] = final.apply(_interval, axis=1, signed=signed)
     return final[["indicator", "level", label]]
 
 
 def run_table(summaries: list[tuple[str, pd.DataFrame]], year: int) -> pd.DataFrame:
-    """The headline indicators in `year`, one column per (label, summary), in HEADLINE order."""
+    """The headline indicators in `year`, one column per (label, summary), in HEADLINE order;
+    a column labelled "paired difference" is shown with signs (pp for shares). Cells where an
+    indicator does not apply read '-'."""
     table = None
     for label, summary in summaries:
-        part = summary_table(summary, year, label)
+        part = summary_table(summary, year, label, signed=label == "paired difference")
         table = part if table is None else table.merge(part, on=["indicator", "level"], how="outer")
     order = {name: i for i, name in enumerate(HEADLINE)}
-    return table.sort_values(["indicator", "level"], key=lambda c: c.map(order) if c.name ==
-                             "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
+    table = table.sort_values(["indicator", "level"], key=lambda c: c.map(order) if c.name ==
+                              "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
+    return table.fillna(style.NOT_APPLICABLE)

@@ -49,11 +49,14 @@ def tidy(values: np.ndarray, scenario: str, first_replicate: int = 0) -> pd.Data
 
 
 def summarise(df: pd.DataFrame, by: tuple[str, ...] = (), count: bool = False) -> pd.DataFrame:
-    """Mean and 90% interval (5th and 95th percentiles over replicates) per indicator, level
-    and year (and the `by` columns first); with `count`, the replicates in each group too."""
+    """Mean, median and 90% interval (5th and 95th percentiles over replicates) per indicator,
+    level and year (and the `by` columns first); with `count`, the replicates in each group too.
+    Printed tables show the median with the interval: both are quantiles of the same
+    replicates, so the middle value always lies inside its interval (a mean need not)."""
     g = df.groupby([*by, "indicator", "level", "year"], observed=True)["value"]
     cols = {"replicates": g.size()} if count else {}
-    out = pd.DataFrame({**cols, "mean": g.mean(), "p05": g.quantile(0.05), "p95": g.quantile(0.95)})
+    out = pd.DataFrame({**cols, "mean": g.mean(), "p05": g.quantile(0.05), "p50": g.median(),
+                        "p95": g.quantile(0.95)})
     return out.reset_index()
 
 

@@ -196,7 +196,8 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
 #: panels of `sweep_figure` when none are named: (indicator, level)
 SWEEP_PANELS = [("dropout_rate", "all"), ("travel_time_p95_min", "primary"),
                 ("bus_ride_time_p95_min", "all"), ("cost_per_pupil_yuan", "all")]
-SUMMARY_COLUMNS = {"point", "indicator", "level", "year", "replicates", "mean", "p05", "p95"}
+SUMMARY_COLUMNS = {"point", "indicator", "level", "year", "replicates", "mean", "p05", "p50",
+                   "p95"}
 
 
 def sweep_figure(summary: pd.DataFrame, path: Path, panels: list[tuple[str, str]] | None = None,

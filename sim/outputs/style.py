@@ -1,0 +1,112 @@
+"""How SchoolFlow shows numbers and draws figures, in one place: number formats by unit
+(thousands separators, percent for shares and rates, "-" for a value that does not apply), axis
+labels with units, the matplotlib style, the reference drawn distinctly and on top, and the
+plans' threshold lines.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+
+from sim.core.indicators import BY_NAME
+
+#: units shown as percentages (a share 0-1 or a rate per year)
+PERCENT_UNITS = {"share", "per year"}
+NOT_APPLICABLE = "-"
+#: units that count things: whole numbers from 10 up, one decimal below (medians and
+#: percentiles of counts may fall between whole numbers)
+COUNT_UNITS = {"pupils", "children", "schools", "buses", "villages"}
+
+#: the reference scenario in every figure: black, dashed, above the plans
+REFERENCE = {"color": "black", "linestyle": "--", "linewidth": 1.8, "zorder": 10}
+PLAN_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+               "tab:pink", "tab:olive", "tab:cyan"]
+
+#: matplotlib settings of every SchoolFlow figure
+RC = {"figure.dpi": 100, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+      "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "axes.grid": True,
+      "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
+
+#: (indicator, level) -> [(value, label)]: the plans' thresholds drawn as lines (source:
+#: docs/parameters.md "Plan thresholds used in indicators"); values in the indicator's unit
+THRESHOLD_LINES = {
+    ("mean_class_size", "primary"): [(45, "cap 45"), (56, "very large 56")],
+    ("mean_class_size", "junior"): [(50, "cap 50"), (61, "very large 61")],
+    ("travel_time_p95_min", "primary"): [(30, "30 min (grades 1-3)"), (60, "60 min")],
+    ("travel_time_p95_min", "junior"): [(60, "60 min")],
+    ("junior_retention_3yr", "junior"): [(0.95, "95% target")],
+    ("share_classes_over_standard", "all"): [(0.05, "5% (95% standard size)")],
+}
+
+
+@contextmanager
+def figure_style():
+    """Use SchoolFlow's matplotlib settings inside the block."""
+    import matplotlib.pyplot as plt
+    with plt.rc_context(RC):
+        yield
+
+
+def unit_of(indicator: str) -> str:
+    return BY_NAME[indicator].unit if indicator in BY_NAME else ""
+
+
+def is_percent(indicator: str) -> bool:
+    return unit_of(indicator) in PERCENT_UNITS
+
+
+def scale(indicator: str) -> float:
+    """Factor from the indicator's unit to what is shown (100 for shares and rates)."""
+    return 100.0 if is_percent(indicator) else 1.0
+
+
+def axis_label(indicator: str) -> str:
+    """Axis label with the unit as shown: '% of pupils', 'minutes', 'yuan per year', ..."""
+    unit = unit_of(indicator)
+    if unit == "share":
+        return "%"
+    if unit == "per year":
+        return "% per year"
+    return unit
+
+
+def _plain(x: float, unit: str) -> str:
+    if unit in ("yuan per year", "yuan"):
+        return f"{x:,.0f}"
+    if unit in ("minutes",):
+        return f"{x:,.1f}"
+    if unit == "ratio":
+        return f"{x:.2f}"
+    if abs(x) >= 10 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 1 or unit in COUNT_UNITS else f"{x:.2g}"
+
+
+def number(x: float, indicator: str, signed: bool = False, suffix: bool = True) -> str:
+    """One value of an indicator for people: '12,845', '0.48%', '38.0 min' ('-' for NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return NOT_APPLICABLE
+    unit = unit_of(indicator)
+    sign = "+" if signed and x > 0 else ""
+    if is_percent(indicator):
+        v = 100.0 * x
+        digits = 2 if abs(v) < 1 else 1
+        text = f"{v:.{digits}f}"
+        if float(text) == 0:
+            text = f"{0:.{digits}f}"
+            sign = ""
+        return f"{sign}{text}{' pp' if signed and suffix else '%' if suffix else ''}"
+    text = _plain(float(x), unit)
+    if float(x) == 0:
+        sign = ""
+    tail = " min" if unit == "minutes" and suffix else ""
+    return f"{sign}{text}{tail}"
+
+
+def interval(mid: float, lo: float, hi: float, indicator: str, signed: bool = False) -> str:
+    """'median [p05, p95]' in the indicator's format ('-' where it does not apply)."""
+    if mid is None or (isinstance(mid, float) and math.isnan(mid)):
+        return NOT_APPLICABLE
+    return (f"{number(mid, indicator, signed)} [{number(lo, indicator, signed, suffix=False)}, "
+            f"{number(hi, indicator, signed, suffix=False)}]")
