@@ -105,26 +105,34 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from sim.experiments import compare
     from sim.model import engine
-    from sim.outputs import console, report, snapshot
+    from sim.outputs import console, report, snapshot, style
 
     engine.set_workers(args.workers)
-    with tqdm(unit="replicate", desc="simulating", disable=args.quiet, file=sys.stderr) as bar:
+    total = compare.replicates_to_run(args.sources, args.replicates, Path(args.results))
+    with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
+              file=sys.stderr) as bar:
         runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
                                  progress=bar.update)
     final = compare.final_year_table(runs)
     paired = compare.paired_table(runs)
     thresholds = compare.threshold_table(runs)
+    screens = compare.first_screens(runs, thresholds)
+    for screen in screens:
+        print(screen + "\n")
     for block in compare.plan_blocks(runs):
         print(block + "\n")
-    print(thresholds.pivot(index="threshold", columns="scenario", values="status").to_string())
+    print("Thresholds of each scenario (checked in every simulated year; '-': not its threshold)")
+    print(compare.threshold_wide(runs, thresholds).to_string(index=False))
     if len(paired):
         last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")
-                      & paired["indicator"].isin(console.HEADLINE)]
+                      & paired["indicator"].isin(console.HEADLINE)].copy()
+        last["median [90% interval]"] = last.apply(
+            lambda r: style.interval(r["p50"], r["p05"], r["p95"], r["indicator"], True), axis=1)
         print(f"\nFinal year, paired difference against {runs[0].scenario.name} (all levels):")
-        print(last[["scenario", "indicator", "mean", "p05", "p95"]].to_string(index=False))
+        print(last[["scenario", "indicator", "median [90% interval]"]].to_string(index=False))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
     snaps = [snapshot.take(r.scenario) for r in runs]
-    files = report.write_report(report_path, runs, final, paired, thresholds, snaps)
+    files = report.write_report(report_path, runs, final, paired, thresholds, snaps, screens)
     print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")
     return 0
 

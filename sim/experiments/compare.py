@@ -15,7 +15,7 @@ import yaml
 from sim.core.errors import InputError
 from sim.experiments.run import run_scenario, write_run_folder
 from sim.model import scenario as sc
-from sim.outputs import metrics, plan_report, thresholds
+from sim.outputs import first_screen, metrics, plan_report, thresholds
 from sim.outputs.metrics import Run
 
 
@@ -100,6 +100,37 @@ def paired_table(runs: list[Run]) -> pd.DataFrame:
         d.insert(1, "reference", runs[0].scenario.name)
         rows.append(d)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def replicates_to_run(sources: list[str], replicates: int | None, results_root: Path) -> int:
+    """Replicates `load_runs` will simulate (for a progress bar's total): scenario files without
+    matching results, with the replicate count they will run with."""
+    folders = [Path(s) for s in sources if Path(s).is_dir()]
+    n = replicates
+    if n is None and folders:
+        n = int(pd.read_parquet(folders[0] / "indicators.parquet",
+                                columns=["replicate"])["replicate"].nunique())
+    total = 0
+    for src in sources:
+        if Path(src).is_dir():
+            continue
+        s = sc.load(src, {} if n is None else {"replicates": n})
+        n = s.replicates if n is None else n
+        folder = results_root / s.name
+        if not (folder / "metadata.json").exists() or not (folder / "plan_events.csv").exists():
+            total += s.replicates
+    return total
+
+
+def first_screens(runs: list[Run], checked: pd.DataFrame) -> list[str]:
+    """What each plan does to pupils against the first run (the reference)."""
+    return [first_screen.render(r, runs[0], checked) for r in runs[1:]] or \
+        [first_screen.render(runs[0], None, checked)]
+
+
+def threshold_wide(runs: list[Run], checked: pd.DataFrame) -> pd.DataFrame:
+    """Thresholds as rows, scenarios as columns in the order given (the reference first)."""
+    return thresholds.wide(checked, [r.scenario.name for r in runs])
 
 
 def plan_blocks(runs: list[Run]) -> list[str]:

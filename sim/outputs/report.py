@@ -14,125 +14,222 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.outputs import store  # noqa: E402
+from sim.outputs import store, style  # noqa: E402
 from sim.outputs.metrics import Run  # noqa: E402
 from sim.outputs.snapshot import Snapshot  # noqa: E402
 
-#: (indicator, level, title) drawn as trajectories with 90% bands
+#: (indicator, level, title) drawn as trajectories with 90% bands and as paired differences
 TRAJECTORIES = [
-    ("dropout_rate", "all", "Dropout rate (per year)"),
-    ("mean_class_size", "primary", "Mean primary class size (pupils)"),
-    ("travel_time_p95_min", "primary", "Primary p95 one-way travel (minutes)"),
-    ("share_lower_primary_over_30min", "primary", "Grades 1-3 travelling over 30 min (share)"),
-    ("boarding_share", "primary", "Primary pupils boarding (share)"),
-    ("cost_per_pupil_yuan", "all", "Cost per pupil (yuan per year)"),
+    ("children_out_of_school", "all", "Children out of school, aged 6-15"),
+    ("pupils_unplaced", "all", "Children without a school place"),
+    ("dropout_rate", "all", "Dropout rate"),
+    ("junior_retention_3yr", "junior", "Junior three-year retention"),
+    ("mean_class_size", "primary", "Mean primary class size"),
+    ("travel_time_p95_min", "primary", "Longest primary day trips (95th percentile)"),
+    ("share_lower_primary_over_30min", "primary", "Grades 1-3 travelling over 30 minutes"),
+    ("young_boarders", "all", "Boarders below grade 4"),
+    ("cost_per_pupil_yuan", "all", "Cost per pupil, government and families"),
 ]
 
 
-TITLES = {"trajectories": "Trajectories", "differences": "Paired differences",
+TITLES = {"trajectories": "Indicators by year", "differences": "Paired differences",
           "distributions": "Class sizes and travel times", "dropout_by_group": "Dropout by group",
-          "map": "County map before and after"}
+          "map": "County map, final year"}
+
+
+def _label(ind: str, signed: bool = False) -> str:
+    unit = style.axis_label(ind)
+    return ("percentage points" if signed and style.is_percent(ind) else unit)
+
+
+def _threshold_lines(ax, ind: str, level: str) -> None:
+    for value, text in style.THRESHOLD_LINES.get((ind, level), []):
+        y = value * style.scale(ind)
+        ax.axhline(y, color="tab:red", lw=0.8, ls=":", zorder=1)
+        ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                    fontsize=7, color="tab:red")
+
+
+def _not_flat(ax, axis: str = "y") -> None:
+    """A flat series gets a plain axis around its value (not +-0.04 around zero)."""
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    data = [line.get_ydata() if axis == "y" else line.get_xdata() for line in ax.get_lines()]
+    values = np.concatenate([np.asarray(d, float).ravel() for d in data if len(d)] or [[0.0]])
+    values = values[np.isfinite(values)]
+    if len(values) and np.ptp(values) < 1e-9:
+        v = float(values[0])
+        span = (v - 1, v + 1) if v != 0 else (-1, 1)
+        (ax.set_ylim if axis == "y" else ax.set_xlim)(*span)
 
 
 def trajectories_figure(runs: list[Run]) -> plt.Figure:
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), constrained_layout=True)
-    for ax, (ind, level, title) in zip(axes.flat, TRAJECTORIES, strict=True):
-        for r in runs:
-            df = r.indicators
-            sel = df[(df["indicator"] == ind) & (df["level"] == level)]
-            g = sel.groupby("year")["value"]
-            mean, lo, hi = g.mean(), g.quantile(0.05), g.quantile(0.95)
-            line, = ax.plot(mean.index, mean.values, label=r.scenario.name)
-            ax.fill_between(mean.index, lo.values, hi.values, color=line.get_color(), alpha=0.2)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("year")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle("Indicators by year: mean and 90% interval over replicates")
+    """Each TRAJECTORIES indicator by year: median and 90% band per scenario; the reference
+    (the first run) in black, dashed and on top; shares in percent; threshold lines."""
+    with style.figure_style():
+        fig, axes = plt.subplots(3, 3, figsize=(13, 10), constrained_layout=True)
+        for ax, (ind, level, title) in zip(axes.flat, TRAJECTORIES, strict=True):
+            k = style.scale(ind)
+            for i, r in enumerate(runs):
+                df = r.indicators
+                sel = df[(df["indicator"] == ind) & (df["level"] == level)]
+                if sel.empty:
+                    continue
+                g = sel.groupby("year")["value"]
+                mid, lo, hi = g.median() * k, g.quantile(0.05) * k, g.quantile(0.95) * k
+                look = style.REFERENCE if i == 0 else {
+                    "color": style.PLAN_COLORS[(i - 1) % len(style.PLAN_COLORS)], "zorder": 3}
+                label = r.scenario.name + (" (reference)" if i == 0 and len(runs) > 1 else "")
+                ax.plot(mid.index, mid.values, label=label, **look)
+                ax.fill_between(mid.index, lo.values, hi.values, color=look["color"],
+                                alpha=0.12 if i == 0 else 0.2, zorder=look["zorder"] - 1, lw=0)
+            _not_flat(ax)
+            _threshold_lines(ax, ind, level)
+            ax.set_title(title)
+            ax.set_xlabel("school year after the base year")
+            ax.set_ylabel(_label(ind))
+        axes.flat[0].legend()
+        fig.suptitle("Indicators by year: median and 90% interval over replicates")
     return fig
 
 
 def differences_figure(paired: pd.DataFrame) -> plt.Figure:
+    """Final-year paired difference (plan - reference) with its 90% interval: one indicator
+    per row, one marker per plan, plain titles with units."""
     last = paired[paired["year"] == paired["year"].max()]
-    rows = [(i, lv) for i, lv, _ in TRAJECTORIES]
-    fig, axes = plt.subplots(1, len(rows), figsize=(15, 3.8), constrained_layout=True)
-    for ax, (ind, level) in zip(axes, rows, strict=True):
-        d = last[(last["indicator"] == ind) & (last["level"] == level)]
-        y = range(len(d))
-        # a mean can lie outside the 5-95% range of a skewed difference: no negative bars
-        err = [(d["mean"] - d["p05"]).clip(lower=0), (d["p95"] - d["mean"]).clip(lower=0)]
-        ax.errorbar(d["mean"], list(y), xerr=err, fmt="o", capsize=3)
-        ax.axvline(0, color="grey", lw=0.8)
-        ax.set_yticks(list(y), d["scenario"], fontsize=8)
-        ax.set_title(f"{ind}\n({level})", fontsize=8)
-    fig.suptitle("Final year, paired difference against the reference (90% interval)")
+    plans = list(dict.fromkeys(last["scenario"]))
+    with style.figure_style():
+        fig, axes = plt.subplots(len(TRAJECTORIES), 1, figsize=(9, 1.0 + 0.55 * len(plans)
+                                                                * len(TRAJECTORIES)),
+                                 constrained_layout=True)
+        for ax, (ind, level, title) in zip(axes, TRAJECTORIES, strict=True):
+            k = style.scale(ind)
+            d = last[(last["indicator"] == ind) & (last["level"] == level)].set_index("scenario")
+            d = d.reindex(plans)
+            y = np.arange(len(plans))
+            mid = d["p50"].to_numpy() * k
+            err = np.vstack([(d["p50"] - d["p05"]).clip(lower=0), (d["p95"] - d["p50"]).clip(lower=0)]) * k
+            for j in range(len(plans)):
+                ax.errorbar(mid[j], y[j], xerr=err[:, [j]], fmt="o", capsize=3,
+                            color=style.PLAN_COLORS[j % len(style.PLAN_COLORS)])
+            if np.allclose(np.nan_to_num(np.concatenate([mid, err.ravel()])), 0):
+                ax.set_xlim(-1, 1)
+            ax.axvline(0, color="black", lw=0.8)
+            ax.set_yticks(y, plans)
+            ax.set_ylim(-0.6, len(plans) - 0.4)
+            ax.set_title(f"{title} ({level}): change in {_label(ind, signed=True)}", loc="left")
+            ax.grid(axis="y", visible=False)
+        fig.suptitle("Final year: plan minus reference, replicate by replicate (median and 90% "
+                     "interval)")
     return fig
 
 
 def distributions_figure(snaps: list[Snapshot]) -> plt.Figure:
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.8), constrained_layout=True)
-    for ax, (kind, level) in zip(axes, [("class", "primary"), ("class", "junior"),
-                                        ("travel", "primary"), ("travel", "junior")], strict=True):
-        for sn in snaps:
-            x = sn.class_sizes[level] if kind == "class" else sn.day_travel[level]
-            bins = np.arange(0, 71, 5) if kind == "class" else np.arange(0, 95, 5)
-            ax.hist(x, bins=bins, histtype="step", density=True, label=sn.scenario)
-        ax.set_title(f"{level} {'class size (pupils)' if kind == 'class' else 'day travel (min)'}",
-                     fontsize=9)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("Final year, replicate 0: class sizes and one-way day travel")
+    """Final-year class sizes and day travel (replicate 0), as % of classes or pupils."""
+    with style.figure_style():
+        fig, axes = plt.subplots(1, 4, figsize=(15, 4), constrained_layout=True)
+        for ax, (kind, level) in zip(axes, [("class", "primary"), ("class", "junior"),
+                                            ("travel", "primary"), ("travel", "junior")],
+                                     strict=True):
+            for i, sn in enumerate(snaps):
+                x = sn.class_sizes[level] if kind == "class" else sn.day_travel[level]
+                bins = np.arange(0, 71, 5) if kind == "class" else np.arange(0, 95, 5)
+                look = style.REFERENCE if i == 0 else {
+                    "color": style.PLAN_COLORS[(i - 1) % len(style.PLAN_COLORS)], "zorder": 3}
+                weights = np.full(len(x), 100.0 / max(len(x), 1))
+                ax.hist(x, bins=bins, histtype="step", weights=weights, label=sn.scenario,
+                        color=look["color"], linestyle=look.get("linestyle", "-"),
+                        zorder=look["zorder"], lw=1.5)
+            if kind == "class":
+                cap, very = (45, 56) if level == "primary" else (50, 61)
+                for v, t in ((cap, f"cap {cap}"), (very, f"very large {very}")):
+                    ax.axvline(v, color="tab:red", ls=":", lw=0.8)
+                    ax.annotate(t, (v, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
+                                color="tab:red", ha="right", va="top", rotation=90)
+                ax.set_xlabel("pupils in the class")
+                ax.set_ylabel("% of classes")
+            else:
+                for v in (30, 60):
+                    ax.axvline(v, color="tab:red", ls=":", lw=0.8)
+                ax.set_xlabel("one-way day travel (minutes)")
+                ax.set_ylabel("% of day pupils")
+            ax.set_title(f"{level} {'class sizes' if kind == 'class' else 'day travel'}")
+        axes[0].legend()
+        fig.suptitle("Final year, replicate 0: class sizes and one-way day travel")
     return fig
 
 
 def dropout_groups_figure(snaps: list[Snapshot]) -> plt.Figure:
     groups = list(snaps[0].dropout_by_group)
-    fig, ax = plt.subplots(figsize=(12, 3.8), constrained_layout=True)
-    w = 0.8 / len(snaps)
-    for i, sn in enumerate(snaps):
-        ax.bar(np.arange(len(groups)) + i * w, [100 * sn.dropout_by_group[g] for g in groups], w,
-               label=sn.scenario)
-    ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, groups)
-    ax.set_ylabel("% of children ever enrolled")
-    ax.legend(fontsize=8)
-    ax.set_title("Dropped out by the final year, by group (replicate 0)")
+    with style.figure_style():
+        fig, ax = plt.subplots(figsize=(12, 4), constrained_layout=True)
+        w = 0.8 / len(snaps)
+        for i, sn in enumerate(snaps):
+            color = "black" if i == 0 else style.PLAN_COLORS[(i - 1) % len(style.PLAN_COLORS)]
+            ax.bar(np.arange(len(groups)) + i * w, [100 * sn.dropout_by_group[g] for g in groups],
+                   w, label=sn.scenario, color=color, alpha=0.5 if i == 0 else 0.9)
+        ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, groups)
+        ax.set_ylabel("% of children ever enrolled")
+        ax.legend()
+        ax.set_title("Dropped out by the final year, by group (replicate 0)")
     return fig
 
 
 def map_figure(snaps: list[Snapshot]) -> plt.Figure:
-    finals = snaps[1:] or snaps[:1]  # one scenario alone: its own before and after
-    panels = [(snaps[0], "base")] + [(sn, "final") for sn in finals]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), constrained_layout=True)
-    for ax, (sn, when) in zip(np.atleast_1d(axes), panels, strict=True):
-        w = sn.world
-        for a, b in zip(w.road_from, w.road_to, strict=True):
-            ax.plot(w.node_x_km[[a, b]], w.node_y_km[[a, b]], color="#ccc", lw=0.5, zorder=1)
-        ax.scatter(w.node_x_km, w.node_y_km, s=4, color="#888", zorder=2)
-        pupils = sn.base_pupils if when == "base" else sn.final_pupils
-        is_open = np.ones_like(sn.final_open) if when == "base" else sn.final_open
-        xs, ys = w.node_x_km[w.school_node], w.node_y_km[w.school_node]
-        if when == "final":
+    """Every scenario's county in the final year side by side: open schools sized by pupils
+    (with a size key), closed schools, bus links."""
+    with style.figure_style():
+        fig, axes = plt.subplots(1, len(snaps), figsize=(5.2 * len(snaps), 5.6),
+                                 constrained_layout=True, squeeze=False)
+        top = max(float(sn.final_pupils.max()) for sn in snaps)
+        for ax, sn in zip(axes[0], snaps, strict=True):
+            w = sn.world
+            for a, b in zip(w.road_from, w.road_to, strict=True):
+                ax.plot(w.node_x_km[[a, b]], w.node_y_km[[a, b]], color="#ccc", lw=0.5, zorder=1)
+            ax.scatter(w.node_x_km, w.node_y_km, s=4, color="#888", zorder=2)
+            is_open = sn.final_open
+            xs, ys = w.node_x_km[w.school_node], w.node_y_km[w.school_node]
             for v, s in sn.bus_links:
                 ax.plot([w.node_x_km[v], xs[s]], [w.node_y_km[v], ys[s]], color="tab:orange",
                         lw=0.6, zorder=3)
             ax.scatter(xs[~is_open], ys[~is_open], marker="x", color="tab:red", s=14, zorder=4,
-                       label="closed")
-        ax.scatter(xs[is_open], ys[is_open], s=np.sqrt(pupils[is_open] + 1) * 3,
-                   color="tab:blue", alpha=0.6, zorder=5, label="open (size: pupils)")
-        ax.set_title(f"{sn.scenario}: {'base year' if when == 'base' else 'final year'}",
-                     fontsize=9)
-        ax.set_aspect("equal")
-        ax.set_xlabel("km")
-        ax.legend(fontsize=7, loc="lower left")
-    fig.suptitle("County map: schools sized by pupils, closed schools (x), bus links (orange)")
+                       label="closed school")
+            ax.scatter(xs[is_open], ys[is_open], s=_size(sn.final_pupils[is_open]),
+                       color="tab:blue", alpha=0.6, zorder=5, label="open school")
+            ax.plot([], [], color="tab:orange", lw=0.8, label="bus link")
+            for n in _size_key(top):
+                ax.scatter([], [], s=_size(np.array([n])), color="tab:blue", alpha=0.6,
+                           label=f"{n:,} pupils")
+            ax.set_title(f"{sn.scenario}, final year")
+            ax.set_aspect("equal")
+            ax.set_xlabel("km east")
+            ax.set_ylabel("km north")
+            ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+        fig.suptitle("County map, final year: schools sized by pupils, closed schools (x), "
+                     "bus links (orange)")
     return fig
 
 
+def _size(pupils: np.ndarray) -> np.ndarray:
+    """Marker area for a school's pupils (points^2)."""
+    return np.sqrt(np.asarray(pupils, float) + 1) * 3
+
+
+def _size_key(top: float) -> list[int]:
+    """Round pupil counts for the map's size key, up to the largest school."""
+    return [n for n in (10, 100, 500, 2000) if n <= max(top, 10)]
+
+
 def _table_html(df: pd.DataFrame) -> str:
-    return df.to_html(index=False, float_format=lambda x: f"{x:.4g}", border=0, classes="t")
+    return df.to_html(index=False, na_rep=style.NOT_APPLICABLE, border=0, classes="t",
+                      float_format=lambda x: f"{x:,.4g}")
 
 
 def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.DataFrame,
-                 thresholds: pd.DataFrame, snaps: list[Snapshot] | None = None) -> list[Path]:
-    """Write FILE.html and, beside it, FILE_<name>.png / .csv. Returns the files written."""
+                 thresholds: pd.DataFrame, snaps: list[Snapshot] | None = None,
+                 screens: list[str] | None = None) -> list[Path]:
+    """Write FILE.html and, beside it, FILE_<name>.png / .csv. `screens`: the first screen of
+    each plan (sim/outputs/first_screen.py), shown first. Returns the files written."""
+    from sim.outputs.thresholds import wide
     path = Path(path)
     stem = path.with_suffix("")
     written = []
@@ -159,33 +256,40 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         written.append(target)
     names = ", ".join(html.escape(r.scenario.name) for r in runs)
     n = int(runs[0].indicators["replicate"].nunique())
-    status = thresholds.pivot(index="threshold", columns="scenario", values="status").reset_index()
+    status = wide(thresholds, [r.scenario.name for r in runs])
     body = [
         f"<h1>SchoolFlow plan comparison</h1><p>Scenarios: {names}. Reference: "
         f"{html.escape(runs[0].scenario.name)}. {n} replicates each, with common random numbers "
         "(replicate i of every scenario has the same seed).</p>",
-        "<h2>Thresholds of the plans</h2>", _table_html(status),
+        *[f"<h2>What the plan does to pupils</h2><pre class='screen'>{html.escape(s)}</pre>"
+          for s in (screens or [])],
+        "<h2>Thresholds of the plans</h2><p>Each scenario's own thresholds, checked in every "
+        "simulated year; the worst year is shown. '-': not a threshold of that scenario.</p>",
+        _table_html(status),
         *[f'<h2>{TITLES[k]}</h2><img alt="{k}" src="data:image/png;base64,{v}">'
           for k, v in images.items()],
     ]
     for level in ("primary", "junior", "all"):
         t = final[final["level"] == level].pivot_table(index="indicator", columns="scenario",
-                                                        values=["mean", "p05", "p95"],
+                                                        values=["p50", "p05", "p95"],
                                                         observed=True)
-        cells = pd.DataFrame({name: [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in zip(
-            t["mean"][name], t["p05"][name], t["p95"][name], strict=True)]
-            for name in [r.scenario.name for r in runs] if name in t["mean"]}, index=t.index)
-        body += [f"<h2>Final year, {level}: mean [90% interval]</h2>",
+        cells = pd.DataFrame({name: [style.interval(m, lo, hi, ind) for ind, m, lo, hi in zip(
+            t.index, t["p50"][name], t["p05"][name], t["p95"][name], strict=True)]
+            for name in [r.scenario.name for r in runs] if name in t["p50"]}, index=t.index)
+        body += [f"<h2>Final year, {level}: median [90% interval]</h2>",
                  _table_html(cells.reset_index())]
     if len(paired):
         p_last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")]
+        shown = p_last.assign(**{"median [90% interval]": [
+            style.interval(r.p50, r.p05, r.p95, r.indicator, True) for r in p_last.itertuples()]})
         body += ["<h2>Final year, paired difference against the reference</h2>",
-                 _table_html(p_last[["scenario", "indicator", "mean", "p05", "p95",
-                                     "paired_width", "unpaired_width"]])]
+                 _table_html(shown[["scenario", "indicator", "median [90% interval]",
+                                    "paired_width", "unpaired_width"]])]
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>SchoolFlow comparison</title>"
             "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
             "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 8px;"
-            "border-bottom:1px solid #ddd}img{max-width:100%}</style></head><body>"
+            "border-bottom:1px solid #ddd}img{max-width:100%}pre.screen{font-size:12px;"
+            "background:#f6f6f6;padding:1em;overflow-x:auto}</style></head><body>"
             + "\n".join(body) + "</body></html>")
     with store.atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
