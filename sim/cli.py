@@ -164,6 +164,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                                 scheduler=args.scheduler, resume=args.resume)
     with pd.option_context("display.width", 160):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
+    for warning in sensitivity.stability_warnings(setup, table):
+        print(f"WARNING: {warning}")
     print(f"\nWritten to {out}/ (sensitivity.csv, samples.csv, sensitivity.png)")
     return 0
 
@@ -204,25 +206,66 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _port_free(host: str, port: int) -> bool:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host if host != "localhost" else "127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _die_with_parent() -> None:
+    """In the child: receive SIGTERM when the parent dies (Linux), so no server is orphaned."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     import os
+    import signal
     import subprocess
 
     from sim.model import scenario as sc
 
     sc.load(args.scenario)  # bad input fails here, with the usual one-line error
+    if not _port_free(args.host, args.port):
+        raise InputError(f"--port {args.port}", "port", f"{args.host}:{args.port} is already in "
+                         "use (another schoolflow viz?); stop it or choose another with --port N")
     app = Path(__file__).parent / "reference" / "viz.py"
     env = dict(os.environ, SCHOOLFLOW_SCENARIO=str(Path(args.scenario).resolve()),
-               SCHOOLFLOW_REPLICATE=str(args.replicate), SOLARA_TELEMETRY_MIXPANEL_ENABLE="false")
+               SCHOOLFLOW_REPLICATE=str(args.replicate), SOLARA_TELEMETRY_MIXPANEL_ENABLE="false",
+               SOLARA_CHECK_HOOKS="off")
     cmd = [sys.executable, "-m", "solara", "run", str(app), "--host", args.host,
-           "--port", str(args.port), "--production"]
+           "--port", str(args.port), "--production", "--no-check-version"]
     if args.no_open:
         cmd.append("--no-open")
+    server = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+
+    def stop(signum, frame):  # the server goes with the command, however it is stopped
+        server.terminate()
+        raise SystemExit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
     print(f"SchoolFlow web view: http://{args.host}:{args.port}/ (Ctrl-C to stop)", flush=True)
     try:
-        return subprocess.call(cmd, env=env)
+        return server.wait()
     except KeyboardInterrupt:
+        server.terminate()
         return 0
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 def _dask_options(parser: argparse.ArgumentParser, workers_help: str) -> None:

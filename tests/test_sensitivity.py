@@ -29,7 +29,26 @@ def test_sobol_finds_the_driver_of_dropout(write_yaml, tmp_path, capsys):
     samples = pd.read_csv(out / "samples.csv")
     assert len(samples) == 16 * (3 + 2)  # Saltelli without second order: N (D + 2)
     assert (out / "sensitivity.png").stat().st_size > 10_000
-    assert "dropout_rate" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "dropout_rate" in printed
+    # N = 16 is far too small for stable indices: said, with the N to use
+    assert "WARNING: confidence half-widths up to" in printed and "rerun with --samples" in printed
+
+
+def test_stability_warnings_name_the_problem_and_the_sample_size():
+    from pathlib import Path
+
+    from sim.experiments.sensitivity import Setup, stability_warnings
+    setup = Setup(base=Path("x.yaml"), names=["a", "b"], bounds=[[0, 1], [0, 1]],
+                  integer=[False, False], targets=[("dropout_rate", "all")], method="sobol",
+                  samples=64, replicates=1, year=1, seed=1)
+    good = pd.DataFrame({"parameter": ["a", "b"], "S1": [0.7, 0.1], "S1_conf": [0.03, 0.02],
+                         "ST": [0.8, 0.15], "ST_conf": [0.04, 0.02]})
+    assert stability_warnings(setup, good) == []
+    bad = good.assign(S1=[0.9, -0.2], S1_conf=[0.03, 0.1], ST_conf=[0.04, 0.1])
+    text = " ".join(stability_warnings(setup, bad))
+    assert "below zero" in text and "above the total index" in text
+    assert "rerun with --samples 256 or more" in text  # 64 * (0.1 / 0.05)^2 = 256
 
 
 def test_morris_ranks_the_driver_first(write_yaml, tmp_path):

@@ -203,6 +203,39 @@ def analyse(setup: Setup, X: np.ndarray, Y: np.ndarray) -> pd.DataFrame:
     return table.sort_values(["indicator", "level", "rank"]).reset_index(drop=True)
 
 
+#: a Sobol' index is stable enough to rank parameters when its 95% confidence half-width is at
+#: most this (indices lie in 0-1)
+STABLE_CONF = 0.05
+
+
+def stability_warnings(setup: Setup, table: pd.DataFrame) -> list[str]:
+    """Why the indices may not be trusted at this sample size, and the N to use: negative
+    first-order indices beyond their confidence interval, first-order above total indices,
+    confidence intervals wider than STABLE_CONF. Sobol' confidence shrinks as 1/sqrt(N), so
+    the N that brings the widest interval down to STABLE_CONF is N * (widest / STABLE_CONF)^2,
+    rounded up to a power of two (SALib's Saltelli design wants one)."""
+    if setup.method != "sobol" or table.empty:
+        return []
+    out = []
+    neg = table[table["S1"] + table["S1_conf"] < 0]
+    if len(neg):
+        out.append(f"{len(neg)} first-order index(es) below zero beyond their confidence "
+                   f"interval (e.g. {neg.iloc[0]['parameter']}: S1 = {neg.iloc[0]['S1']:.3g}); "
+                   "indices cannot be negative: the sample is too small")
+    above = table[table["S1"] > table["ST"] + table[["S1_conf", "ST_conf"]].max(axis=1)]
+    if len(above):
+        out.append(f"{len(above)} first-order index(es) above the total index (e.g. "
+                   f"{above.iloc[0]['parameter']}: S1 {above.iloc[0]['S1']:.3g} > ST "
+                   f"{above.iloc[0]['ST']:.3g}); impossible in theory: the sample is too small")
+    widest = float(table[["S1_conf", "ST_conf"]].max().max())
+    if widest > STABLE_CONF or out:
+        need = setup.samples * max(widest / STABLE_CONF, 1.0) ** 2
+        n = 1 << int(np.ceil(np.log2(max(need, setup.samples * 2))))
+        out.append(f"confidence half-widths up to {widest:.2f} (stable ranking needs at most "
+                   f"{STABLE_CONF}); rerun with --samples {n} or more")
+    return out
+
+
 def figure(setup: Setup, table: pd.DataFrame, path: Path) -> Path:
     """One panel per target: indices per parameter with 95% intervals."""
     import matplotlib
