@@ -1,5 +1,5 @@
-"""Command line: `schoolflow run SCENARIO [--replicates N] [--seed S] [--out DIR] [--workers N]
-[--engine numba|mesa]`, and `sweep`, `summarize`, `compare`, `sensitivity`, `calibrate`, `viz`.
+"""Command line: `schoolflow check | run | compare | sweep | summarize | sensitivity | calibrate |
+viz` (see DESCRIPTION, printed by `schoolflow --help`).
 
 Bad input (scenario or county files) prints one line naming the file, the field and the fix,
 and exits with status 2.
@@ -17,6 +17,20 @@ import pandas as pd
 from sim.core.errors import InputError
 
 EXIT_BAD_INPUT = 2
+DESCRIPTION = """SchoolFlow: what a rural school consolidation plan does to pupils, with 90% intervals
+over Monte Carlo replicates.
+
+  schoolflow check SCENARIO        validate a scenario and its county; what the plan touches
+  schoolflow run SCENARIO          run it (and its compare_to reference); first screen, tables
+  schoolflow compare A B ...       compare plans with common random numbers; HTML report
+  schoolflow sweep SWEEP           design points x replicates, locally or on Dask / Slurm
+  schoolflow summarize DIR         a sweep's summary table and figure
+  schoolflow sensitivity SCENARIO  global sensitivity of indicators to parameters (SALib)
+  schoolflow calibrate TARGETS     fit parameters to what a county observed (ABC-SMC)
+  schoolflow viz SCENARIO          watch the Mesa reference model in the browser
+
+`schoolflow COMMAND --help` gives each command's options. Bad input (scenario or county
+files) prints one line naming the file, the field and the fix, and exits with status 2."""
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -277,7 +291,8 @@ def _dask_options(parser: argparse.ArgumentParser, workers_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="schoolflow", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="schoolflow", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario's Monte Carlo replicates")
     run.add_argument("scenario", help="scenario YAML file")

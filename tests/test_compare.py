@@ -68,7 +68,8 @@ def test_report_renders_in_headless_chromium(write_yaml, small_dict, tmp_path):
         b.close()
     assert dict(images) == {k: True for k in ("trajectories", "differences", "distributions",
                                               "dropout_by_group", "map")}
-    assert "Thresholds of the plans" in text and "junior retention" in text
+    assert "Thresholds of the plans" in text and "60% of the base year's schools" in text
+    assert "What the plan does to pupils" in text and "Children out of school" in text
     pixels = imread(shot)[..., :3]
     assert pixels.shape[0] > 1500  # the whole page, figures included
     assert (pixels.std(axis=(0, 1)) > 0.05).all() and (pixels < 0.5).mean() > 0.01  # not blank

@@ -136,5 +136,5 @@ def wide(thresholds: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     names = list(dict.fromkeys(t["threshold"]))
     out = t.pivot_table(index="threshold", columns="scenario", values="cell", aggfunc="first",
                         observed=True)
-    out = out.reindex(index=names, columns=[c for c in order if c in out.columns])
-    return out.fillna(style.NOT_APPLICABLE).reset_index()
+    out = out.reindex(index=names, columns=order)
+    return out.astype(object).fillna(style.NOT_APPLICABLE).reset_index()
