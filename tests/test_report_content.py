@@ -160,3 +160,26 @@ def test_every_indicator_has_a_format():
             assert text and "nan" not in text and "e+" not in text, (name, value, text)
         assert style.number(math.nan, name) == style.NOT_APPLICABLE
         assert style.interval(np.nan, np.nan, np.nan, name) == style.NOT_APPLICABLE
+
+
+def test_readme_commands_work_as_written():
+    """Every command line in README's code blocks calls the installed command by its venv path,
+    names an existing subcommand, and the scenario files it names exist."""
+    import re
+
+    from sim.cli import build_parser
+    from tests.conftest import ROOT
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+    lines = [x.strip() for b in blocks for x in b.splitlines()]
+    assert not [x for x in lines if x.startswith("schoolflow ")], "bare `schoolflow` in README"
+    commands = {a.dest: a for a in build_parser()._subparsers._actions
+                if a.__class__.__name__ == "_SubParsersAction"}["command"].choices
+    calls = [x for x in lines if x.startswith(".venv/bin/schoolflow ")]
+    assert len(calls) >= 8
+    for line in calls:
+        words = line.split()
+        assert words[1] in commands or words[1] == "--help", line
+        for word in words[2:]:
+            if word.startswith("scenarios/") and "[" not in word:
+                assert (ROOT / word).exists(), f"README names a missing file: {word}"

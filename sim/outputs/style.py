@@ -71,6 +71,12 @@ def axis_label(indicator: str) -> str:
     return unit
 
 
+def _two_digits(x: float) -> str:
+    """Two significant digits without scientific notation: 0.0021, 0.000037."""
+    import numpy as np
+    return np.format_float_positional(x, precision=2, unique=False, fractional=False, trim="-")
+
+
 def _plain(x: float, unit: str) -> str:
     if unit in ("yuan per year", "yuan"):
         return f"{x:,.0f}"
@@ -80,7 +86,7 @@ def _plain(x: float, unit: str) -> str:
         return f"{x:.2f}"
     if abs(x) >= 10 or float(x).is_integer():
         return f"{x:,.0f}"
-    return f"{x:.1f}" if abs(x) >= 1 or unit in COUNT_UNITS else f"{x:.2g}"
+    return f"{x:.1f}" if abs(x) >= 1 else _two_digits(x)
 
 
 def number(x: float, indicator: str, signed: bool = False, suffix: bool = True) -> str:
@@ -93,6 +99,8 @@ def number(x: float, indicator: str, signed: bool = False, suffix: bool = True) 
         v = 100.0 * x
         digits = 2 if abs(v) < 1 else 1
         text = f"{v:.{digits}f}"
+        if float(text) == 0 and v != 0:  # tiny but not zero: say so (0.0021%, not 0.00%)
+            text = _two_digits(v)
         if float(text) == 0:
             text = f"{0:.{digits}f}"
             sign = ""
