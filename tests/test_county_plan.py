@@ -96,8 +96,10 @@ def test_total_roll_is_split_over_the_grades(tmp_path):
     junior = df["level"] == "junior"
     assert (w.school_roll[junior.to_numpy(), 1:7] == 0).all()
     assert (w.school_roll[~junior.to_numpy(), 7:] == 0).all()
+    from sim.model.age_structure import grade_weights
     g = w.school_roll[df.school_id.eq("S25").to_numpy()][0, 1:7]
-    assert (np.diff(g) >= 0).all() and g.max() - g.min() <= 0.2 * g.mean()  # older cohorts larger
+    weight = grade_weights(1, 6)
+    assert np.abs(g - g.sum() * weight / weight.sum()).max() < 1  # like the births of their years
 
 
 def test_village_with_no_school_in_reach_is_named_and_its_children_unplaced(tmp_path):
@@ -192,12 +194,13 @@ def test_every_action_acts_in_its_year_and_both_engines_agree(tmp_path):
     assert not y0["school.open"][i["S38"]] and not y1["school.open"][i["S38"]]
     assert y2["school.open"][i["S38"]] and y2["school.enrol"][i["S38"]].sum() > 0
     assert (y2["school.events"][i["S38"], 2] & ev.EV_OPENED)
-    # the closed schools' pupils mostly go where the plan sends them (their bus line goes there)
+    # the plan's receiver is where the closed schools' pupils are sent (their bus lines go
+    # there); families still choose, and some of them take it
+    traced = list(engine.trace_replicate(model, 0))
+    assert traced[1].S.receiver[i["S12"]] == i["S25"] == traced[1].S.receiver[i["S13"]]
     moved = (y0["child.school"] == i["S12"]) | (y0["child.school"] == i["S13"])
     n = len(y0["child.school"])
-    school_after = y1["child.school"][:n][moved & (y1["child.status"][:n] == 1)]
-    top = np.bincount(school_after[school_after >= 0]).argmax()
-    assert top == i["S25"]
+    assert (y1["child.school"][:n][moved] == i["S25"]).sum() > 0
     diff = agreement.state_differences(a, agreement.mesa_states(model, 0))
     assert not diff, "engines differ:\n" + "\n".join(diff[:20])
 

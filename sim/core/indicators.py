@@ -98,6 +98,9 @@ INDICATORS: tuple[Indicator, ...] = (
               "they were in or would enter"),
     Indicator("young_boarders", "pupils", "boarders below grade 4 (under about 10 years old)",
               ("primary", "all")),
+    Indicator("pupils_entering_grade1", "pupils", "children who reached school-entry age (6) "
+              "this year while living in the county: grade-1 intake, placed or not",
+              ("primary", "all")),
 )
 
 INDICATOR_NAMES: list[str] = [x.name for x in INDICATORS]
@@ -142,6 +145,7 @@ PUPILS_RENTING = ROW["pupils_renting"]
 AGED_OUT_UNPLACED = ROW["children_aged_out_unplaced"]
 OUT_OF_SCHOOL = ROW["children_out_of_school"]
 YOUNG_BOARDERS = ROW["young_boarders"]
+GRADE1_INTAKE = ROW["pupils_entering_grade1"]
 
 
 def level_mask() -> list[list[bool]]:

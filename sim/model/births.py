@@ -1,9 +1,12 @@
-"""Births to come: the yearly factor on the birth probabilities. Without a county births
-projection it is 1 (the scenario's fertility parameters and trend apply). With one
-(`births.csv`: year, births), year y's factor is the projected births over the births the
-model expects that year from the base-year households (their head ages advanced, the
-scenario's birth probabilities and fertility trend), so the simulated births follow the
-projection. Years the projection does not list keep factor 1.
+"""Births to come: the yearly factor on the birth probabilities, projected births over the
+births the model expects that year from the base-year households (their head ages advanced,
+the scenario's birth probabilities and fertility trend), so simulated births follow:
+
+- a county's own projection (`births.csv`: year, births) for the years it lists; else
+- with `births_follow_base_cohort` (the default), the base year's children aged 0 times
+  (1 - fertility_decline_per_year)^y: the national fall in births, which the base year's age
+  structure holds (sim/model/age_structure.py), continues at the scenario's rate; else
+- the scenario's birth probabilities as given (factor 1).
 """
 
 from __future__ import annotations
@@ -28,11 +31,25 @@ def expected_births(pop: Population, scenario: Scenario, year: int) -> float:
     return float(per_hh.sum() * (1.0 - demo.fertility_decline_per_year) ** year)
 
 
+def projected_births(world: World, pop: Population, scenario: Scenario) -> dict[int, float]:
+    """Births each simulated year should have (children), by the rules of the module docstring;
+    years without a projection are absent."""
+    demo = scenario.behaviour.demography
+    out = {}
+    if demo.births_follow_base_cohort:
+        age0 = float((pop.child_age == 0).sum())
+        out = {y: age0 * (1.0 - demo.fertility_decline_per_year) ** y
+               for y in range(1, scenario.years + 1)}
+    for year, births in (world.births or {}).items():
+        if 1 <= year <= scenario.years:
+            out[year] = births
+    return out
+
+
 def birth_scale(world: World, pop: Population, scenario: Scenario) -> np.ndarray:
     """float64 (years + 1): factor on the birth probabilities of each simulated year."""
     scale = np.ones(scenario.years + 1)
-    for year, births in (world.births or {}).items():
-        if 1 <= year <= scenario.years:
-            expected = expected_births(pop, scenario, year)
-            scale[year] = births / expected if expected > 0 else 0.0
+    for year, births in projected_births(world, pop, scenario).items():
+        expected = expected_births(pop, scenario, year)
+        scale[year] = births / expected if expected > 0 else 0.0
     return scale

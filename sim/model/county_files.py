@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
-from sim.model.population import COHORT_TREND
+from sim.model.age_structure import grade_weights
 from sim.model.world import COUNTY_SEAT, NODE_KIND_NAMES, World
 
 VILLAGE_COLUMNS = {"village_id": "unique id", "township": "township name",
@@ -174,10 +174,10 @@ def unique_ids(t: Table, col: str) -> pd.Series:
 
 
 def split_total(total: int, lo: int, hi: int) -> np.ndarray:
-    """A school's total roll over grades lo..hi in proportion to the default model's cohort
-    sizes (older cohorts larger), rounded so the grades add up to the total."""
-    grades = np.arange(lo, hi + 1)
-    weight = (1.0 + COHORT_TREND) ** (grades + dt.SCHOOL_ENTRY_AGE - 1)
+    """A school's total roll over grades lo..hi in proportion to the base year's cohort sizes
+    (the national births of each grade's birth year, sim/model/age_structure.py), rounded so
+    the grades add up to the total."""
+    weight = grade_weights(lo, hi, dt.SCHOOL_ENTRY_AGE)
     exact = total * weight / weight.sum()
     out = np.floor(exact).astype(np.int64)
     out[np.argsort(-(exact - out), kind="stable")[: total - out.sum()]] += 1

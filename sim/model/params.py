@@ -108,6 +108,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
 #: that reads them (a field may be both, e.g. the boarding minimum grade also plans bus lines)
 READ_ELSEWHERE: dict[str, str] = {
     "behaviour.demography.initial_one_parent_away": "sim/model/population.py",
+    "behaviour.demography.births_follow_base_cohort": "sim/model/births.py (W.birth_scale)",
     "behaviour.demography.initial_both_parents_away": "sim/model/population.py",
     "behaviour.demography.hardship_share": "sim/model/population.py",
     "behaviour.demography.transport_access_share": "sim/model/population.py",

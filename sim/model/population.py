@@ -13,13 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.model import rolls
+from sim.model import age_structure, rolls
 from sim.model.scenario import Scenario
 from sim.model.world import World
 
 PERSONS_PER_HOUSEHOLD = 3.6
 CHILDREN_PER_PERSON = 0.16  #: children aged 0-15 per resident (rural age structure)
-COHORT_TREND = 0.03  #: each older single-year cohort is this much larger (falling births)
 
 
 @dataclass
@@ -67,8 +66,7 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     weight = np.clip(1.0 - np.abs(head_age - 36) / 18.0, 0.05, None)
     lam = weight * CHILDREN_PER_PERSON * PERSONS_PER_HOUSEHOLD / weight.mean()
     n_child = rng.poisson(lam)
-    ages = np.arange(16)
-    cohort = (1.0 + COHORT_TREND) ** ages
+    cohort = age_structure.cohort_weights()  # national births of each cohort's birth year
     # each child's age: 0 up to the oldest the head's age allows, weighted by cohort size
     # (inverse-CDF draw against the cumulative cohort weights)
     child_hh = np.repeat(np.arange(len(n_child)), n_child)

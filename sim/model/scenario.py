@@ -72,7 +72,12 @@ class Demography(Strict):
     birth_prob_35_44: float = Field(
         0.02, ge=0, le=1, description="annual probability of a birth, household head aged 35-44")
     fertility_decline_per_year: float = Field(
-        0.03, ge=0, lt=1, description="relative fall of birth probabilities per simulated year")
+        0.03, ge=0, lt=1, description="relative fall of births per simulated year")
+    births_follow_base_cohort: bool = Field(
+        True, description="births in year y = the base year's children aged 0 x (1 - decline)^y "
+                          "(the birth probabilities then only say which households have them); "
+                          "false = the birth probabilities as given. A county's births.csv "
+                          "overrides both for the years it lists")
     out_migration_prob: float = Field(
         0.04, ge=0, le=1, description="annual probability that one present parent leaves to work")
     take_children_prob: float = Field(

@@ -711,6 +711,11 @@ class Indicators:
         out_of_school.append(sum(out_of_school))
         young = sum(k.mode == dt.BOARDING and k.grade < rules.YOUNG_BOARDING_BELOW_GRADE
                     for k in groups[0])
+        intake = sum(k.age == dt.SCHOOL_ENTRY_AGE and k.status in (dt.ENROLLED, dt.UNPLACED,
+                                                                   dt.DROPPED_OUT)
+                     for k in m.pupils)
+        self.set("pupils_entering_grade1", 0, intake)
+        self.set("pupils_entering_grade1", 2, intake)
         self.set("young_boarders", 0, young)
         self.set("young_boarders", 2, young)
         self.pupils_all = len(groups[2])

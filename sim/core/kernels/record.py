@@ -22,6 +22,7 @@ from sim.core.indicators import (
     DROPOUT_RATE,
     DROPOUTS,
     FAMILY_COST,
+    GRADE1_INTAKE,
     JUNIOR_RETENTION_3YR,
     LEFT_BEHIND_SHARE,
     MEAN_CLASS_SIZE,
@@ -86,6 +87,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     unplaced = np.zeros(3)
     out_of_school = np.zeros(3)
     young_boarders = 0.0
+    intake = 0.0
     renting = np.zeros(3)
     left = np.zeros(3)
     day = np.zeros(3)
@@ -103,6 +105,9 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         if st == dt.MIGRATED:
             migrated += 1
             continue
+        if C.age[c] == dt.SCHOOL_ENTRY_AGE and (st == dt.ENROLLED or st == dt.UNPLACED
+                                                 or st == dt.DROPPED_OUT):
+            intake += 1
         if st == dt.UNPLACED or (st == dt.DROPPED_OUT
                                  and C.age[c] <= rules.COMPULSORY_AGE_LIMIT):
             lv = rules.level_of_grade(C.grade[c])
@@ -278,6 +283,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out[CLOSURES_DEFERRED, 2] = counts[COUNT_DEFERRED]
     out[CLOSURES_EXEMPTED, 2] = counts[COUNT_EXEMPTED]
     out[AGED_OUT_UNPLACED, 2] = counts[COUNT_AGED_OUT]
+    out[GRADE1_INTAKE, 0] = intake
+    out[GRADE1_INTAKE, 2] = intake
     out[YOUNG_BOARDERS, 0] = young_boarders
     out[YOUNG_BOARDERS, 2] = young_boarders
     out[SCHOOLS_OVER_2000, 2] = over_2000
