@@ -50,6 +50,10 @@ def test_huge_distance_weight_means_nearest_school(small_dict):
                                           "preference_spread": 0.0,
                                           "board_if_day_travel_over_min": 100000}}
     small_dict["policies"]["max_travel_min"] = 100000
+    # room everywhere and no closures: a tie broken differently must not cascade through full
+    # schools, or through closures and bus lines that follow last year's enrolment
+    small_dict["policies"]["class_caps"] = {"primary": 200, "junior": 200}
+    small_dict["policies"]["closures"] = []
     logit = simulate(sc.validate(small_dict))
     small_dict["behaviour"]["choice"]["mode"] = "catchment"
     catchment = simulate(sc.validate(small_dict))

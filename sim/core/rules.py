@@ -83,3 +83,14 @@ def is_day_pupil(mode: int) -> bool:
 def grade_for_age(age: int) -> int:
     """The grade a child of this age (years) is in without delay: age 6 -> grade 1."""
     return age - (dt.SCHOOL_ENTRY_AGE - 1)
+
+
+SCHOOL_DAYS_PER_WEEK = 5  #: a boarder goes home once a week: the trip counts 1/5 a day
+
+
+@njit(cache=True)
+def boarding_burden(board_equiv_min: float, trip_min: float) -> float:
+    """The one-way minutes a boarding place feels like to parents: the scenario's boarding
+    equivalent plus the weekly trip home (one-way `trip_min` by motorbike, car or hired ride)
+    spread over the school week: a far boarding school weighs more than a near one."""
+    return board_equiv_min + trip_min / SCHOOL_DAYS_PER_WEEK

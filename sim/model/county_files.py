@@ -28,7 +28,7 @@ from sim.model.world import COUNTY_SEAT, NODE_KIND_NAMES, World
 VILLAGE_COLUMNS = {"village_id": "unique id", "township": "township name",
                    "x_km": "east coordinate (km)", "y_km": "north coordinate (km)",
                    "population": "registered residents (persons)"}
-VILLAGE_OPTIONAL = {"terrain_factor": "1.0", "kind": "village", "name": ""}
+VILLAGE_OPTIONAL = {"terrain_factor": "1.0", "kind": "village", "name": "", "local_km": "0.4"}
 SCHOOL_COLUMNS = {"school_id": "unique id", "village_id": "village where it stands",
                   "level": "teaching_point | village_primary | central_primary | junior | nine_year",
                   "classes_per_grade": "classes each grade may hold (>= 1)"}
@@ -293,6 +293,7 @@ def load_county(source: str | Path) -> World:
         node_x_km=numbers(v, "x_km"), node_y_km=numbers(v, "y_km"),
         node_population=numbers(v, "population", 0.0),
         node_terrain=numbers(v, "terrain_factor", 1.0),
+        node_local_km=numbers(v, "local_km", 0.0),
         township_names=township_names,
         road_from=a, road_to=b_, road_km=road_km, road_class=codes(r, "road_class",
                                                                    dt.ROAD_CLASS_NAMES),
@@ -323,6 +324,7 @@ def save_county_csv(world: World, folder: str | Path) -> None:
         "x_km": world.node_x_km.round(3), "y_km": world.node_y_km.round(3),
         "population": world.node_population.astype(int),
         "terrain_factor": world.node_terrain.round(3),
+        "local_km": world.local_km().round(3),
         "kind": [kind_name[k] for k in world.node_kind],
     }).to_csv(folder / "villages.csv", index=False)
     schools = pd.DataFrame({

@@ -46,9 +46,12 @@ class SyntheticCounty(Strict):
     village_population_median: float = Field(
         900.0, gt=0, description="median registered population of a village (persons)")
     town_population: float = Field(
-        4000.0, ge=0, description="population of each township centre (persons)")
+        6000.0, ge=0, description="population of each township centre (persons)")
     county_seat_population: float = Field(
-        20000.0, ge=0, description="population of the county seat modelled (persons)")
+        90000.0, ge=0, description="population of the county seat modelled (persons)")
+    village_primary_min_population: float = Field(
+        1300.0, ge=0, description="villages at least this large may have a village primary; "
+                                  "smaller remote ones get a teaching point (persons)")
     size_km: float | None = Field(
         None, gt=0, description="side of the square county (km); default grows with townships")
 

@@ -54,7 +54,7 @@ from sim.core.kernels.state import (  # network totals handed to the kernels: bu
     TOTAL_UNSERVED,
 )
 from sim.model.scenario import clock_minutes as clock
-from sim.model.world import LOCAL_KM, World
+from sim.model.world import World
 
 
 def hhmm(minutes: float) -> str:
@@ -436,7 +436,8 @@ class BusService:
         self.on = scenario.policies.bus.serve_closed_villages
         self.demand = demand.astype(np.int64)
         travel = scenario.behaviour.travel
-        self.walk_to_stop = (LOCAL_KM * world.node_terrain * 60.0 / travel.walk_kmh).astype(np.float64)
+        self.walk_to_stop = (world.local_km() * world.node_terrain * 60.0
+                             / travel.walk_kmh).astype(np.float64)
         self.catchment = catchment  # base-year catchment school per node
         self.lo0, self.hi0 = world_grades(world)
         # pupils of boarding age board rather than ride where the planned trip is that long

@@ -21,7 +21,12 @@ from sim.model.scenario import SyntheticCounty, Travel
 
 VILLAGE, TOWN, COUNTY_SEAT = 0, 1, 2
 NODE_KIND_NAMES = {"village": VILLAGE, "town": TOWN, "county_seat": COUNTY_SEAT}
-LOCAL_KM = 0.4  #: distance (km) from a home to the school or road inside one village
+LOCAL_KM = 0.4  #: default distance (km) from a home to the school or road inside one village
+#: mean distance (km) from a home to its village's centre, by terrain: villages are spread over
+#: hamlets (assumption, see docs/parameters.md; a county's villages.csv gives `local_km`)
+HAMLET_KM = {"flat": 0.4, "hilly": 0.7, "mountainous": 1.0}
+TOWN_LOCAL_KM = 0.8  #: within a township centre (km)
+SEAT_LOCAL_KM = 1.2  #: within the county seat (km)
 TERRAIN_RANGE = {"flat": (1.0, 1.1), "hilly": (1.1, 1.45), "mountainous": (1.3, 2.0)}
 
 
@@ -49,6 +54,7 @@ class World:
     school_canteen: np.ndarray  # int32, canteen places
     school_quality: np.ndarray  # float64, 0-1
     #: optional data of a county's own files (None / -1 / NaN where not given)
+    node_local_km: np.ndarray | None = None  # km from a home to the node's centre (hamlets)
     school_planned: np.ndarray | None = None  # bool: opens later by a plan action (not open in year 0)
     school_roll: np.ndarray | None = None  # int64 (schools, 10): base-year pupils by grade
     school_boarders: np.ndarray | None = None  # int64: base-year boarders, -1 not given
@@ -67,6 +73,12 @@ class World:
     @property
     def n_schools(self) -> int:
         return len(self.school_level)
+
+    def local_km(self) -> np.ndarray:
+        """float64 (nodes): mean distance (km) from a home to its village's centre."""
+        if self.node_local_km is None:
+            return np.full(self.n_nodes, LOCAL_KM)
+        return self.node_local_km
 
     def planned(self) -> np.ndarray:
         """bool (schools): schools a plan action opens later (not open in the base year)."""
@@ -103,12 +115,13 @@ def compute_travel_times(world: World, travel: Travel) -> World:
         g = coo_matrix((np.maximum(weight, 1e-6), (a, b)), shape=(n, n)).tocsr()
         return dijkstra(g, directed=False, indices=world.school_node)  # (schools, nodes)
 
-    node_walk = LOCAL_KM * world.node_terrain * 60.0 / travel.walk_kmh
+    local = world.local_km()
+    node_walk = local * world.node_terrain * 60.0 / travel.walk_kmh  # within the village
     t_walk = all_pairs(walk_min).T + node_walk[:, None]
     t_bus = all_pairs(bus_min).T + travel.bus_wait_min
-    t_private = all_pairs(private_min).T + 60.0 * LOCAL_KM / travel.private_kmh[2]
+    t_private = all_pairs(private_min).T + (60.0 * local / travel.private_kmh[2])[:, None]
     # km along the fastest private route is close to km along the shortest route
-    km = all_pairs(world.road_km).T + LOCAL_KM
+    km = all_pairs(world.road_km).T + local[:, None]
     world.t_walk = t_walk.astype(dt.MINUTES)
     world.t_bus = t_bus.astype(dt.MINUTES)
     world.t_private = t_private.astype(dt.MINUTES)
@@ -117,6 +130,44 @@ def compute_travel_times(world: World, travel: Travel) -> World:
 
 
 # --- synthetic county ---------------------------------------------------------------------
+BED_MARGIN = 2.2  #: beds per expected boarder: cohorts of boarding age are larger than average,
+                  #: hardship families have fewer vehicles, and families choose among schools
+
+
+def _size_beds(s_node, s_level, s_beds, kind, town, pop, graph, local_km, terrain, per_grade,
+               edges, road_km) -> None:
+    """Raise each township school's beds to BED_MARGIN x the pupils expected to board there:
+    village pupils of grades 4-6 (without a village primary of their own) and 7-9 whose walk
+    (families without a vehicle, 55%) or drive (the others) to the school is over the default
+    boarding threshold. Defaults of `sim.model.scenario.Choice` / `Demography`."""
+    from sim.model.scenario import Choice, Demography
+    travel = Travel()
+    over = Choice().board_if_day_travel_over_min
+    access = Demography().transport_access_share
+    a, b = edges[:, 0], edges[:, 1]
+    drive_min = 60.0 * road_km / np.asarray(travel.private_kmh)[edges[:, 2]]
+    drive = coo_matrix((drive_min, (a, b)), shape=graph.shape).tocsr()
+    own_primary = {s_node[i] for i in range(len(s_node)) if s_level[i] == dt.VILLAGE_PRIMARY}
+    villages = np.flatnonzero(kind == VILLAGE)
+    for i in range(len(s_node)):
+        if s_level[i] not in (dt.CENTRAL_PRIMARY, dt.JUNIOR, dt.NINE_YEAR) or \
+                kind[s_node[i]] != TOWN:
+            continue
+        mine = villages[town[villages] == town[s_node[i]]]
+        walk = dijkstra(graph, directed=False, indices=s_node[i])[mine] + \
+            60.0 * local_km[mine] * terrain[mine] / travel.walk_kmh
+        car = dijkstra(drive, directed=False, indices=s_node[i])[mine]
+        far = (1 - access) * (walk > over) + access * (car > over)
+        grades = []
+        if s_level[i] in (dt.CENTRAL_PRIMARY, dt.NINE_YEAR):
+            grades.append(np.array([0.0 if v in own_primary else 3.0 for v in mine]))
+        if s_level[i] in (dt.JUNIOR, dt.NINE_YEAR):
+            grades.append(np.full(len(mine), 3.0))
+        expected = sum(float((per_grade * pop[mine] * g * far).sum()) for g in grades)
+        s_beds[i] = max(s_beds[i], int(np.ceil(BED_MARGIN * expected)))
+
+
+
 def _mst_edges(points: np.ndarray) -> list[tuple[int, int]]:
     d = cdist(points, points)
     tree = minimum_spanning_tree(d).tocoo()
@@ -153,6 +204,10 @@ def synthetic_county(spec: SyntheticCounty) -> World:
     remoteness = radius / (cell * 0.55)
     v_terrain = lo + (hi - lo) * np.clip(remoteness + rng.normal(0, 0.15, n_v), 0, 1)
     v_pop = np.round(rng.lognormal(np.log(spec.village_population_median), 0.55, n_v))
+    # homes spread over hamlets: mean distance to the village centre grows with its size
+    rng_h = np.random.default_rng([spec.seed, 1])
+    v_local = (HAMLET_KM[spec.terrain] * (v_pop / spec.village_population_median) ** 0.25
+               * rng_h.lognormal(-0.045, 0.3, n_v))
 
     # nodes: villages, then township centres, then the county seat
     xy = np.vstack([v_xy, centres, seat[None, :]])
@@ -161,6 +216,7 @@ def synthetic_county(spec: SyntheticCounty) -> World:
     pop = np.concatenate([v_pop, np.full(n_t, spec.town_population), [spec.county_seat_population]])
     terrain = np.concatenate([v_terrain, np.full(n_t, lo), [lo]])
     names = [f"V{i:04d}" for i in range(n_v)] + [f"T{i:02d}" for i in range(n_t)] + ["SEAT"]
+    local_km = np.concatenate([v_local, np.full(n_t, TOWN_LOCAL_KM), [SEAT_LOCAL_KM]])
 
     # roads: a tree inside each township (village roads, township road to the centre),
     # county roads as a tree over centres and the seat plus a few short cross links
@@ -197,7 +253,7 @@ def synthetic_county(spec: SyntheticCounty) -> World:
 
     per_grade = 0.010  # children per grade per resident (rural age structure, about 16% aged 0-15)
     for v in range(n_v):
-        if v_pop[v] >= 450 and rng.uniform() < 0.85:
+        if v_pop[v] >= spec.village_primary_min_population and rng.uniform() < 0.85:
             add(f"{names[v]}-primary", v, dt.VILLAGE_PRIMARY, 1, 0, 0, rng.uniform(0.3, 0.5))
     for t in range(n_t):
         node = n_v + t
@@ -219,13 +275,20 @@ def synthetic_county(spec: SyntheticCounty) -> World:
                 cls * 3 * 45, rng.uniform(0.5, 0.7))
     # teaching points where grade-1 pupils would otherwise walk over 40 minutes
     n_nodes = len(kind)
-    walk_min = 60.0 * road_km * winding / Travel().walk_kmh
+    travel = Travel()
+    walk_min = 60.0 * road_km * winding / travel.walk_kmh
     graph = coo_matrix((walk_min, (e[:, 0], e[:, 1])), shape=(n_nodes, n_nodes)).tocsr()
     for v in np.argsort(-remoteness):
         grade1 = [s_node[i] for i in range(len(s_node)) if s_level[i] != dt.JUNIOR]
-        nearest = dijkstra(graph, directed=False, indices=v, limit=40.0)[grade1].min()
+        inside = 60.0 * local_km[v] * terrain[v] / travel.walk_kmh  # from the hamlets
+        nearest = dijkstra(graph, directed=False, indices=v, limit=40.0)[grade1].min() + inside
         if nearest > 40.0:
             add(f"{names[v]}-point", int(v), dt.TEACHING_POINT, 1, 0, 0, rng.uniform(0.2, 0.35))
+    # township schools' beds: enough for the pupils expected to board there (grades 4-6 from
+    # villages without a village primary, grades 7-9 from every village, whose day trip is over
+    # the boarding threshold), so the status quo leaves no pupil without a place
+    _size_beds(s_node, s_level, s_beds, kind, town, pop, graph, local_km, terrain, per_grade,
+               e, road_km)
     seat_node = n_v + n_t
     grade = per_grade * spec.county_seat_population
     for k in range(2):
@@ -237,6 +300,7 @@ def synthetic_county(spec: SyntheticCounty) -> World:
             rng.uniform(0.75, 0.9))
 
     world = World(
+        node_local_km=local_km,
         node_name=names, node_kind=kind, node_township=town, node_x_km=xy[:, 0].copy(),
         node_y_km=xy[:, 1].copy(), node_population=pop.astype(np.float64),
         node_terrain=terrain.astype(np.float64), township_names=[f"T{i:02d}" for i in range(n_t)],

@@ -547,7 +547,9 @@ class SchoolFlowModel(mesa.Model):
             elif t > p.board_over_min and can_board:
                 mode = dt.BOARDING
             cost = self.family_cost(mode, hh, s)
-            burden = p.board_equiv_min if mode == dt.BOARDING else t
+            burden = (rules.boarding_burden(p.board_equiv_min,
+                                            float(self.w.t_private[hh.node, s.sid]))
+                      if mode == dt.BOARDING else t)
             utility = hh.w_dist * burden + hh.w_quality * s.quality + hh.w_cost * cost / 1000.0
             options.append((s, mode, t, burden, cost, utility, s.enrol[g] < s.seats(g, p)))
             if len(options) >= p.candidates:

@@ -147,7 +147,8 @@ def place_all(year, seed, P, W, S, H, C):
             elif t > P.board_over_min and can_board:
                 mode = dt.BOARDING
             cost = family_cost(mode, W.km[v, s], S.bus_yuan[v], hard, P)
-            burden = P.board_equiv_min if mode == dt.BOARDING else t
+            burden = (rules.boarding_burden(P.board_equiv_min, W.t_private[v, s])
+                      if mode == dt.BOARDING else t)
             cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
             seats = int(cap) * S.classes[s]
             buf_s[k] = s
