@@ -48,7 +48,7 @@ class SyntheticCounty(Strict):
     town_population: float = Field(
         6000.0, ge=0, description="population of each township centre (persons)")
     county_seat_population: float = Field(
-        90000.0, ge=0, description="population of the county seat modelled (persons)")
+        150000.0, ge=0, description="population of the county seat modelled (persons)")
     village_primary_min_population: float = Field(
         1300.0, ge=0, description="villages at least this large may have a village primary; "
                                   "smaller remote ones get a teaching point (persons)")

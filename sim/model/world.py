@@ -25,6 +25,9 @@ LOCAL_KM = 0.4  #: default distance (km) from a home to the school or road insid
 #: mean distance (km) from a home to its village's centre, by terrain: villages are spread over
 #: hamlets (assumption, see docs/parameters.md; a county's villages.csv gives `local_km`)
 HAMLET_KM = {"flat": 0.4, "hilly": 0.7, "mountainous": 1.0}
+#: side of a synthetic county (km) = this x sqrt(townships): 15 townships give 50 km, 2,500 km2,
+#: the size of a mountainous county such as Xunwu (2,311 km2, 15 townships)
+KM_PER_SQRT_TOWNSHIP = 13.0
 TOWN_LOCAL_KM = 0.8  #: within a township centre (km)
 SEAT_LOCAL_KM = 1.2  #: within the county seat (km)
 TERRAIN_RANGE = {"flat": (1.0, 1.1), "hilly": (1.1, 1.45), "mountainous": (1.3, 2.0)}
@@ -184,7 +187,7 @@ def synthetic_county(spec: SyntheticCounty) -> World:
     """
     rng = np.random.default_rng(spec.seed)
     n_t, n_v = spec.townships, spec.villages
-    size = spec.size_km or 16.0 * np.sqrt(n_t)
+    size = spec.size_km or KM_PER_SQRT_TOWNSHIP * np.sqrt(n_t)
     lo, hi = TERRAIN_RANGE[spec.terrain]
 
     # township centres on a jittered grid; the county seat next to the most central one

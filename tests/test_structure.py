@@ -1,0 +1,18 @@
+"""The default synthetic county against its structural targets (calibration/structure/): every
+target in its band on 2 replicates (seeded); the full report is benchmarks/structure.py."""
+
+from __future__ import annotations
+
+from sim.experiments.structure import report
+from sim.model.scenario import load
+from tests.conftest import ROOT
+
+
+def test_default_county_meets_its_structural_targets():
+    table = report(load(ROOT / "scenarios" / "no_closure.yaml"),
+                   ROOT / "calibration" / "structure" / "targets.yaml", replicates=2)
+    assert len(table) == 12
+    assert table["in_band"].all(), table[~table["in_band"]][["target", "county", "band"]]
+    row = table.set_index("target").loc["pupils without a school place in the base year "
+                                        "(status quo)"]
+    assert row["county"] == 0
