@@ -248,7 +248,9 @@ def test_teacher_cv_and_school_size_match_plain_computation(small_dict):
                 continue
             cap = P.cap_primary if g <= 6 else P.cap_junior
             nc = min(int(np.ceil(n / cap)), S.classes[s])
-            t = nc * (P.teachers_class_primary if g <= 6 else P.teachers_class_junior)
+            per_class = P.teachers_class_primary if g <= 6 else P.teachers_class_junior
+            ratio = P.pupils_teacher_primary if g <= 6 else P.pupils_teacher_junior
+            t = max(nc * per_class, n / ratio)  # the staffing standard: both methods
             for L in (0 if g <= 6 else 1, 2):
                 pupils[L] += n
                 teachers[L] += t

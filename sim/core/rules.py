@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from sim.core import dtypes as dt
@@ -94,3 +95,25 @@ def boarding_burden(board_equiv_min: float, trip_min: float) -> float:
     equivalent plus the weekly trip home (one-way `trip_min` by motorbike, car or hired ride)
     spread over the school week: a far boarding school weighs more than a near one."""
     return board_equiv_min + trip_min / SCHOOL_DAYS_PER_WEEK
+
+
+@njit(cache=True)
+def grade_teachers(pupils: int, classes: int, per_class: float, pupils_per_teacher: float) -> float:
+    """Teachers a grade of a school is staffed with: the national staffing standard's
+    pupil-teacher ratio, but at least `per_class` teachers per class (the class-teacher ratio
+    that staffs small schools): the two methods combined, as the 2018 State Council guidance on
+    small rural schools asks."""
+    by_class = classes * per_class
+    by_pupils = pupils / pupils_per_teacher if pupils_per_teacher > 0 else 0.0
+    return by_class if by_class > by_pupils else by_pupils
+
+
+CV_ZERO = 1e-6  #: a coefficient of variation below this is rounding, reported as 0
+
+
+@njit(cache=True)
+def coefficient_of_variation(mean: float, variance: float) -> float:
+    """sqrt(variance) / mean, with values below CV_ZERO (floating-point rounding of equal
+    values, computed in different orders by the two engines) reported as exactly 0."""
+    cv = np.sqrt(max(variance, 0.0)) / mean
+    return 0.0 if cv < CV_ZERO else cv

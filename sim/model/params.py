@@ -81,6 +81,8 @@ KERNEL_PARAMETERS: dict[str, From] = {
     "teacher": From("behaviour.costs.teacher_yuan"),
     "teachers_class_primary": From("behaviour.costs.teachers_per_class_primary"),
     "teachers_class_junior": From("behaviour.costs.teachers_per_class_junior"),
+    "pupils_teacher_primary": From("behaviour.costs.pupils_per_teacher_primary"),
+    "pupils_teacher_junior": From("behaviour.costs.pupils_per_teacher_junior"),
     "private_per_km": From("behaviour.costs.private_yuan_per_km"),
     "school_days": From("behaviour.costs.school_days"),
     "rent": From("behaviour.costs.rent_yuan"),

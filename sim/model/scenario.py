@@ -158,8 +158,15 @@ class Costs(Strict):
     school_fixed_yuan: float = Field(
         150000.0, ge=0, description="yearly fixed cost of keeping a school open (yuan per year)")
     teacher_yuan: float = Field(80000.0, ge=0, description="yearly cost of one teacher (yuan per year)")
-    teachers_per_class_primary: float = Field(1.7, ge=0, description="teachers per primary class")
-    teachers_per_class_junior: float = Field(2.6, ge=0, description="teachers per junior class")
+    teachers_per_class_primary: float = Field(
+        1.7, ge=0, description="at least this many teachers per primary class (class-teacher "
+                               "ratio; small schools)")
+    teachers_per_class_junior: float = Field(
+        2.6, ge=0, description="at least this many teachers per junior class (class-teacher ratio)")
+    pupils_per_teacher_primary: float = Field(
+        19.0, gt=0, description="primary pupils per teacher, staffing standard (pupils)")
+    pupils_per_teacher_junior: float = Field(
+        13.5, gt=0, description="junior pupils per teacher, staffing standard (pupils)")
     private_yuan_per_km: float = Field(
         0.4, ge=0, description="family motorbike/car cost per km driven (yuan per km)")
     school_days: int = Field(190, ge=1, le=366, description="school days a year")

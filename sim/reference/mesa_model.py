@@ -778,8 +778,10 @@ class Indicators:
                 cap = cap_for(g, p)
                 nc, q, r = rules.class_split(n, cap, s.classes)
                 sizes = [q + 1] * r + [q] * (nc - r)
-                tg = nc * (p.teachers_class_primary if lv == dt.LEVEL_PRIMARY
-                           else p.teachers_class_junior)
+                primary = lv == dt.LEVEL_PRIMARY
+                tg = rules.grade_teachers(
+                    int(n), nc, p.teachers_class_primary if primary else p.teachers_class_junior,
+                    p.pupils_teacher_primary if primary else p.pupils_teacher_junior)
                 self.teachers += tg
                 for L in (lv, 2):
                     classes[L] += [(size, cap, rules.very_large_at(g)) for size in sizes]
@@ -796,7 +798,8 @@ class Indicators:
             self.set("schools_open", lv, open_[lv])
             if len(ratios[lv]) > 1:
                 x = np.array(ratios[lv])
-                self.set("teachers_per_100_pupils_cv", lv, x.std() / x.mean())
+                self.set("teachers_per_100_pupils_cv", lv,
+                         rules.coefficient_of_variation(x.mean(), x.var()))
             sizes = [size for size, _, _ in classes[lv]]
             if not sizes:
                 continue

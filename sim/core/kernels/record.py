@@ -201,7 +201,10 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
             cap = P.cap_primary if primary else P.cap_junior
             very_at = rules.very_large_at(g)
             nc, q, r = rules.class_split(n, cap, S.classes[s])  # r of q + 1, nc - r of q
-            tg = nc * (P.teachers_class_primary if primary else P.teachers_class_junior)
+            tg = rules.grade_teachers(n, nc, P.teachers_class_primary if primary
+                                      else P.teachers_class_junior,
+                                      P.pupils_teacher_primary if primary
+                                      else P.pupils_teacher_junior)
             teachers += tg
             for L in (lv, 2):
                 s_pupils[L] += n
@@ -246,7 +249,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         if cv_n[L] > 1:
             mean = cv_sum[L] / cv_n[L]
             var = max(cv_sq[L] / cv_n[L] - mean * mean, 0.0)
-            out[TEACHERS_CV, L] = np.sqrt(var) / mean
+            out[TEACHERS_CV, L] = rules.coefficient_of_variation(mean, var)
         if classes[L] > 0:
             out[MEAN_CLASS_SIZE, L] = class_pupils[L] / classes[L]
             out[SHARE_OVER_STANDARD, L] = over_std[L] / classes[L]
