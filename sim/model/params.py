@@ -147,4 +147,14 @@ def build_rules(s: Scenario) -> Rules:
         share=np.array([np.nan if r.share is None else r.share for r in rules], np.float64),
         ranking=np.array([dt.RANKING_NAMES[r.ranking] for r in rules], np.int32),
         levels=np.array([sum(1 << dt.LEVEL_NAMES[x] for x in r.levels) for r in rules], np.int32),
+        excluded=np.array([_excluded(r) for r in rules], np.int32),
     )
+
+
+def _excluded(rule) -> int:
+    """Bit mask of the levels that may not receive a rule's pupils: the rule's own levels, or
+    every level but its `receiver_levels`."""
+    if rule.receiver_levels is None:
+        return sum(1 << dt.LEVEL_NAMES[x] for x in rule.levels)
+    return sum(1 << code for name, code in dt.LEVEL_NAMES.items()
+               if name not in rule.receiver_levels)

@@ -196,6 +196,10 @@ class ClosureRule(Strict):
     ranking: RankingName = Field("smallest_first", description="which schools go first")
     levels: list[LevelName] = Field(
         ["teaching_point", "village_primary"], min_length=1, description="levels the rule applies to")
+    receiver_levels: list[LevelName] | None = Field(
+        None, min_length=1, description="levels whose schools may receive the pupils (the "
+                                        "nearest open one teaching their grades); omitted = "
+                                        "every level the rule does not close")
 
 
 class Exemptions(Strict):

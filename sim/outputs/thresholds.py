@@ -105,7 +105,9 @@ def _rule_rows(run: Run) -> list[dict]:
                      "p05": t.closed_share_p05, "p95": t.closed_share_p95,
                      "status": "met" if met else "missed",
                      "years_missed": "" if met else str(int(t.year)),
-                     "reason": "" if met else _reason(run, None, int(t.year)),
+                     "reason": "" if met else _reason(run, None, int(t.year)) + (
+                         f"; {t.with_downgrades_share_mean:.1%} counting them"
+                         if hasattr(t, "with_downgrades_share_mean") else ""),
                      "source": "the scenario's closure rule (its share)"})
     return rows
 

@@ -353,7 +353,8 @@ class SchoolFlowModel(mesa.Model):
             target = math.ceil(share * len(base) - 1e-9) - sum(not s.open for s in base)
         if target <= 0 or not cands:
             return
-        options = [(s, *self.receiving_school(s, mask)) for s in cands]
+        excluded = int(rules.excluded[r])  # levels that may not receive
+        options = [(s, *self.receiving_school(s, excluded)) for s in cands]
         if rules.ranking[r] == dt.SMALLEST_FIRST:
             options.sort(key=lambda o: o[0].last_enrol)  # stable: school order breaks ties
         else:
@@ -363,7 +364,7 @@ class SchoolFlowModel(mesa.Model):
             if done >= target:
                 break
             if rs is not None and not rs.open:  # closed a moment ago: look again
-                rs, t = self.receiving_school(s, mask)
+                rs, t = self.receiving_school(s, excluded)
             if rs is not None and p.exempt_over_min >= 0 and t > p.exempt_over_min:
                 if s.hi > p.exempt_hi_grade:  # kept for the lower grades
                     s.hi, s.level, s.receiver = int(p.exempt_hi_grade), dt.TEACHING_POINT, rs

@@ -216,7 +216,7 @@ def apply_closures(year, P, W, R, A, S, counts):
         alt = np.empty(n_c, np.float64)
         key = np.empty(n_c, np.float64)
         for i in range(n_c):
-            recv[i], alt[i] = alternative_time(cand[i], mask, P, W, S)
+            recv[i], alt[i] = alternative_time(cand[i], R.excluded[r], P, W, S)
             e = S.last_enrol[cand[i]]
             key[i] = e if R.ranking[r] == dt.SMALLEST_FIRST else e * alt[i]
         order = np.argsort(key, kind="mergesort")
@@ -226,7 +226,7 @@ def apply_closures(year, P, W, R, A, S, counts):
                 break
             s, rs, t = cand[k], recv[k], alt[k]
             if rs >= 0 and not S.open[rs]:  # closed earlier in this loop: look again
-                rs, t = alternative_time(s, mask, P, W, S)
+                rs, t = alternative_time(s, R.excluded[r], P, W, S)
             if rs >= 0 and P.exempt_over_min >= 0 and t > P.exempt_over_min:
                 if S.hi[s] > P.exempt_hi_grade:
                     S.hi[s] = P.exempt_hi_grade

@@ -37,6 +37,7 @@ Rules = namedtuple("Rules", [
     "share",    # float64: target share of base-year under-`below` schools; NaN = all
     "ranking",  # int32: dt.SMALLEST_FIRST / dt.LEAST_ADDED_TRAVEL
     "levels",   # int32: bit mask of school levels the rule applies to
+    "excluded", # int32: bit mask of levels that may not receive its pupils
 ])
 
 #: the plan's named actions, one entry per (action, school), applied before the rules of
