@@ -66,11 +66,12 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     weight = np.clip(1.0 - np.abs(head_age - 36) / 18.0, 0.05, None)
     lam = weight * CHILDREN_PER_PERSON * PERSONS_PER_HOUSEHOLD / weight.mean()
     n_child = rng.poisson(lam)
-    cohort = age_structure.cohort_weights()  # national births of each cohort's birth year
+    target = age_structure.cohort_weights()  # national births of each cohort's birth year
     # each child's age: 0 up to the oldest the head's age allows, weighted by cohort size
     # (inverse-CDF draw against the cumulative cohort weights)
     child_hh = np.repeat(np.arange(len(n_child)), n_child)
     oldest = np.minimum(15, head_age[child_hh] - 19)
+    cohort = raked_weights(target, oldest)
     cum = np.cumsum(cohort)
     child_age = np.searchsorted(cum, rng.uniform(size=len(child_hh)) * cum[oldest], side="right")
     child_age = np.minimum(child_age, oldest)
@@ -112,6 +113,24 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
         child_school=school[order].astype(dt.INDEX), child_mode=mode[order].astype(np.int8),
         child_travel=travel[order].astype(np.float32), unserved=placed.unserved,
         roll_fallback=placed.fallback)
+
+
+def raked_weights(target: np.ndarray, oldest: np.ndarray, rounds: int = 50) -> np.ndarray:
+    """Cohort weights whose draw, truncated at each child's oldest possible age (the household
+    head's age allows no older child), gives ages in proportion to `target` overall: raked
+    (iterative proportional fitting) on the expected counts."""
+    w = target / target.sum()
+    counts = np.bincount(oldest, minlength=len(target))[: len(target)]
+    share = target / target.sum()
+    for _ in range(rounds):
+        cum = np.cumsum(w)
+        # expected children of each age: those whose oldest age is at least it, times w / cum
+        per_oldest = counts / cum  # (oldest,) children per unit weight
+        expected = w * np.cumsum(per_oldest[::-1])[::-1]
+        expected /= expected.sum()
+        w = w * share / np.maximum(expected, 1e-12)
+        w /= w.sum()
+    return w
 
 
 def _attributes(rng: np.random.Generator, n: int, scenario: Scenario) -> dict[str, np.ndarray]:

@@ -25,9 +25,9 @@ LOCAL_KM = 0.4  #: default distance (km) from a home to the school or road insid
 #: mean distance (km) from a home to its village's centre, by terrain: villages are spread over
 #: hamlets (assumption, see docs/parameters.md; a county's villages.csv gives `local_km`)
 HAMLET_KM = {"flat": 0.4, "hilly": 0.7, "mountainous": 1.0}
-#: side of a synthetic county (km) = this x sqrt(townships): 15 townships give 50 km, 2,500 km2,
+#: side of a synthetic county (km) = this x sqrt(townships): 15 townships give 48 km, 2,307 km2,
 #: the size of a mountainous county such as Xunwu (2,311 km2, 15 townships)
-KM_PER_SQRT_TOWNSHIP = 13.0
+KM_PER_SQRT_TOWNSHIP = 12.4
 TOWN_LOCAL_KM = 0.8  #: within a township centre (km)
 SEAT_LOCAL_KM = 1.2  #: within the county seat (km)
 TERRAIN_RANGE = {"flat": (1.0, 1.1), "hilly": (1.1, 1.45), "mountainous": (1.3, 2.0)}
@@ -151,6 +151,10 @@ def _size_beds(s_node, s_level, s_beds, kind, town, pop, graph, local_km, terrai
     drive_min = 60.0 * road_km / np.asarray(travel.private_kmh)[edges[:, 2]]
     drive = coo_matrix((drive_min, (a, b)), shape=graph.shape).tocsr()
     own_primary = {s_node[i] for i in range(len(s_node)) if s_level[i] == dt.VILLAGE_PRIMARY}
+    # boarding-age cohorts against the average cohort (the base year's age structure)
+    from sim.model.age_structure import cohort_weights, grade_weights
+    upper = grade_weights(4, 6).mean() / cohort_weights().mean()
+    junior = grade_weights(7, 9).mean() / cohort_weights().mean()
     villages = np.flatnonzero(kind == VILLAGE)
     for i in range(len(s_node)):
         if s_level[i] not in (dt.CENTRAL_PRIMARY, dt.JUNIOR, dt.NINE_YEAR) or \
@@ -163,9 +167,9 @@ def _size_beds(s_node, s_level, s_beds, kind, town, pop, graph, local_km, terrai
         far = (1 - access) * (walk > over) + access * (car > over)
         grades = []
         if s_level[i] in (dt.CENTRAL_PRIMARY, dt.NINE_YEAR):
-            grades.append(np.array([0.0 if v in own_primary else 3.0 for v in mine]))
+            grades.append(np.array([0.0 if v in own_primary else 3.0 for v in mine]) * upper)
         if s_level[i] in (dt.JUNIOR, dt.NINE_YEAR):
-            grades.append(np.full(len(mine), 3.0))
+            grades.append(np.full(len(mine), 3.0) * junior)
         expected = sum(float((per_grade * pop[mine] * g * far).sum()) for g in grades)
         s_beds[i] = max(s_beds[i], int(np.ceil(BED_MARGIN * expected)))
 
