@@ -29,6 +29,7 @@ HAMLET_KM = {"flat": 0.4, "hilly": 0.7, "mountainous": 1.0}
 #: the size of a mountainous county such as Xunwu (2,311 km2, 15 townships)
 KM_PER_SQRT_TOWNSHIP = 12.4
 SEAT_SCHOOL_PUPILS = 1800  #: county-seat schools are planned at most this large (pupils)
+SEAT_MARGIN = 1.3  #: county-seat seats per pupil living there (pupils come from villages too)
 TOWN_LOCAL_KM = 0.8  #: within a township centre (km)
 SEAT_LOCAL_KM = 1.2  #: within the county seat (km)
 TERRAIN_RANGE = {"flat": (1.0, 1.1), "hilly": (1.1, 1.45), "mountainous": (1.3, 2.0)}
@@ -301,15 +302,16 @@ def synthetic_county(spec: SyntheticCounty) -> World:
     grade = per_grade * spec.county_seat_population
     # enough county-seat schools that none is planned above SEAT_SCHOOL_PUPILS (the Nanle
     # plan's limit is 2000), at least two of each
-    n_prim = max(2, int(np.ceil(1.05 * grade * 6 / SEAT_SCHOOL_PUPILS)))
-    n_jun = max(2, int(np.ceil(1.2 * grade * 3 / SEAT_SCHOOL_PUPILS)))
+    # seats for SEAT_MARGIN x the seat's own pupils: village families choose seat schools too
+    n_prim = max(2, int(np.ceil(SEAT_MARGIN * grade * 6 / SEAT_SCHOOL_PUPILS)))
+    n_jun = max(2, int(np.ceil(SEAT_MARGIN * grade * 3 / SEAT_SCHOOL_PUPILS)))
     for k in range(max(n_prim, n_jun)):
         if k < n_prim:
-            cls = np.ceil(1.05 * grade / n_prim / 45)
+            cls = np.ceil(SEAT_MARGIN * grade / n_prim / 45)
             add(f"SEAT-primary-{k + 1}", seat_node, dt.CENTRAL_PRIMARY, cls, 0, cls * 6 * 30,
                 rng.uniform(0.75, 0.9))
         if k < n_jun:
-            cls = np.ceil(1.2 * grade / n_jun / 50)
+            cls = np.ceil(SEAT_MARGIN * grade / n_jun / 50)
             add(f"SEAT-junior-{k + 1}", seat_node, dt.JUNIOR, cls, 0.3 * 3 * grade / n_jun,
                 cls * 3 * 40, rng.uniform(0.75, 0.9))
 
