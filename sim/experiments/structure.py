@@ -8,6 +8,7 @@ scenario without closures; each function takes the per-replicate states and retu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -74,12 +75,8 @@ def _village_share(b: Base, junior: bool) -> float:
     return float((kind == 0).mean())
 
 
-def village_share_primary(b: Base) -> float:
-    return _village_share(b, junior=False)
-
-
-def village_share_junior(b: Base) -> float:
-    return _village_share(b, junior=True)
+village_share_primary = partial(_village_share, junior=False)
+village_share_junior = partial(_village_share, junior=True)
 
 
 def seat_share_pupils(b: Base) -> float:
@@ -93,12 +90,8 @@ def _boarding(b: Base, junior: bool) -> float:
     return float((b.C.mode[c[sel]] == dt.BOARDING).mean())
 
 
-def boarding_share_primary(b: Base) -> float:
-    return _boarding(b, junior=False)
-
-
-def boarding_share_junior(b: Base) -> float:
-    return _boarding(b, junior=True)
+boarding_share_primary = partial(_boarding, junior=False)
+boarding_share_junior = partial(_boarding, junior=True)
 
 
 def left_behind_share(b: Base) -> float:
@@ -113,12 +106,8 @@ def _km(b: Base, junior: bool) -> float:
     return float(b.model.world.km[node, s[sel]].mean())
 
 
-def mean_km_primary(b: Base) -> float:
-    return _km(b, junior=False)
-
-
-def mean_km_junior(b: Base) -> float:
-    return _km(b, junior=True)
+mean_km_primary = partial(_km, junior=False)
+mean_km_junior = partial(_km, junior=True)
 
 
 def intake_change_7y(b: Base) -> float:
