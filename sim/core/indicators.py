@@ -98,6 +98,9 @@ INDICATORS: tuple[Indicator, ...] = (
               "they were in or would enter"),
     Indicator("young_boarders", "pupils", "boarders below grade 4 (under about 10 years old)",
               ("primary", "all")),
+    Indicator("out_of_school_rate", "share", "children_out_of_school / (children_out_of_school + "
+              "pupils enrolled): the share of compulsory-age children in the county not in "
+              "school at the end of the year"),
     Indicator("pupils_entering_grade1", "pupils", "children who reached school-entry age (6) "
               "this year while living in the county: grade-1 intake, placed or not",
               ("primary", "all")),
@@ -146,6 +149,7 @@ AGED_OUT_UNPLACED = ROW["children_aged_out_unplaced"]
 OUT_OF_SCHOOL = ROW["children_out_of_school"]
 YOUNG_BOARDERS = ROW["young_boarders"]
 GRADE1_INTAKE = ROW["pupils_entering_grade1"]
+OUT_OF_SCHOOL_RATE = ROW["out_of_school_rate"]
 
 
 def level_mask() -> list[list[bool]]:

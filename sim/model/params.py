@@ -72,6 +72,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
     "b_cost_share": From("behaviour.dropout.cost_share"),
     "b_hardship": From("behaviour.dropout.hardship"),
     "b_left_behind": From("behaviour.dropout.left_behind"),
+    "b_boarding": From("behaviour.dropout.boarding"),
     "b_young_boarding": From("behaviour.dropout.young_boarding"),
     "b_quality": From("behaviour.dropout.quality"),
     # travel (minutes)

@@ -138,8 +138,10 @@ class Dropout(Strict):
         1.5, ge=0, description="log-odds per unit of family school cost / household income")
     hardship: float = Field(0.5, ge=0, description="log-odds for a household in hardship")
     left_behind: float = Field(0.3, ge=0, description="log-odds for a left-behind child")
+    boarding: float = Field(
+        0.3, ge=0, description="log-odds for a boarder (its own term: a boarder has no daily trip)")
     young_boarding: float = Field(
-        0.4, ge=0, description="log-odds for a boarder below grade 4 (boarding under age 10)")
+        0.4, ge=0, description="extra log-odds for a boarder below grade 4 (boarding under age 10)")
     quality: float = Field(
         -0.5, le=0, description="log-odds per unit of school quality index above 0.5")
 

@@ -606,8 +606,11 @@ class SchoolFlowModel(mesa.Model):
                 continue
             hh, g, s = kid.household, kid.grade, kid.school
             z = p.logit_base_primary if g <= rules.LAST_PRIMARY_GRADE else p.logit_base_junior
-            t = p.board_equiv_min if kid.mode == dt.BOARDING else kid.travel
-            z += (p.b_travel_10min + (p.b_female_travel_10min if kid.female else 0.0)) * t / 10.0
+            if kid.mode == dt.BOARDING:
+                z += p.b_boarding  # boarding's own term; no daily trip
+            else:
+                z += ((p.b_travel_10min + (p.b_female_travel_10min if kid.female else 0.0))
+                      * float(np.float32(kid.travel)) / 10.0)
             z += p.b_cost_share * (float(np.float32(kid.cost)) / hh.income)
             if hh.hardship:
                 z += p.b_hardship
@@ -727,6 +730,8 @@ class Indicators:
             self.set("pupils_enrolled", lv, len(kids))
             self.set("pupils_unplaced", lv, unplaced[lv])
             self.set("children_out_of_school", lv, out_of_school[lv])
+            if out_of_school[lv] + len(kids):
+                self.set("out_of_school_rate", lv, out_of_school[lv] / (out_of_school[lv] + len(kids)))
             self.set("pupils_renting", lv, sum(k.mode == dt.RENTING for k in kids))
             if not kids:
                 continue

@@ -1,6 +1,7 @@
-"""Dropout kernel: an annual per-pupil hazard, logistic in travel time (steeper for girls),
-family cost share of income, hardship, left-behind status, boarding below grade 4, junior
-level and school quality. Coefficients and their sources: docs/parameters.md."""
+"""Dropout kernel: an annual per-pupil hazard, logistic in a day pupil's travel time (steeper
+for girls) or boarding (its own term, more below grade 4), family cost share of income,
+hardship, left-behind status, junior level and school quality. Coefficients and their sources:
+docs/parameters.md."""
 
 import numpy as np
 from numba import njit
@@ -14,8 +15,10 @@ from sim.core.kernels import counter_rng as rng
 def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quality, P):
     """Annual dropout probability of one pupil (0-1). travel: one-way minutes."""
     z = P.logit_base_primary if grade <= rules.LAST_PRIMARY_GRADE else P.logit_base_junior
-    t = P.board_equiv_min if mode == dt.BOARDING else travel
-    z += (P.b_travel_10min + (P.b_female_travel_10min if female else 0.0)) * t / 10.0
+    if mode == dt.BOARDING:
+        z += P.b_boarding  # boarding's own term; no daily trip
+    else:
+        z += (P.b_travel_10min + (P.b_female_travel_10min if female else 0.0)) * travel / 10.0
     z += P.b_cost_share * cost_share
     if hardship:
         z += P.b_hardship

@@ -27,6 +27,7 @@ from sim.core.indicators import (
     LEFT_BEHIND_SHARE,
     MEAN_CLASS_SIZE,
     OUT_OF_SCHOOL,
+    OUT_OF_SCHOOL_RATE,
     PARENT_COST,
     PUPILS_ENROLLED,
     PUPILS_RENTING,
@@ -234,6 +235,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         out[PUPILS_ENROLLED, L] = pupils[L]
         out[UNPLACED, L] = unplaced[L]
         out[OUT_OF_SCHOOL, L] = out_of_school[L]
+        if out_of_school[L] + pupils[L] > 0:
+            out[OUT_OF_SCHOOL_RATE, L] = out_of_school[L] / (out_of_school[L] + pupils[L])
         out[PUPILS_RENTING, L] = renting[L]
         if pupils[L] > 0:
             out[BOARDING_SHARE, L] = boarders[L] / pupils[L]
