@@ -156,11 +156,10 @@ def test_hazard_matches_plain_formula(small_dict):
     d = sc.validate(small_dict).behaviour.dropout
     z = (np.log(d.base_junior / (1 - d.base_junior)) + (d.per_10min_travel
          + d.female_extra_per_10min_travel) * 3.5 + d.cost_share * 0.1 + d.hardship
-         + d.left_behind + d.quality * (0.3 - 0.5))
-    got = hazard(8, True, 35.0, dt.BUS, 0.1, True, True, 0.3, P)
+         + d.left_behind + d.quality * (0.3 - 0.5) + d.achievement * 0.8)
+    got = hazard(8, True, 35.0, dt.BUS, 0.1, True, True, 0.3, -0.8, P)
     assert got == pytest.approx(1 / (1 + np.exp(-z)), rel=1e-12)
-    # boarding below grade 4 adds its own term and uses the boarding travel equivalent
-    young = hazard(2, False, 80.0, dt.BOARDING, 0.0, False, False, 0.5, P)
-    z2 = (np.log(d.base_primary / (1 - d.base_primary)) + d.per_10min_travel * 2.5
-          + d.young_boarding)
+    # a boarder has boarding's own term (no daily trip), more below grade 4
+    young = hazard(2, False, 80.0, dt.BOARDING, 0.0, False, False, 0.5, 0.0, P)
+    z2 = np.log(d.base_primary / (1 - d.base_primary)) + d.boarding + d.young_boarding
     assert young == pytest.approx(1 / (1 + np.exp(-z2)), rel=1e-12)

@@ -110,7 +110,21 @@ def _catchment(states):
                for c, g in zip(states, logit, strict=True))
 
 
+def _closure_shock(states, shock=0.3):
+    """A pupil whose school closed lost the closure shock (and more for a long trip)."""
+    return any((s["child.achievement"] <= -shock + 1e-6).any() for s in states[1:2])
+
+
+def _senior_entry(states):
+    """Grade-9 finishers enter senior high, some (not all) of them, and complete years there."""
+    entered = any((s["child.status"] == dt.SENIOR_HIGH).any() for s in states)
+    rate = _indicator(states, "senior_high_entry_rate")
+    return entered and np.nanmax(rate) < 1 and (states[-1]["child.schooling"] > 9).any()
+
+
 RULES = {
+    "closure shock on achievement": (dict(), _closure_shock),
+    "senior high entry": (dict(behaviour={"senior_high": {"entry_prob": 0.6}}), _senior_entry),
     "unplaced children ageing out": (
         dict(behaviour={"choice": {"rent_prob": 0.0}},
              policies={"max_travel_min": 12, "boarding": {"min_grade": 9, "max_trip_min": 13}},

@@ -55,10 +55,13 @@ PRESCHOOL = 0  #: not yet of school age
 ENROLLED = 1
 DROPPED_OUT = 2
 MIGRATED = 3  #: living outside the county with migrating parents
-GRADUATED = 4  #: finished grade 9
+GRADUATED = 4  #: out of school after grade 9 (did not enter, or finished, senior high)
 UNPLACED = 5  #: of school age, no feasible school within the travel limit this year
+SENIOR_HIGH = 6  #: in senior high (grades 10-12) at the county seat, after grade 9
+LAST_SENIOR_GRADE = 12
 STATUS_NAMES = {"preschool": PRESCHOOL, "enrolled": ENROLLED, "dropped_out": DROPPED_OUT,
-                "migrated": MIGRATED, "graduated": GRADUATED, "unplaced": UNPLACED}
+                "migrated": MIGRATED, "graduated": GRADUATED, "unplaced": UNPLACED,
+                "senior_high": 6}
 
 # --- closure ranking rules ----------------------------------------------------------------
 SMALLEST_FIRST = 0

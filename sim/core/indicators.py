@@ -101,6 +101,11 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("out_of_school_rate", "share", "children_out_of_school / (children_out_of_school + "
               "pupils enrolled): the share of compulsory-age children in the county not in "
               "school at the end of the year"),
+    Indicator("senior_high_entry_rate", "share", "pupils who finished grade 9 this year and "
+              "entered senior high", COUNTY),
+    Indicator("years_of_schooling_by_17_girls", "years", "mean years of schooling completed by "
+              "girls aged 17 this year living in the county", COUNTY),
+    Indicator("years_of_schooling_by_17_boys", "years", "the same for boys", COUNTY),
     Indicator("pupils_entering_grade1", "pupils", "children who reached school-entry age (6) "
               "this year while living in the county: grade-1 intake, placed or not",
               ("primary", "all")),
@@ -150,6 +155,9 @@ OUT_OF_SCHOOL = ROW["children_out_of_school"]
 YOUNG_BOARDERS = ROW["young_boarders"]
 GRADE1_INTAKE = ROW["pupils_entering_grade1"]
 OUT_OF_SCHOOL_RATE = ROW["out_of_school_rate"]
+SENIOR_ENTRY_RATE = ROW["senior_high_entry_rate"]
+YEARS_GIRLS = ROW["years_of_schooling_by_17_girls"]
+YEARS_BOYS = ROW["years_of_schooling_by_17_boys"]
 
 
 def level_mask() -> list[list[bool]]:

@@ -19,6 +19,7 @@ from sim.core import dtypes as dt
 LAST_PRIMARY_GRADE = dt.FIRST_JUNIOR_GRADE - 1  #: grades 1-6 are primary
 LAST_SCHOOL_AGE_AT_START = 14  #: years; a child this old or younger is of compulsory-school age
 COMPULSORY_AGE_LIMIT = 15  #: years; an unplaced child older than this leaves as out of school
+SCHOOLING_MEASURED_AT_AGE = 17  #: years of schooling are reported at this age (Hannum et al.)
 FEMALE_SHARE_AT_BIRTH = 0.485  #: assumption: sex ratio at birth of about 106 boys per 100 girls
 BIRTH_AGES_HIGH = (20, 34)  #: household head's ages (years) with `birth_prob_20_34`
 BIRTH_AGES_LOW = (35, 44)  #: household head's ages (years) with `birth_prob_35_44`

@@ -101,6 +101,7 @@ def world_arrays(world: World, birth_factor: np.ndarray) -> WorldArrays:
         sorted_junior=_sorted_schools(world, hi >= dt.FIRST_JUNIOR_GRADE),
         node_catchment=catchment, township_centre=world.centre_of_township(),
         seat_node=np.array([world.seat_node()], dt.INDEX),
+        seat_min=seat_minutes(world),
         birth_scale=np.asarray(birth_factor, np.float64),
         rolls_given=np.array([world.school_roll is not None]),
     )
@@ -157,11 +158,29 @@ def base_state(world: World, pop: Population, years: int, W: WorldArrays,
     C0 = Children(
         hh=pop.child_hh.copy(), next_sibling=nxt, age=age, female=pop.child_female.copy(),
         grade=grade, school=school, mode=mode, status=status, travel=travel, cost=cost,
-        n_used=np.array([n_c], np.int64),
+        achievement=np.zeros(n_c, np.float32), schooling=base_schooling(age),
+        moved=np.zeros(n_c, bool), n_used=np.array([n_c], np.int64),
     )
     last_fertile_age = rules.BIRTH_AGES_LOW[1]
     fertile_years = np.clip(last_fertile_age + 1 - pop.hh_head_age.astype(np.int64), 0, years).sum()
     return S0, H0, C0, int(n_c + fertile_years + 1)
+
+
+def base_schooling(age: np.ndarray) -> np.ndarray:
+    """Years of schooling completed by the base year's children (float32): a pupil aged a is in
+    grade a - 5, so has completed a - 6 years; a 15-year-old has finished grade 9 (senior-high
+    history before the base year is not known: none)."""
+    return np.clip(age.astype(np.float32) - dt.SCHOOL_ENTRY_AGE, 0, dt.N_GRADES).astype(np.float32)
+
+
+def seat_minutes(world: World) -> np.ndarray:
+    """float32 (nodes): one-way minutes by motorbike or car from each node to the county seat
+    (its nearest school there; the seat node's own local trip where it has none)."""
+    at_seat = np.flatnonzero(world.school_node == world.seat_node())
+    if len(at_seat):
+        return world.t_private[:, at_seat].min(axis=1).astype(np.float32)
+    nearest = np.argmin(world.t_private, axis=1)
+    return world.t_private[np.arange(world.n_nodes), nearest].astype(np.float32)
 
 
 def base_pupils(world: World, pop: Population,

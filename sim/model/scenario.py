@@ -144,6 +144,33 @@ class Dropout(Strict):
         0.4, ge=0, description="extra log-odds for a boarder below grade 4 (boarding under age 10)")
     quality: float = Field(
         -0.5, le=0, description="log-odds per unit of school quality index above 0.5")
+    achievement: float = Field(
+        0.5, ge=0, description="log-odds per unit (SD) of achievement deficit")
+
+
+class Achievement(Strict):
+    """How closures, long trips and young boarding lower a pupil's achievement (SD units)."""
+
+    closure_shock: float = Field(
+        0.3, ge=0, description="lost when the plan closes or downgrades the pupil's school (SD)")
+    per_10min_over_30: float = Field(
+        0.02, ge=0, description="lost each year per 10 minutes of day trip beyond 30 (SD)")
+    young_boarding: float = Field(
+        0.1, ge=0, description="lost each year boarding below grade 4 (SD)")
+    persistence: float = Field(
+        0.8, ge=0, le=1, description="share of the deficit still there a year later")
+
+
+class SeniorHigh(Strict):
+    """Entry to senior high (grades 10-12, at the county seat) after grade 9."""
+
+    entry_prob: float = Field(
+        0.85, gt=0, lt=1, description="probability of entry for a reference pupil (no deficit, "
+                                      "a boy, at the county seat)")
+    achievement: float = Field(1.0, ge=0, description="log-odds per unit (SD) of achievement")
+    female: float = Field(0.0, description="log-odds for a girl")
+    per_10min_to_seat: float = Field(
+        -0.05, le=0, description="log-odds per 10 minutes one way to the county seat")
 
 
 class Travel(Strict):
@@ -183,6 +210,8 @@ class Behaviour(Strict):
     demography: Demography = Demography()
     choice: Choice = Choice()
     dropout: Dropout = Dropout()
+    achievement: Achievement = Achievement()
+    senior_high: SeniorHigh = SeniorHigh()
     travel: Travel = Travel()
     costs: Costs = Costs()
 

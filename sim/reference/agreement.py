@@ -76,7 +76,8 @@ def agreement_table(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("num
 # --- agent by agent ---------------------------------------------------------------------------
 #: agent-level fields compared between the engines each year (both engines keep them)
 STATE_FIELDS = ("child.hh", "child.age", "child.grade", "child.status", "child.school", "child.mode",
-                "child.travel", "child.cost", "household.node", "household.parents",
+                "child.travel", "child.cost", "child.achievement", "child.schooling",
+                "household.node", "household.parents",
                 "household.away", "household.far", "school.open", "school.level", "school.hi",
                 "school.beds", "school.classes", "school.canteen", "school.events", "school.enrol",
                 "indicators")
@@ -94,7 +95,8 @@ def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
             "child.status": C.status[:n].astype(np.int64),
             "child.school": C.school[:n].astype(np.int64),
             "child.mode": C.mode[:n].astype(np.int64), "child.travel": C.travel[:n].copy(),
-            "child.cost": C.cost[:n].copy(), "household.node": H.node.astype(np.int64),
+            "child.cost": C.cost[:n].copy(), "child.achievement": C.achievement[:n].copy(),
+            "child.schooling": C.schooling[:n].copy(), "household.node": H.node.astype(np.int64),
             "household.parents": H.parents.astype(np.int64), "household.away": H.away.copy(),
             "household.far": H.far.copy(), "household.hardship": H.hardship.copy(),
             "school.open": S.open.copy(), "school.level": S.level.astype(np.int64),
@@ -127,6 +129,8 @@ def _mesa_state(m) -> dict[str, np.ndarray]:
         "child.mode": np.array([k.mode for k in kids], np.int64),
         "child.travel": np.array([k.travel for k in kids], np.float32),
         "child.cost": np.array([k.cost for k in kids], np.float32),
+        "child.achievement": np.array([k.achievement for k in kids], np.float32),
+        "child.schooling": np.array([k.schooling for k in kids], np.float32),
         "household.node": np.array([h.node for h in hhs], np.int64),
         "household.parents": np.array([h.parents for h in hhs], np.int64),
         "household.away": np.array([h.away for h in hhs], bool),

@@ -121,6 +121,10 @@ class Pupil(mesa.Agent):
         self.mode = dt.MODE_NONE
         self.travel = 0.0  # one-way minutes
         self.cost = 0.0    # family cost, yuan per year
+        self.achievement = 0.0  # SD units against an undisturbed schooling (0 or below)
+        #: years of schooling completed: a base-year pupil aged a has completed a - 6
+        self.schooling = float(min(max(age - dt.SCHOOL_ENTRY_AGE, 0), dt.N_GRADES))
+        self.moved = False      # this year the plan closed or downgraded its school
 
     def leave_school(self) -> None:
         self.school = None
@@ -143,6 +147,7 @@ class SchoolFlowModel(mesa.Model):
         self.year = 0
         self.closed = self.deferred_total = self.exempted = 0  # cumulative counts
         self.aged_out = 0  # this year: unplaced children past compulsory-school age
+        self.graduates = self.senior_entries = 0  # this year: grade-9 finishers, of them entrants
         self.schools = [School(self, s) for s in range(self.world.n_schools)]
         self.households = [Household(self, h) for h in range(self.population.n_households)]
         self.pupils: list[Pupil] = []  # every child record, by id (births append)
@@ -182,6 +187,7 @@ class SchoolFlowModel(mesa.Model):
         need, indicators."""
         self.keep_or_release_pupils()
         self.place_pupils()
+        self.achievement()
         self.dropouts()
         self.remember_year()
         self.record()
@@ -191,24 +197,46 @@ class SchoolFlowModel(mesa.Model):
         return counter_rng.uniform(self.seed, self.year, agent_id, decision)
 
     def age_and_progress(self) -> None:
-        """Everyone ages; pupils move up a grade (grade-9 pupils graduate); six-year-olds start
-        school; pupils whose school does not teach their new grade need a new one; a child still
-        without a place past compulsory-school age leaves as out of school."""
-        self.aged_out = 0
+        """Everyone ages; pupils complete a year of schooling and move up a grade; grade-9
+        finishers enter senior high at the county seat (`enters_senior_high`) or leave school;
+        senior-high students complete a year (three grades); six-year-olds start school; pupils
+        whose school does not teach their new grade need a new one; a child still without a
+        place past compulsory-school age leaves as out of school."""
+        self.aged_out = self.graduates = self.senior_entries = 0
         for kid in self.pupils:
             kid.age += 1
             if kid.status == dt.ENROLLED:
+                kid.schooling += 1.0
                 kid.grade += 1
                 if kid.grade > dt.N_GRADES:
-                    kid.status = dt.GRADUATED
                     kid.leave_school()
+                    self.graduates += 1
+                    if self.enters_senior_high(kid):
+                        kid.status = dt.SENIOR_HIGH
+                        self.senior_entries += 1
+                    else:
+                        kid.status = dt.GRADUATED
                 elif kid.school is not None and kid.grade > kid.school.hi:
                     kid.school = None
+            elif kid.status == dt.SENIOR_HIGH:
+                kid.schooling += 1.0
+                kid.grade += 1
+                if kid.grade > dt.LAST_SENIOR_GRADE:
+                    kid.status = dt.GRADUATED
             elif kid.status == dt.PRESCHOOL and kid.age >= dt.SCHOOL_ENTRY_AGE:
                 kid.status, kid.grade = dt.ENROLLED, 1
             elif kid.status == dt.UNPLACED and kid.age > rules.COMPULSORY_AGE_LIMIT:
                 kid.status = dt.DROPPED_OUT
                 self.aged_out += 1
+
+    def enters_senior_high(self, kid: Pupil) -> bool:
+        """A grade-9 finisher enters senior high with a logistic probability in achievement,
+        sex and one-way minutes to the county seat."""
+        p = self.p
+        z = p.logit_senior_entry + p.b_senior_achievement * float(np.float32(kid.achievement))
+        z += p.b_senior_female if kid.female else 0.0
+        z += p.b_senior_per_10min * float(self.w.seat_min[kid.household.node]) / 10.0
+        return self.draw(kid.cid, counter_rng.SENIOR_ENTRY) < 1.0 / (1.0 + math.exp(-z))
 
     def household_events(self) -> None:
         """Per household, in order: absent parents return; a parent leaves to work (children
@@ -467,6 +495,7 @@ class SchoolFlowModel(mesa.Model):
             s = kid.school
             if not s.teaches(kid.grade):
                 kid.school = None
+                kid.moved = True  # the plan closed or downgraded its school
                 continue
             if kid.mode == dt.BUS:
                 door = self.bus_option(kid.household, s, kid.grade)
@@ -592,6 +621,26 @@ class SchoolFlowModel(mesa.Model):
         pool = free or options
         return min(pool, key=lambda o: (o[3], o[2])) if pool else None
 
+    def achievement(self) -> None:
+        """Each placed pupil's achievement: last year's deficit times the persistence, less the
+        closure shock if its school closed, less the toll of a day trip beyond 30 minutes (per
+        10 minutes) and of boarding below grade 4."""
+        p = self.p
+        for kid in self.pupils:
+            if kid.status != dt.ENROLLED or kid.school is None:
+                kid.moved = False
+                continue
+            a = float(np.float32(kid.achievement)) * p.ach_persistence
+            if kid.moved:
+                a -= p.ach_closure_shock
+                kid.moved = False
+            travel = float(np.float32(kid.travel))
+            if rules.is_day_pupil(kid.mode) and travel > rules.LOWER_OVER_MIN:
+                a -= p.ach_per_10min * (travel - rules.LOWER_OVER_MIN) / 10.0
+            if kid.mode == dt.BOARDING and kid.grade < rules.YOUNG_BOARDING_BELOW_GRADE:
+                a -= p.ach_young_boarding
+            kid.achievement = float(np.float32(a))
+
     def dropouts(self) -> None:
         """Each pupil drops out with an annual logistic hazard in travel time (steeper for
         girls), cost share of income, hardship, left-behind status, young boarding, level and
@@ -619,6 +668,7 @@ class SchoolFlowModel(mesa.Model):
             if kid.mode == dt.BOARDING and g < rules.YOUNG_BOARDING_BELOW_GRADE:
                 z += p.b_young_boarding
             z += p.b_quality * (s.quality - rules.REFERENCE_QUALITY)
+            z -= p.b_achievement * float(np.float32(kid.achievement))
             self.at_risk[g] += 1
             if self.draw(kid.cid, counter_rng.DROPOUT) < 1.0 / (1.0 + math.exp(-z)):
                 self.dropped[g] += 1
@@ -720,6 +770,14 @@ class Indicators:
         intake = sum(k.age == dt.SCHOOL_ENTRY_AGE and k.status in (dt.ENROLLED, dt.UNPLACED,
                                                                    dt.DROPPED_OUT)
                      for k in m.pupils)
+        if m.graduates:
+            self.set("senior_high_entry_rate", 2, m.senior_entries / m.graduates)
+        for name, girls in (("years_of_schooling_by_17_girls", True),
+                            ("years_of_schooling_by_17_boys", False)):
+            years = [k.schooling for k in m.pupils if k.age == rules.SCHOOLING_MEASURED_AT_AGE
+                     and k.female == girls and k.status != dt.MIGRATED]
+            if years:
+                self.set(name, 2, sum(years) / len(years))
         self.set("pupils_entering_grade1", 0, intake)
         self.set("pupils_entering_grade1", 2, intake)
         self.set("young_boarders", 0, young)

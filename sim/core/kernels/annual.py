@@ -7,7 +7,8 @@
                         -> student bus lines for the new network (sim/model/transport.py,
                            simpy, in Python between the two kernels)
                         -> recount seats -> place pupils who need a school
-                        -> dropout -> remember the year -> record         [year_schooling]
+                        -> achievement -> dropout -> remember the year
+                        -> record                                         [year_schooling]
 
 `year_batch` steps a batch of replicates through one half of a year in parallel (prange);
 each replicate has its own state and seed, and every draw is keyed by (seed, year, agent,
@@ -17,6 +18,7 @@ into batches. Batch state holds every replicate's arrays with a leading replicat
 
 from numba import njit, prange
 
+from sim.core.kernels.achievement import achievement_year
 from sim.core.kernels.closures import apply_closures
 from sim.core.kernels.demography import age_and_progress, households_year
 from sim.core.kernels.dropout import apply_dropout
@@ -31,7 +33,7 @@ def year_policy(year, seed, P, W, R, A, S, H, C, counts):
     """First half of a later year: ageing and grade progression, household events, the plan's
     named actions and closure rules. counts: the event counters of
     sim/core/kernels/state.py (COUNT_*)."""
-    age_and_progress(C, S, counts)
+    age_and_progress(year, seed, P, W, H, C, S, counts)
     households_year(year, seed, P, W, H, C)
     apply_closures(year, P, W, R, A, S, counts)
 
@@ -43,6 +45,7 @@ def year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out):
     Returns the child records stepped."""
     recount(P, W, S, H, C)
     place_all(year, seed, P, W, S, H, C)
+    achievement_year(P, C)
     apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
     remember_year(year, S, H, C)
     record_year(out, P, W, S, H, C, at_risk, dropped, counts)
@@ -63,7 +66,8 @@ def replicate_view(SB, HB, CB, i):
                    HB.head_age[i], HB.w_dist[i], HB.w_quality[i], HB.w_cost[i], HB.income[i],
                    HB.first_child[i], HB.far[i])
     C = Children(CB.hh[i], CB.next_sibling[i], CB.age[i], CB.female[i], CB.grade[i], CB.school[i],
-                 CB.mode[i], CB.status[i], CB.travel[i], CB.cost[i], CB.n_used[i])
+                 CB.mode[i], CB.status[i], CB.travel[i], CB.cost[i], CB.achievement[i],
+                 CB.schooling[i], CB.moved[i], CB.n_used[i])
     return S, H, C
 
 

@@ -1,32 +1,61 @@
 """Demography kernels: ageing and grade progression, births, parents' out- and return
 migration (children left behind or taken along), households moving to town or county seat."""
 
+import numpy as np
 from numba import njit
 
 from sim.core import dtypes as dt
 from sim.core import rules
 from sim.core.kernels import counter_rng as rng
-from sim.core.kernels.state import COUNT_AGED_OUT
+from sim.core.kernels.state import COUNT_AGED_OUT, COUNT_GRADUATES, COUNT_SENIOR_ENTRY
 
 
 @njit(cache=True)
-def age_and_progress(C, S, counts):
-    """Start of a school year: everyone ages a year; pupils move up a grade; grade-9 pupils
-    graduate; six-year-olds become pupils to be placed; pupils whose school no longer teaches
-    their grade are to be placed again (school = -1); a child still without a place past
-    compulsory-school age leaves as out of school (counted in counts[COUNT_AGED_OUT])."""
+def senior_entry_prob(achievement, female, seat_min, P):
+    """Probability that a pupil who finished grade 9 enters senior high (0-1): logistic in
+    achievement (SD units), sex and one-way minutes to the county seat's senior highs."""
+    z = P.logit_senior_entry + P.b_senior_achievement * achievement
+    if female:
+        z += P.b_senior_female
+    z += P.b_senior_per_10min * seat_min / 10.0
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@njit(cache=True)
+def age_and_progress(year, seed, P, W, H, C, S, counts):
+    """Start of a school year: everyone ages a year; pupils who were enrolled complete a year
+    of schooling and move up a grade; grade-9 finishers enter senior high (at the county seat,
+    three grades; `senior_entry_prob`) or leave school; senior-high students complete a year;
+    six-year-olds become pupils to be placed; pupils whose school no longer teaches their grade
+    are to be placed again (school = -1); a child still without a place past compulsory-school
+    age leaves as out of school. counts: COUNT_AGED_OUT, COUNT_GRADUATES and
+    COUNT_SENIOR_ENTRY of this year."""
     counts[COUNT_AGED_OUT] = 0
+    counts[COUNT_GRADUATES] = 0
+    counts[COUNT_SENIOR_ENTRY] = 0
     for c in range(C.n_used[0]):
         C.age[c] += 1
         st = C.status[c]
         if st == dt.ENROLLED:
+            C.schooling[c] += 1.0
             C.grade[c] += 1
             if C.grade[c] > dt.N_GRADES:
-                C.status[c] = dt.GRADUATED
                 C.school[c] = -1
                 C.mode[c] = dt.MODE_NONE
+                counts[COUNT_GRADUATES] += 1
+                p = senior_entry_prob(C.achievement[c], C.female[c], W.seat_min[H.node[C.hh[c]]], P)
+                if rng.uniform(seed, year, c, rng.SENIOR_ENTRY) < p:
+                    C.status[c] = dt.SENIOR_HIGH
+                    counts[COUNT_SENIOR_ENTRY] += 1
+                else:
+                    C.status[c] = dt.GRADUATED
             elif C.school[c] >= 0 and C.grade[c] > S.hi[C.school[c]]:
                 C.school[c] = -1
+        elif st == dt.SENIOR_HIGH:
+            C.schooling[c] += 1.0
+            C.grade[c] += 1
+            if C.grade[c] > dt.LAST_SENIOR_GRADE:
+                C.status[c] = dt.GRADUATED
         elif st == dt.PRESCHOOL and C.age[c] >= dt.SCHOOL_ENTRY_AGE:
             C.status[c] = dt.ENROLLED
             C.grade[c] = 1
@@ -111,6 +140,9 @@ def households_year(year, seed, P, W, H, C):
                 C.status[c] = dt.PRESCHOOL
                 C.travel[c] = 0.0
                 C.cost[c] = 0.0
+                C.achievement[c] = 0.0
+                C.schooling[c] = 0.0
+                C.moved[c] = False
                 C.next_sibling[c] = H.first_child[h]
                 H.first_child[h] = c
         H.head_age[h] += 1

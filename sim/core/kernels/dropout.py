@@ -12,7 +12,8 @@ from sim.core.kernels import counter_rng as rng
 
 
 @njit(cache=True, inline="always")
-def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quality, P):
+def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quality,
+           achievement, P):
     """Annual dropout probability of one pupil (0-1). travel: one-way minutes."""
     z = P.logit_base_primary if grade <= rules.LAST_PRIMARY_GRADE else P.logit_base_junior
     if mode == dt.BOARDING:
@@ -27,6 +28,7 @@ def hazard(grade, female, travel, mode, cost_share, hardship, left_behind, quali
     if mode == dt.BOARDING and grade < rules.YOUNG_BOARDING_BELOW_GRADE:
         z += P.b_young_boarding
     z += P.b_quality * (quality - rules.REFERENCE_QUALITY)
+    z -= P.b_achievement * achievement  # a deficit (achievement below 0) raises the hazard
     return 1.0 / (1.0 + np.exp(-z))
 
 
@@ -46,7 +48,8 @@ def apply_dropout(year, seed, P, W, S, H, C, at_risk_g, dropped_g):
         h = C.hh[c]
         g = C.grade[c]
         p = hazard(g, C.female[c], C.travel[c], C.mode[c], C.cost[c] / H.income[h],
-                   H.hardship[h], H.parents[h] < 2, W.school_quality[C.school[c]], P)
+                   H.hardship[h], H.parents[h] < 2, W.school_quality[C.school[c]],
+                   C.achievement[c], P)
         at_risk_g[g] += 1
         if rng.uniform(seed, year, c, rng.DROPOUT) < p:
             dropped_g[g] += 1

@@ -34,6 +34,7 @@ from sim.core.indicators import (
     SCHOOLS_CLOSED,
     SCHOOLS_OPEN,
     SCHOOLS_OVER_2000,
+    SENIOR_ENTRY_RATE,
     SHARE_LOWER_OVER_30,
     SHARE_OVER_51,
     SHARE_OVER_60,
@@ -46,6 +47,8 @@ from sim.core.indicators import (
     TRAVEL_P95,
     UNPLACED,
     VILLAGES_WITHOUT_BUS,
+    YEARS_BOYS,
+    YEARS_GIRLS,
     YOUNG_BOARDERS,
 )
 from sim.core.kernels.state import (
@@ -53,6 +56,8 @@ from sim.core.kernels.state import (
     COUNT_CLOSED,
     COUNT_DEFERRED,
     COUNT_EXEMPTED,
+    COUNT_GRADUATES,
+    COUNT_SENIOR_ENTRY,
     TOTAL_BUSES,
     TOTAL_COST,
     TOTAL_UNSERVED,
@@ -89,6 +94,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out_of_school = np.zeros(3)
     young_boarders = 0.0
     intake = 0.0
+    years17 = np.zeros(2)  # sum of years of schooling of 17-year-olds: boys, girls
+    n17 = np.zeros(2)
     renting = np.zeros(3)
     left = np.zeros(3)
     day = np.zeros(3)
@@ -106,6 +113,10 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         if st == dt.MIGRATED:
             migrated += 1
             continue
+        if C.age[c] == rules.SCHOOLING_MEASURED_AT_AGE:
+            k = 1 if C.female[c] else 0
+            years17[k] += C.schooling[c]
+            n17[k] += 1
         if C.age[c] == dt.SCHOOL_ENTRY_AGE and (st == dt.ENROLLED or st == dt.UNPLACED
                                                  or st == dt.DROPPED_OUT):
             intake += 1
@@ -289,6 +300,12 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     out[CLOSURES_DEFERRED, 2] = counts[COUNT_DEFERRED]
     out[CLOSURES_EXEMPTED, 2] = counts[COUNT_EXEMPTED]
     out[AGED_OUT_UNPLACED, 2] = counts[COUNT_AGED_OUT]
+    if counts[COUNT_GRADUATES] > 0:
+        out[SENIOR_ENTRY_RATE, 2] = counts[COUNT_SENIOR_ENTRY] / counts[COUNT_GRADUATES]
+    if n17[0] > 0:
+        out[YEARS_BOYS, 2] = years17[0] / n17[0]
+    if n17[1] > 0:
+        out[YEARS_GIRLS, 2] = years17[1] / n17[1]
     out[GRADE1_INTAKE, 0] = intake
     out[GRADE1_INTAKE, 2] = intake
     out[YOUNG_BOARDERS, 0] = young_boarders

@@ -24,6 +24,8 @@ WorldArrays = namedtuple("WorldArrays", [
     "node_catchment",   # int32 (nodes): base-year nearest school teaching grade 1
     "township_centre",  # int32 (townships): centre node
     "seat_node",        # int32 (1,): county seat node
+    "seat_min",         # float32 (nodes): one-way minutes by motorbike or car to the county
+                        #   seat, where the senior highs are
     "birth_scale",      # float64 (years + 1): multiplies the birth probabilities each year
                         #   (1 without a births.csv; else projected / expected births)
     "rolls_given",      # bool (1,): the base year is the county's school rolls (no dropout
@@ -84,7 +86,9 @@ COUNT_CLOSED = 0      #: schools closed
 COUNT_DEFERRED = 1    #: closures deferred (a school counted once per year)
 COUNT_EXEMPTED = 2    #: schools kept as teaching points by the travel exemption
 COUNT_AGED_OUT = 3    #: this year: unplaced children who passed compulsory-school age
-N_COUNTS = 4
+COUNT_GRADUATES = 4   #: this year: pupils who finished grade 9
+COUNT_SENIOR_ENTRY = 5  #: this year: of them, those who entered senior high
+N_COUNTS = 6
 
 #: entries of S.bus_totals (sim/model/transport.py)
 TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS, TOTAL_UNSERVED = 0, 1, 2, 3, 4
@@ -153,5 +157,9 @@ Children = namedtuple("Children", [
     "status",        # int8: dt status code
     "travel",        # float32: one-way minutes to school
     "cost",          # float32: family cost of schooling, yuan per year
+    "achievement",   # float32: achievement relative to an undisturbed schooling (SD units;
+                     #   0 or below: closures, long trips and young boarding lower it)
+    "schooling",     # float32: years of schooling completed
+    "moved",         # bool: this year the pupil's school closed or stopped teaching its grade
     "n_used",        # int64 (1,): children records in use
 ])
