@@ -18,6 +18,10 @@ from sim.outputs.thresholds import cell
 ROWS = [
     ("Children out of school (aged 6-15: no place or dropped out)", "children_out_of_school", "all"),
     ("  of whom without a school place", "pupils_unplaced", "all"),
+    ("Share of compulsory-age children out of school", "out_of_school_rate", "all"),
+    ("Years of schooling by 17, girls", "years_of_schooling_by_17_girls", "all"),
+    ("Years of schooling by 17, boys", "years_of_schooling_by_17_boys", "all"),
+    ("Senior-high entry after grade 9", "senior_high_entry_rate", "all"),
     ("Dropout rate", "dropout_rate", "all"),
     ("Longest day trips, primary (95th percentile, one way)", "travel_time_p95_min", "primary"),
     ("Longest day trips, junior (95th percentile, one way)", "travel_time_p95_min", "junior"),

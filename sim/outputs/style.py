@@ -82,7 +82,7 @@ def _plain(x: float, unit: str) -> str:
         return f"{x:,.0f}"
     if unit in ("minutes",):
         return f"{x:,.1f}"
-    if unit == "ratio":
+    if unit in ("ratio", "years"):
         return f"{x:.2f}"
     if abs(x) >= 10 or float(x).is_integer():
         return f"{x:,.0f}"

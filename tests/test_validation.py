@@ -1,0 +1,27 @@
+"""The Hannum design (benchmarks/validation_closure_effects.py) on 2 replicates: the same
+children with and without 2000s-style closures lose schooling by 17, and today's plan (buses,
+boarding, exemptions) removes most of that loss. The full run with intervals is the benchmark."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from tests.conftest import ROOT
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location(
+        "validation_closure_effects", ROOT / "benchmarks" / "validation_closure_effects.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_closures_of_the_2000s_cost_years_and_todays_plan_costs_less():
+    bench = _benchmark()
+    v = ROOT / "scenarios" / "validation"
+    then = bench.contrast(v / "hannum_2000s_closures.yaml", v / "hannum_2000s_reference.yaml", 2)
+    now = bench.contrast(ROOT / "scenarios" / "default.yaml", ROOT / "scenarios" / "no_closure.yaml",
+                         2, years=12)
+    assert then["girls"][3] == 2 and then["girls"][0] < -0.2  # years of schooling lost by 17
+    assert now["girls"][0] > then["girls"][0] / 3  # today's measures remove most of it
