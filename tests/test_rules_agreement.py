@@ -122,7 +122,15 @@ def _senior_entry(states):
     return entered and np.nanmax(rate) < 1 and (states[-1]["child.schooling"] > 9).any()
 
 
+def _returned(states):
+    """Dropouts of compulsory age come back to school and are placed at the grade they left."""
+    return _indicator(states, "dropouts_returned")[1:].sum() > 0
+
+
 RULES = {
+    "dropouts brought back to school": (
+        dict(policies={"dropout_tracking": {"return_share": 0.5}},
+             behaviour={"dropout": {"base_primary": 0.05, "base_junior": 0.1}}), _returned),
     "closure shock on achievement": (dict(), _closure_shock),
     "senior high entry": (dict(behaviour={"senior_high": {"entry_prob": 0.6}}), _senior_entry),
     "unplaced children ageing out": (

@@ -106,6 +106,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("years_of_schooling_by_17_girls", "years", "mean years of schooling completed by "
               "girls aged 17 this year living in the county", COUNTY),
     Indicator("years_of_schooling_by_17_boys", "years", "the same for boys", COUNTY),
+    Indicator("dropouts_returned", "pupils", "dropouts of compulsory age brought back to school "
+              "this year (policies.dropout_tracking)", COUNTY),
     Indicator("pupils_entering_grade1", "pupils", "children who reached school-entry age (6) "
               "this year while living in the county: grade-1 intake, placed or not",
               ("primary", "all")),
@@ -158,6 +160,7 @@ OUT_OF_SCHOOL_RATE = ROW["out_of_school_rate"]
 SENIOR_ENTRY_RATE = ROW["senior_high_entry_rate"]
 YEARS_GIRLS = ROW["years_of_schooling_by_17_girls"]
 YEARS_BOYS = ROW["years_of_schooling_by_17_boys"]
+RETURNED = ROW["dropouts_returned"]
 
 
 def level_mask() -> list[list[bool]]:

@@ -114,6 +114,8 @@ KERNEL_PARAMETERS: dict[str, From] = {
     "cap_junior": From("policies.class_caps.junior"),
     "max_travel_min": From("policies.max_travel_min"),
     "max_board_trip_min": From("policies.boarding.max_trip_min"),
+    "return_share": From("policies.dropout_tracking.return_share"),
+    "return_cost": From("policies.dropout_tracking.cost_per_return_yuan"),
 }
 
 #: scenario fields of `behaviour` and `policies` that are not kernel parameters: the module

@@ -418,6 +418,16 @@ class ClassCaps(Strict):
     junior: int = Field(50, ge=1, le=200, description="class-size cap, grades 7-9 (pupils)")
 
 
+class DropoutTracking(Strict):
+    """Tracking dropouts and bringing them back (劝返复学): each year a share of the dropouts
+    still of compulsory age returns to school at the grade it left."""
+
+    return_share: float = Field(
+        0.0, ge=0, le=1, description="share of compulsory-age dropouts brought back each year")
+    cost_per_return_yuan: float = Field(
+        2000.0, ge=0, description="public cost of bringing one dropout back (yuan)")
+
+
 class Policies(Strict):
     actions: list[Action] = Field(
         [], description="named plan actions (close, expand, downgrade, open), applied before "
@@ -431,6 +441,7 @@ class Policies(Strict):
     class_caps: ClassCaps = ClassCaps()
     max_travel_min: float = Field(
         90.0, gt=0, description="longest one-way day travel a pupil is assigned (minutes)")
+    dropout_tracking: DropoutTracking = DropoutTracking()
 
 
 class Target(Strict):

@@ -148,6 +148,7 @@ class SchoolFlowModel(mesa.Model):
         self.closed = self.deferred_total = self.exempted = 0  # cumulative counts
         self.aged_out = 0  # this year: unplaced children past compulsory-school age
         self.graduates = self.senior_entries = 0  # this year: grade-9 finishers, of them entrants
+        self.returned = 0  # this year: dropouts brought back to school
         self.schools = [School(self, s) for s in range(self.world.n_schools)]
         self.households = [Household(self, h) for h in range(self.population.n_households)]
         self.pupils: list[Pupil] = []  # every child record, by id (births append)
@@ -202,7 +203,7 @@ class SchoolFlowModel(mesa.Model):
         senior-high students complete a year (three grades); six-year-olds start school; pupils
         whose school does not teach their new grade need a new one; a child still without a
         place past compulsory-school age leaves as out of school."""
-        self.aged_out = self.graduates = self.senior_entries = 0
+        self.aged_out = self.graduates = self.senior_entries = self.returned = 0
         for kid in self.pupils:
             kid.age += 1
             if kid.status == dt.ENROLLED:
@@ -228,6 +229,11 @@ class SchoolFlowModel(mesa.Model):
             elif kid.status == dt.UNPLACED and kid.age > rules.COMPULSORY_AGE_LIMIT:
                 kid.status = dt.DROPPED_OUT
                 self.aged_out += 1
+            elif (kid.status == dt.DROPPED_OUT and self.p.return_share > 0
+                  and kid.age <= rules.COMPULSORY_AGE_LIMIT
+                  and self.draw(kid.cid, counter_rng.BACK_TO_SCHOOL) < self.p.return_share):
+                kid.status, kid.school = dt.ENROLLED, None  # back at the grade it left
+                self.returned += 1
 
     def enters_senior_high(self, kid: Pupil) -> bool:
         """A grade-9 finisher enters senior high with a logistic probability in achievement,
@@ -729,7 +735,9 @@ class Indicators:
         self.set("villages_without_bus", 2, totals[4])
         open_ = [s for s in m.schools if s.open]
         boarding = self.boarding_cost + sum(s.beds for s in open_) * p.bed_cost
-        public = len(open_) * p.school_fixed + self.teachers * p.teacher + totals[2] + boarding
+        public = (len(open_) * p.school_fixed + self.teachers * p.teacher + totals[2] + boarding
+                  + m.returned * p.return_cost)
+        self.set("dropouts_returned", 2, m.returned)
         if self.pupils_all:
             self.set("cost_per_pupil_yuan", 2, public / self.pupils_all)
 

@@ -7,7 +7,12 @@ from numba import njit
 from sim.core import dtypes as dt
 from sim.core import rules
 from sim.core.kernels import counter_rng as rng
-from sim.core.kernels.state import COUNT_AGED_OUT, COUNT_GRADUATES, COUNT_SENIOR_ENTRY
+from sim.core.kernels.state import (
+    COUNT_AGED_OUT,
+    COUNT_GRADUATES,
+    COUNT_RETURNED,
+    COUNT_SENIOR_ENTRY,
+)
 
 
 @njit(cache=True)
@@ -28,11 +33,13 @@ def age_and_progress(year, seed, P, W, H, C, S, counts):
     three grades; `senior_entry_prob`) or leave school; senior-high students complete a year;
     six-year-olds become pupils to be placed; pupils whose school no longer teaches their grade
     are to be placed again (school = -1); a child still without a place past compulsory-school
-    age leaves as out of school. counts: COUNT_AGED_OUT, COUNT_GRADUATES and
-    COUNT_SENIOR_ENTRY of this year."""
+    age leaves as out of school; with dropout tracking, a share of the dropouts still of
+    compulsory age is brought back to school at the grade they left. counts: COUNT_AGED_OUT,
+    COUNT_GRADUATES, COUNT_SENIOR_ENTRY and COUNT_RETURNED of this year."""
     counts[COUNT_AGED_OUT] = 0
     counts[COUNT_GRADUATES] = 0
     counts[COUNT_SENIOR_ENTRY] = 0
+    counts[COUNT_RETURNED] = 0
     for c in range(C.n_used[0]):
         C.age[c] += 1
         st = C.status[c]
@@ -63,6 +70,12 @@ def age_and_progress(year, seed, P, W, H, C, S, counts):
         elif st == dt.UNPLACED and C.age[c] > rules.COMPULSORY_AGE_LIMIT:
             C.status[c] = dt.DROPPED_OUT
             counts[COUNT_AGED_OUT] += 1
+        elif (st == dt.DROPPED_OUT and P.return_share > 0.0
+              and C.age[c] <= rules.COMPULSORY_AGE_LIMIT
+              and rng.uniform(seed, year, c, rng.BACK_TO_SCHOOL) < P.return_share):
+            C.status[c] = dt.ENROLLED  # back at the grade it left, to be placed
+            C.school[c] = -1
+            counts[COUNT_RETURNED] += 1
 
 
 @njit(cache=True)

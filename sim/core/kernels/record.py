@@ -31,6 +31,7 @@ from sim.core.indicators import (
     PARENT_COST,
     PUPILS_ENROLLED,
     PUPILS_RENTING,
+    RETURNED,
     SCHOOLS_CLOSED,
     SCHOOLS_OPEN,
     SCHOOLS_OVER_2000,
@@ -57,6 +58,7 @@ from sim.core.kernels.state import (
     COUNT_DEFERRED,
     COUNT_EXEMPTED,
     COUNT_GRADUATES,
+    COUNT_RETURNED,
     COUNT_SENIOR_ENTRY,
     TOTAL_BUSES,
     TOTAL_COST,
@@ -293,7 +295,8 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
         out[SHARE_UNDER100_CLOSED, 2] = under100_closed / under100
     board_cost += beds * P.bed_cost
     total = (n_open[2] * P.school_fixed + teachers * P.teacher + S.bus_totals[TOTAL_COST]
-             + board_cost)
+             + board_cost + counts[COUNT_RETURNED] * P.return_cost)
+    out[RETURNED, 2] = counts[COUNT_RETURNED]
     if pupils[2] > 0:
         out[COST_PER_PUPIL, 2] = total / pupils[2]
     out[SCHOOLS_CLOSED, 2] = counts[COUNT_CLOSED]

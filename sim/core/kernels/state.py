@@ -88,7 +88,8 @@ COUNT_EXEMPTED = 2    #: schools kept as teaching points by the travel exemption
 COUNT_AGED_OUT = 3    #: this year: unplaced children who passed compulsory-school age
 COUNT_GRADUATES = 4   #: this year: pupils who finished grade 9
 COUNT_SENIOR_ENTRY = 5  #: this year: of them, those who entered senior high
-N_COUNTS = 6
+COUNT_RETURNED = 6    #: this year: dropouts of compulsory age brought back to school
+N_COUNTS = 7
 
 #: entries of S.bus_totals (sim/model/transport.py)
 TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS, TOTAL_UNSERVED = 0, 1, 2, 3, 4
