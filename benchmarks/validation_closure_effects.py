@@ -33,24 +33,28 @@ from sim.model import build, engine
 from sim.model.scenario import load
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLISHED = {"girls": (-0.60, "Hannum, Liu & Wang 2021"), "boys": (0.0, "not significant")}
+PUBLISHED = {"girls": (-0.60, "Hannum, Liu & Wang 2021"), "boys": (0.0, "not significant"),
+             "senior_entry": (-0.18, "Liang Chao 2017 (relative change)")}
 
 
 def years_at_17(model, replicate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(years of schooling at 17 per child (NaN if not reached), age in year 1, base-year node)
-    for one replicate."""
+    for one replicate; `years_at_17.senior` keeps whether each child entered senior high."""
     out = None
     age1 = node0 = None
     for st in engine.trace_replicate(model, replicate):
         n = int(st.C.n_used[0])
         if out is None:
             out = np.full(st.C.hh.shape[0], np.nan)
+            senior = np.zeros(st.C.hh.shape[0], bool)
             node0 = st.H.node[st.C.hh[:n]].copy()
+        senior[:n] |= st.C.status[:n] == dt.SENIOR_HIGH
         if st.year == 1:
             age1 = st.C.age[: len(node0)].astype(int).copy()
         at17 = np.flatnonzero((st.C.age[:n] == SCHOOLING_MEASURED_AT_AGE) & np.isnan(out[:n])
                               & (st.C.status[:n] != dt.MIGRATED))
         out[at17] = st.C.schooling[at17]
+    years_at_17.senior = senior[: len(node0)]
     return out[: len(node0)], age1, node0
 
 
@@ -60,10 +64,12 @@ def contrast(plan_path: Path, ref_path: Path, replicates: int, years: int | None
     over = {"replicates": replicates} | ({"years": years} if years else {})
     plan, ref = build.build_model(load(plan_path, over)), build.build_model(load(ref_path, over))
     female = plan.C0.female
-    out = {"girls": [], "boys": []}
+    out = {"girls": [], "boys": [], "senior_entry": []}
     for r in range(replicates):
         y_plan, age1, node0 = years_at_17(plan, r)
+        s_plan = years_at_17.senior
         y_ref, _, _ = years_at_17(ref, r)
+        s_ref = years_at_17.senior
         catch = plan.W.node_catchment[node0]
         closed = np.zeros(plan.world.n_schools, bool)
         # exposure: the village's base-year catchment school closed in year 1 under the plan
@@ -77,6 +83,10 @@ def contrast(plan_path: Path, ref_path: Path, replicates: int, years: int | None
             sel = both & mask
             if sel.any():
                 out[sex].append(float((y_plan[sel] - y_ref[sel]).mean()))
+        # senior-high entry of the exposed who finished grade 9, relative change (Liang 2017)
+        done_p, done_r = both & (y_plan >= 9), both & (y_ref >= 9)
+        if done_p.any() and done_r.any() and s_ref[done_r].mean() > 0:
+            out["senior_entry"].append(float(s_plan[done_p].mean() / s_ref[done_r].mean() - 1))
     return {sex: (np.mean(v), np.quantile(v, 0.05), np.quantile(v, 0.95), len(v))
             for sex, v in out.items()}
 
@@ -91,12 +101,12 @@ def main() -> None:
     today = contrast(ROOT / "scenarios" / "default.yaml", ROOT / "scenarios" / "no_closure.yaml",
                      args.replicates, years=12)
     rows = []
-    for sex in ("girls", "boys"):
+    for sex in ("girls", "boys", "senior_entry"):
         pub, source = PUBLISHED[sex]
         for name, res in (("2000s conditions", history), ("Xunwu 2024 plan", today)):
             m, lo, hi, n = res[sex]
-            rows.append({"children": sex, "setting": name, "published": pub, "source": source,
-                         "model_years_lost": m, "p05": lo, "p95": hi, "replicates": n})
+            rows.append({"outcome": sex, "setting": name, "published": pub, "source": source,
+                         "model": m, "p05": lo, "p95": hi, "replicates": n})
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
         print(table.to_string(index=False))
