@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.core.rules import SCHOOL_DAYS_PER_WEEK
+from sim.core.rules import boarding_burden
 from sim.model.scenario import Scenario
 from sim.model.world import World
 
@@ -37,11 +37,6 @@ class Placement:
     travel: np.ndarray   # float64: one-way day minutes from the village
     unserved: dict[str, list[int]]  #: village name -> grades with no school in reach
     fallback: list[str]  #: schools whose pupils had to be put in their own (or nearest) village
-
-
-def boarding_burden(board_equiv_min: float, trip_min: np.ndarray) -> np.ndarray:
-    """sim/core/rules.py `boarding_burden`, on arrays."""
-    return board_equiv_min + trip_min / SCHOOL_DAYS_PER_WEEK
 
 
 def day_time(world: World, access: bool) -> np.ndarray:
@@ -63,7 +58,8 @@ def choice_probabilities(world: World, scenario: Scenario, grade: int, access: b
     board = (can_board & boarding_school[None, :]
              & (world.t_private <= pol.boarding.max_trip_min))
     burden = np.where(day & ~(board & (t > ch.board_if_day_travel_over_min)), t,
-                      boarding_burden(ch.boarding_travel_equivalent_min, world.t_private))
+                      boarding_burden(ch.boarding_travel_equivalent_min,
+                                      world.t_private.astype(np.float64)))
     reach = teaches[None, :] & (day | board)
     u = ch.distance_weight_per_min * burden + ch.quality_weight * world.school_quality[None, :]
     u = np.where(reach, u, -np.inf)
