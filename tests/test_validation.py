@@ -25,3 +25,25 @@ def test_closures_of_the_2000s_cost_years_and_todays_plan_costs_less():
                          2, years=12)
     assert then["girls"][3] == 2 and then["girls"][0] < -0.2  # years of schooling lost by 17
     assert now["girls"][0] > then["girls"][0] / 3  # today's measures remove most of it
+
+
+def test_a_plan_that_lets_grades_1_to_3_board_has_young_boarders_who_pay_for_it():
+    """The young-boarding terms fire in a plan scenario: boarders below grade 4 exist, and
+    their achievement carries the young-boarding toll."""
+    import numpy as np
+
+    from sim.core import dtypes as dt
+    from sim.core.indicators import ROW
+    from sim.model import build, engine
+    from sim.model.scenario import load
+    model = build.build_model(load(ROOT / "scenarios" / "plans" / "qujing_boarding_primaries.yaml",
+                                   {"years": 2, "replicates": 1}))
+    young = []
+    for st in engine.trace_replicate(model, 0):
+        n = int(st.C.n_used[0])
+        sel = (st.C.mode[:n] == dt.BOARDING) & (st.C.grade[:n] < 4) & (st.C.status[:n] == 1)
+        young.append(st.indicators[ROW["young_boarders"], 2])
+        if sel.any():
+            toll = model.P.ach_young_boarding
+            assert (st.C.achievement[:n][sel] <= -toll * 0.999).all()
+    assert np.max(young) > 0
