@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim.core import dtypes as dt
 from sim.core.rules import SCHOOLING_MEASURED_AT_AGE
@@ -33,8 +34,14 @@ from sim.model import build, engine
 from sim.model.scenario import load
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLISHED = {"girls": (-0.60, "Hannum, Liu & Wang 2021"), "boys": (0.0, "not significant"),
-             "senior_entry": (-0.18, "Liang Chao 2017 (relative change)")}
+TARGETS = ROOT / "calibration" / "closure_effects" / "targets.yaml"
+
+
+def published() -> dict[str, tuple[float, str]]:
+    """The published contrasts (value, short source) of calibration/closure_effects/."""
+    spec = yaml.safe_load(TARGETS.read_text(encoding="utf-8"))["contrasts"]
+    return {k: (float(v["published"]), v["source"].split(";")[0].split(":")[0][:48])
+            for k, v in spec.items()}
 
 
 def years_at_17(model, replicate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,8 +108,9 @@ def main() -> None:
     today = contrast(ROOT / "scenarios" / "default.yaml", ROOT / "scenarios" / "no_closure.yaml",
                      args.replicates, years=12)
     rows = []
+    targets = published()
     for sex in ("girls", "boys", "senior_entry"):
-        pub, source = PUBLISHED[sex]
+        pub, source = targets[sex]
         for name, res in (("2000s conditions", history), ("Xunwu 2024 plan", today)):
             m, lo, hi, n = res[sex]
             rows.append({"outcome": sex, "setting": name, "published": pub, "source": source,
