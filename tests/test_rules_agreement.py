@@ -127,7 +127,23 @@ def _returned(states):
     return _indicator(states, "dropouts_returned")[1:].sum() > 0
 
 
+def _central_closed_into_central(states):
+    """A rule closing central primaries sends their pupils to another central primary (its
+    receiver_levels); by default a rule's own levels may not receive."""
+    from sim.model import engine
+    built = build.build_model(_scenario("rule_receiver_levels", **RULES["rule receiver levels"][0]))
+    last = list(engine.trace_replicate(built, 0))[-1]
+    central = built.world.school_level == dt.CENTRAL_PRIMARY
+    closed = np.flatnonzero(central & ~last.S.open)
+    return len(closed) > 0 and bool(central[last.S.receiver[closed]].all())
+
+
 RULES = {
+    "rule receiver levels": (
+        dict(policies={"closures": [{"year": 1, "below": 100000, "share": 0.3,
+                                     "levels": ["central_primary"],
+                                     "receiver_levels": ["central_primary"]}],
+                       "receiving_capacity_check": False}), _central_closed_into_central),
     "dropouts brought back to school": (
         dict(policies={"dropout_tracking": {"return_share": 0.5}},
              behaviour={"dropout": {"base_primary": 0.05, "base_junior": 0.1}}), _returned),

@@ -21,3 +21,22 @@ def test_default_county_meets_its_structural_targets():
     row = table.set_index("target").loc["pupils without a school place in the base year "
                                         "(status quo)"]
     assert row["county"] == 0
+
+
+def test_births_continue_the_base_year_cohort():
+    """With births_follow_base_cohort (the default) births in year y are the base year's
+    children aged 0 x (1 - decline)^y, within 8% (families away have no births in the county)."""
+    import numpy as np
+
+    from sim.model import build, engine
+    s = load(ROOT / "scenarios" / "no_closure.yaml", {"years": 3, "replicates": 2})
+    model = build.build_model(s)
+    age0 = (model.population.child_age == 0).sum()
+    decline = s.behaviour.demography.fertility_decline_per_year
+    births = np.zeros(4)
+    for r in range(2):
+        for st in engine.trace_replicate(model, r):
+            if st.year:
+                births[st.year] += (st.C.age[: st.C.n_used[0]] == 0).sum() / 2
+    for y in (1, 2, 3):
+        assert abs(births[y] / (age0 * (1 - decline) ** y) - 1) < 0.08, y

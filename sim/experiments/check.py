@@ -22,6 +22,7 @@ import pandas as pd
 from sim.core import dtypes as dt
 from sim.core import rules as rule_constants
 from sim.core.indicators import ROW
+from sim.core.kernels.closures import VILLAGE_LEVELS, alternative_time
 from sim.model import build, engine
 from sim.model.scenario import CloseAction, DowngradeAction, ExpandAction, OpenAction, Scenario
 
@@ -134,7 +135,6 @@ def _capacity(model: build.Model, pupils: np.ndarray, closing: list[int],
 def _action_lines(model: build.Model, pupils: np.ndarray) -> list[tuple[int, str]]:
     w, s = model.world, model.scenario
     index = {name: i for i, name in enumerate(w.school_name)}
-    mask = (1 << dt.TEACHING_POINT) | (1 << dt.VILLAGE_PRIMARY)
     lines = []
     for i, a in enumerate(s.policies.actions):
         tag = f"  year {a.year} action {i}:"
@@ -144,16 +144,10 @@ def _action_lines(model: build.Model, pupils: np.ndarray) -> list[tuple[int, str
             rolls = ", ".join(f"{w.school_name[x]} {int(pupils[x].sum())}" for x in ids)
             if a.receiver is not None:
                 recv = index[a.receiver]
-            else:
-                node = w.school_node[ids[0]]
-                lo, hi = dt.LEVEL_GRADES[int(w.school_level[ids[0]])]
-                village = (mask >> int(w.school_level[ids[0]])) & 1
-                cand = [x for x in range(w.n_schools) if x not in ids and not w.planned()[x]
-                        and dt.LEVEL_GRADES[int(w.school_level[x])][0] <= lo
-                        and dt.LEVEL_GRADES[int(w.school_level[x])][1] >= hi
-                        and not (village and (mask >> int(w.school_level[x])) & 1)]
-                times = w.t_bus if model.P.bus_on > 0 else w.t_walk
-                recv = min(cand, key=lambda x: times[node, x]) if cand else -1
+            else:  # the model's own rule (sim/core/kernels/closures.py), in the base year
+                s0 = ids[0]
+                mask = VILLAGE_LEVELS if (VILLAGE_LEVELS >> int(w.school_level[s0])) & 1 else 0
+                recv = int(alternative_time(s0, mask, model.P, model.W, model.S0)[0])
             lines.append(f"{tag} close {', '.join(a.close)} (pupils: {rolls}) into "
                          + (w.school_name[recv] if recv >= 0 else "NO SCHOOL (none teaches "
                             "their grades): the closure would be DEFERRED")

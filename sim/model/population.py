@@ -76,9 +76,8 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     child_age = np.searchsorted(cum, rng.uniform(size=len(child_hh)) * cum[oldest], side="right")
     child_age = np.minimum(child_age, oldest)
     if world.school_roll is None:
-        keep = (n_child > 0) | (head_age < 45)
+        keep, child_hh = _kept_households(len(node), head_age, child_hh)
         node, head_age = node[keep], head_age[keep]
-        child_hh = (np.cumsum(keep) - 1)[child_hh]
         attrs = _attributes(rng, len(node), scenario)
         female = rng.uniform(size=len(child_hh)) < 0.485
         return Population(**node_arrays(node, head_age, attrs), child_hh=child_hh.astype(dt.INDEX),
@@ -99,11 +98,8 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     school = np.concatenate([np.full(int(stay.sum()), -1), placed.school])
     mode = np.concatenate([np.zeros(int(stay.sum()), np.int8), placed.mode])
     travel = np.concatenate([np.zeros(int(stay.sum())), placed.travel])
-    has_child = np.zeros(len(node), bool)
-    has_child[child_hh] = True
-    keep = has_child | (head_age < 45)
+    keep, child_hh = _kept_households(len(node), head_age, child_hh)
     node, head_age = node[keep], head_age[keep]
-    child_hh = (np.cumsum(keep) - 1)[child_hh]
     attrs = {k: a[keep] for k, a in attrs.items()}
     female = rng.uniform(size=len(child_hh)) < 0.485
     order = np.argsort(child_hh, kind="stable")  # a household's children together, as without rolls
@@ -113,6 +109,14 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
         child_school=school[order].astype(dt.INDEX), child_mode=mode[order].astype(np.int8),
         child_travel=travel[order].astype(np.float32), unserved=placed.unserved,
         roll_fallback=placed.fallback)
+
+
+def _kept_households(n: int, head_age: np.ndarray,
+                     child_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Households that matter for schooling (with a child, or a head young enough to have
+    one: under 45) and the children's household indices renumbered to them."""
+    keep = (np.bincount(child_hh, minlength=n) > 0) | (head_age < 45)
+    return keep, (np.cumsum(keep) - 1)[child_hh]
 
 
 def raked_weights(target: np.ndarray, oldest: np.ndarray, rounds: int = 50) -> np.ndarray:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from sim.outputs import metrics, style
 from sim.outputs.metrics import Run
-from sim.outputs.thresholds import cell
+from sim.outputs.thresholds import value_text
 
 #: (label, indicator, level): what changes for pupils, in the order a reader asks
 ROWS = [
@@ -137,11 +137,8 @@ def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
         lines.append("  Thresholds (checked in every simulated year; the worst year shown):")
         for row in mine.itertuples():
             status = {"met": "met   ", "missed": "MISSED", "n/a": "n/a   "}[row.status]
-            text = cell(pd.Series(row._asdict()))
-            if row.status == "n/a":
-                text = row.reason or "not applicable"
-            else:
-                text = text.split(", ", 1)[1]
+            row_ = pd.Series(row._asdict())
+            text = (row.reason or "not applicable") if row.status == "n/a" else value_text(row_)
             reason = f" - {row.reason}" if row.status == "missed" and row.reason else ""
             lines.append(f"    {status} {row.threshold}: {text}{reason}")
     return "\n".join(lines)

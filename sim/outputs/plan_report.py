@@ -109,7 +109,7 @@ def _ids(df: pd.DataFrame, limit: int = 8) -> str:
 
 
 def _per_rep(df: pd.DataFrame, n_rep: int) -> str:
-    """Schools per replicate: mean, and the range over replicates where it varies."""
+    """Events per replicate: the mean over replicates (one decimal where not whole)."""
     mean = df["replicates"].sum() / n_rep
     return f"{mean:.1f}" if mean != round(mean) else f"{int(mean)}"
 

@@ -118,15 +118,18 @@ def table(runs: list[Run]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
 
 
+def value_text(row) -> str:
+    """'96.1% (worst: year 4)' for a met threshold, '94.3% in year 10' for a missed one."""
+    value = style.number(row["value"], row["indicator"], signed=bool(row["difference"]))
+    year = int(row["worst_year"])
+    return f"{value} (worst: year {year})" if row["status"] == "met" else f"{value} in year {year}"
+
+
 def cell(row: pd.Series) -> str:
     """'met, 96.1% (worst: year 4)' / 'MISSED, 94.3% in year 10' / '-'."""
     if row["status"] == "n/a":
         return style.NOT_APPLICABLE
-    value = style.number(row["value"], row["indicator"], signed=bool(row["difference"]))
-    year = int(row["worst_year"])
-    if row["status"] == "met":
-        return f"met, {value} (worst: year {year})"
-    return f"MISSED, {value} in year {year}"
+    return f"{'met' if row['status'] == 'met' else 'MISSED'}, {value_text(row)}"
 
 
 def wide(thresholds: pd.DataFrame, order: list[str]) -> pd.DataFrame:
