@@ -194,7 +194,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         path = repick(targets, out, args.pick)
         print(f"Written {path} (posterior {args.pick}); nothing was run again")
         return 0
-    print(f"ABC-SMC: {len(targets.priors)} parameters, {len(targets.observed)} observations, "
+    print(f"ABC-SMC: {len(targets.priors)} parameters, {len(targets.table)} targets, "
           f"{targets.population} particles per generation, {targets.replicates} replicates per "
           f"parameter set, budget {args.budget} parameter sets", flush=True)
     t0 = time.perf_counter()

@@ -59,3 +59,30 @@ def write_county(folder: Path, villages: list[dict], schools: list[dict], roads:
     pd.DataFrame(schools).to_csv(folder / "schools.csv", index=False)
     pd.DataFrame(roads).to_csv(folder / "roads.csv", index=False)
     return folder
+
+
+KEYS = ["point", "replicate", "year", "indicator", "level"]  #: one row of a sweep's results
+
+
+@pytest.fixture
+def sweep_file(tmp_path, small_dict):
+    """A small base scenario (2 years) and a writer of a 2-point grid sweep over it (5
+    replicates unless given)."""
+    small_dict["years"] = 2
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(small_dict))
+
+    def write(**fields) -> Path:
+        spec = {"base": "base.yaml", "replicates": 5,
+                "parameters": {"policies.bus.parent_fare_share": [0.0, 0.6]}, **fields}
+        path = tmp_path / "sweep.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        return path
+    return write
+
+
+def read_results(out: Path):
+    """A sweep folder's results, sorted by KEYS."""
+    import pandas as pd
+
+    df = pd.read_parquet(out / "results")
+    return df.sort_values(KEYS).reset_index(drop=True)

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from sim.cli import main
 from sim.core.errors import InputError
@@ -23,28 +22,7 @@ from sim.experiments.sweep_run import run_sweep, summarize
 from sim.model import build, engine
 from sim.model import scenario as sc
 from sim.outputs import metrics
-
-KEYS = ["point", "replicate", "year", "indicator", "level"]
-
-
-@pytest.fixture
-def sweep_file(tmp_path, small_dict):
-    """A small base scenario and a 2-point grid sweep of 5 replicates over it."""
-    small_dict["years"] = 2
-    (tmp_path / "base.yaml").write_text(yaml.safe_dump(small_dict))
-
-    def write(**fields) -> Path:
-        spec = {"base": "base.yaml", "replicates": 5,
-                "parameters": {"policies.bus.parent_fare_share": [0.0, 0.6]}, **fields}
-        path = tmp_path / "sweep.yaml"
-        path.write_text(yaml.safe_dump(spec))
-        return path
-    return write
-
-
-def read_results(out: Path) -> pd.DataFrame:
-    df = pd.read_parquet(out / "results")
-    return df.sort_values(KEYS).reset_index(drop=True)
+from tests.conftest import KEYS, read_results
 
 
 def test_sweep_file_errors_name_file_field_and_fix(sweep_file):

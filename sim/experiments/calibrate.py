@@ -15,8 +15,26 @@ to calibrate with their prior ranges:
 Each CSV row is one observed indicator (names and levels as in docs/indicators.md; year 0 is the
 base year) with its standard deviation `sd` (> 0, same units). An optional `school` column
 makes a row one school's `pupils_enrolled` (the school's id in the county, at the level given);
-rows with it empty are county-wide. `distance` compares simulated
-means with the observations in units of their sd; `sim.experiments.calibrate_run` is the sampler
+rows with it empty are county-wide.
+
+A `cohort:` list adds targets that are not indicators of the base scenario: statistics of
+`sim.experiments.exposure` measured in other scenarios, each with its published value and sd:
+
+    cohort:
+      - statistic: girls_years_at_17        # a paired statistic: scenario against reference
+        scenario: ../../scenarios/validation/hannum_2000s_closures.yaml
+        reference: ../../scenarios/validation/hannum_2000s_reference.yaml
+        value: -0.60
+        sd: 0.30
+        source: "Hannum, Liu & Wang 2021 ..."
+      - statistic: nine_year_completion      # a baseline statistic: scenario alone
+        scenario: ../../scenarios/no_closure.yaml
+        value: 0.957
+        sd: 0.02
+
+The calibrated parameters are set in every scenario the targets run (each must accept them).
+Either `observed` or `cohort` (or both) must be given. `distance` compares simulated means with
+the targets in units of their sd; `sim.experiments.calibrate_run` is the sampler
 (`schoolflow calibrate`).
 """
 
@@ -27,11 +45,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.core.dtypes import LEVELS
 from sim.core.errors import InputError
 from sim.core.indicators import INDICATOR_NAMES
+from sim.experiments import exposure
 from sim.experiments.sweep import Range
 from sim.model import scenario as sc
 
@@ -43,16 +62,54 @@ SCHOOL_COLUMN = "school"  #: optional: a school's id; the row is that school's p
 Prior = Range
 
 
+class CohortTarget(BaseModel):
+    """One statistic of `sim.experiments.exposure` with its published value."""
+
+    model_config = ConfigDict(extra="forbid")
+    statistic: str = Field(description="one of sim.experiments.exposure.STATISTICS")
+    scenario: str = Field(description="scenario file (the plan, for a paired statistic), "
+                                      "relative to the targets file")
+    reference: str | None = Field(None, description="the same county without the plan (paired "
+                                                    "statistics only)")
+    value: float = Field(description="published value, in the statistic's units")
+    sd: float = Field(gt=0, description="its standard error or stated uncertainty")
+    unit: str = Field("", description="the statistic's unit, for readers")
+    source: str = Field("", description="where the value comes from")
+
+    @model_validator(mode="after")
+    def _kind(self):
+        if self.statistic not in exposure.STATISTICS:
+            raise ValueError(f"statistic {self.statistic!r} is not one of "
+                             + ", ".join(exposure.STATISTICS))
+        paired = self.statistic in exposure.PAIRED
+        if paired and not self.reference:
+            raise ValueError(f"{self.statistic} compares a plan with a reference: add "
+                             "`reference:` (the same county without the plan)")
+        if not paired and self.reference:
+            raise ValueError(f"{self.statistic} is measured in one scenario: remove "
+                             "`reference:`")
+        return self
+
+
 class TargetsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     scenario: str = Field(description="base scenario file, relative to the targets file")
-    observed: str = Field(description="CSV of observed indicators, relative to the targets file")
+    observed: str | None = Field(None, description="CSV of observed indicators, relative to "
+                                                   "the targets file")
+    cohort: list[CohortTarget] = Field([], description="statistics of other scenario runs")
     replicates: int = Field(16, ge=1, description="replicates per simulated parameter set")
     population: int = Field(200, ge=10, description="particles per ABC-SMC generation")
     generations: int = Field(8, ge=1, le=100, description="most ABC-SMC generations; the "
                              "temperature reaches 1 (the exact posterior) by the last")
     seed: int = Field(0, ge=0, description="seed of the sampler (proposals and acceptances)")
     parameters: dict[str, Prior] = Field(min_length=1, description="dotted path -> prior range")
+
+    @model_validator(mode="after")
+    def _something_to_fit(self):
+        if not self.observed and not self.cohort:
+            raise ValueError("nothing to calibrate to: give `observed:` (a CSV of indicators) "
+                             "or `cohort:` (statistics with published values), or both")
+        return self
 
 
 @dataclass
@@ -67,6 +124,21 @@ class Targets:
     seed: int = 0
 
     school_index: dict[str, int] | None = None  #: school id -> index, where rows name schools
+    #: (statistic, scenario path, reference path or None, value, sd) of the `cohort:` targets
+    cohort: tuple[tuple[str, str, str | None, float, float], ...] = ()
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Every target in the order of the simulated vector: the observed indicator rows, then
+        the cohort statistics (indicator = the statistic's name, level `cohort`, year -1)."""
+        rows = pd.DataFrame([{"indicator": stat, "level": "cohort", "year": -1, "value": value,
+                              "sd": sd} for stat, _, _, value, sd in self.cohort],
+                            columns=OBSERVED_COLUMNS)
+        if not len(rows):
+            return self.observed
+        if not len(self.observed):
+            return rows
+        return pd.concat([self.observed, rows], ignore_index=True)
 
     @property
     def index(self) -> list[tuple[int, int, int, int]]:
@@ -84,9 +156,9 @@ class Targets:
         return simulated_means(values, self.index, school_pupils)
 
     def distance(self, simulated: np.ndarray) -> float:
-        """Root mean square of (simulated - observed) / sd over the targets (inf if any is
-        undefined in the simulation)."""
-        z = (simulated - self.observed["value"].to_numpy()) / self.observed["sd"].to_numpy()
+        """Root mean square of (simulated - target) / sd over the targets (`table`; inf if any
+        is undefined in the simulation)."""
+        z = (simulated - self.table["value"].to_numpy()) / self.table["sd"].to_numpy()
         return float(np.sqrt(np.mean(z ** 2))) if np.isfinite(z).all() else float("inf")
 
 
@@ -174,13 +246,28 @@ def load_targets(path: str | Path) -> Targets:
         raise InputError(str(path), field, msg) from None
     base = (path.parent / spec.scenario).resolve()
     scenario = sc.load(base)
-    observed_path = (path.parent / spec.observed).resolve()
-    observed = _read_observed(observed_path, scenario.years)
-    schools = _school_index(observed_path, observed, scenario)
+    if spec.observed:
+        observed_path = (path.parent / spec.observed).resolve()
+        observed = _read_observed(observed_path, scenario.years)
+        schools = _school_index(observed_path, observed, scenario)
+    else:
+        observed, schools = pd.DataFrame(columns=OBSERVED_COLUMNS), None
+    cohort = []
+    for i, t in enumerate(spec.cohort):
+        files = [(path.parent / f).resolve() for f in (t.scenario, t.reference) if f]
+        for f, field in zip(files, ("scenario", "reference"), strict=False):
+            if not f.exists():
+                raise InputError(str(path), f"cohort[{i}].{field}", f"no file {f}; give a "
+                                 "scenario file relative to the targets file")
+        cohort.append((t.statistic, str(files[0]), str(files[1]) if t.reference else None,
+                       t.value, t.sd))
+    scenario_files = [base] + sorted({Path(f) for c in cohort for f in c[1:3] if f})
     for name, prior in spec.parameters.items():
-        try:
-            sc.numeric_field(base, name, (prior.low, prior.high))
-        except InputError as exc:
-            raise InputError(str(path), f"parameters.{name}", exc.message) from None
+        for f in scenario_files:
+            try:
+                sc.numeric_field(f, name, (prior.low, prior.high))
+            except InputError as exc:
+                raise InputError(str(path), f"parameters.{name}",
+                                 f"{exc.message} (in {f.name})") from None
     return Targets(path, base, observed, spec.replicates, dict(spec.parameters), spec.population,
-                   spec.generations, spec.seed, schools)
+                   spec.generations, spec.seed, schools, tuple(cohort))

@@ -61,6 +61,8 @@ class Simulator:
     replicates: int
     index: tuple[tuple[int, int, int, int], ...]
     threads: int | None = None
+    #: (statistic, scenario path, reference path or None) of the cohort targets
+    cohort: tuple[tuple[str, str, str | None], ...] = ()
 
     def overrides(self, pars) -> dict:
         return {n: (int(round(float(pars[n]))) if is_int else float(pars[n]))
@@ -68,15 +70,28 @@ class Simulator:
 
     def __call__(self, pars) -> dict:
         engine.set_workers(self.threads)
-        result = run_scenario(sc.load(self.base, self.overrides(pars)), 0, self.replicates).result
-        y = simulated_means(result.values, list(self.index), result.school_pupils)
+        over = self.overrides(pars)
+        parts = []
+        if self.index:
+            result = run_scenario(sc.load(self.base, over), 0, self.replicates).result
+            parts.append(simulated_means(result.values, list(self.index), result.school_pupils))
+        if self.cohort:
+            from sim.experiments import exposure
+
+            scen = {f: sc.load(f, over | {"replicates": self.replicates})
+                    for c in self.cohort for f in c[1:] if f}
+            parts.append(exposure.evaluate(
+                [(stat, scen[s], scen[r] if r else None) for stat, s, r in self.cohort],
+                self.replicates))
+        y = np.concatenate(parts)
         return {"y": np.where(np.isfinite(y), y, UNDEFINED)}
 
 
 def simulator(targets: Targets, threads: int | None = None) -> Simulator:
     names = tuple(targets.priors)
     return Simulator(str(targets.base), names, tuple(targets.priors[n].integer for n in names),
-                     targets.replicates, tuple(targets.index), threads)
+                     targets.replicates, tuple(targets.index), threads,
+                     tuple(c[:3] for c in targets.cohort))
 
 
 def _prior(targets: Targets):
@@ -148,8 +163,8 @@ def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = No
     _check_out(out, resume)
     _check_pick(pick, targets.population)
     out.mkdir(parents=True, exist_ok=True)
-    observed = targets.observed["value"].to_numpy(float)
-    sd = targets.observed["sd"].to_numpy(float)
+    observed = targets.table["value"].to_numpy(float)
+    sd = targets.table["sd"].to_numpy(float)
     np.random.seed(targets.seed)  # pyabc's transition fits in this process draw from it
     logging.getLogger("ABC").setLevel(logging.WARNING)
     t0 = time.perf_counter()
@@ -220,7 +235,7 @@ def _write_outputs(targets: Targets, out: Path, history, observed, sd, pick: str
     sw, stats = history.get_weighted_sum_stats(t=history.max_t)
     sims = np.array([s["y"] for s in stats], float)
     sw = np.asarray(sw, float) / np.sum(sw)
-    fit = targets.observed.copy()
+    fit = targets.table.copy()
     fit["simulated_mean"] = sims.T @ sw
     fit["simulated_q05"] = [_weighted(sims[:, k], sw, 0.05) for k in range(sims.shape[1])]
     fit["simulated_q95"] = [_weighted(sims[:, k], sw, 0.95) for k in range(sims.shape[1])]

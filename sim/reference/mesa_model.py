@@ -885,19 +885,22 @@ class Indicators:
     def dropout_indicators(self) -> None:
         m = self.m
         risk, drop = [0, 0, 0], [0, 0, 0]
-        retention = 1.0
+        retention = completion = 1.0
         for g in range(1, dt.N_GRADES + 1):
             lv = rules.level_of_grade(g)
             for L in (lv, 2):
                 risk[L] += int(m.at_risk[g])
                 drop[L] += int(m.dropped[g])
-            if g > rules.LAST_PRIMARY_GRADE and m.at_risk[g] > 0:
-                retention *= 1.0 - m.dropped[g] / m.at_risk[g]
+            if m.at_risk[g] > 0:
+                completion *= 1.0 - m.dropped[g] / m.at_risk[g]
+                if g > rules.LAST_PRIMARY_GRADE:
+                    retention *= 1.0 - m.dropped[g] / m.at_risk[g]
         for L in range(3):
             self.set("dropouts", L, drop[L])
             if risk[L] > 0:
                 self.set("dropout_rate", L, drop[L] / risk[L])
         self.set("junior_retention_3yr", 1, retention)
+        self.set("nine_year_completion", 2, completion)
 
 
 def run_model(built: build.Model, start: int, stop: int, progress=None) -> engine.RunResult:

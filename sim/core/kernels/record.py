@@ -26,6 +26,7 @@ from sim.core.indicators import (
     JUNIOR_RETENTION_3YR,
     LEFT_BEHIND_SHARE,
     MEAN_CLASS_SIZE,
+    NINE_YEAR_COMPLETION,
     OUT_OF_SCHOOL,
     OUT_OF_SCHOOL_RATE,
     PARENT_COST,
@@ -275,19 +276,23 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
     risk = np.zeros(3)
     drop = np.zeros(3)
     retention = 1.0
+    completion = 1.0
     for g in range(1, dt.N_GRADES + 1):
         lv = rules.level_of_grade(g)
         risk[lv] += at_risk_g[g]
         drop[lv] += dropped_g[g]
         risk[2] += at_risk_g[g]
         drop[2] += dropped_g[g]
-        if g > rules.LAST_PRIMARY_GRADE and at_risk_g[g] > 0:
-            retention *= 1.0 - dropped_g[g] / at_risk_g[g]
+        if at_risk_g[g] > 0:
+            completion *= 1.0 - dropped_g[g] / at_risk_g[g]
+            if g > rules.LAST_PRIMARY_GRADE:
+                retention *= 1.0 - dropped_g[g] / at_risk_g[g]
     for L in range(3):
         out[DROPOUTS, L] = drop[L]
         if risk[L] > 0:
             out[DROPOUT_RATE, L] = drop[L] / risk[L]
     out[JUNIOR_RETENTION_3YR, 1] = retention
+    out[NINE_YEAR_COMPLETION, 2] = completion
     if lower > 0:
         out[SHARE_LOWER_OVER_30, 0] = lower30 / lower
         out[SHARE_LOWER_OVER_30, 2] = lower30 / lower
