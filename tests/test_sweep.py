@@ -38,6 +38,63 @@ def test_sweep_file_errors_name_file_field_and_fix(sweep_file):
     assert main(["sweep", str(sweep_file(base="missing.yaml"))]) == 2
 
 
+def test_sweep_over_one_closure_rule_share_and_a_named_action(sweep_file, tmp_path, small_dict):
+    """List items are addressed by index (`closures[1].share`) or by a key's value
+    (`actions[expand=T00-central]`), validated like any path; each point's scenario holds the
+    value, and its results equal a run of that scenario."""
+    import yaml
+
+    small_dict["years"] = 2
+    small_dict["policies"] = {"closures": [{"year": 1, "below": 30},
+                                           {"year": 1, "below": 100, "share": 0.5}]}
+    (tmp_path / "base.yaml").write_text(yaml.safe_dump(small_dict))
+    path = sweep_file(replicates=2, parameters={"policies.closures[1].share": [0.6, 0.8]})
+    sweep = load_sweep(path)
+    assert [sc.load(sweep.base, sweep.overrides(p)).policies.closures[1].share
+            for p in (0, 1)] == [0.6, 0.8]
+    run_sweep(sweep, tmp_path / "out", workers=1)
+    df = read_results(tmp_path / "out")
+    assert sorted(df["policies.closures[1].share"].unique()) == [0.6, 0.8]
+    closed = df[(df.indicator == "schools_closed") & (df.year == 2)].groupby("point")["value"]
+    assert closed.mean()[1] > closed.mean()[0]  # the 80% point closes more schools
+    model = build.build_model(sc.load(sweep.base, sweep.overrides(1)))
+    ref = metrics.tidy(engine.run_model(model, 0, 2).values, model.scenario.name)
+    got = df[df.point == 1].drop(columns=["point", "policies.closures[1].share"])
+    pd.testing.assert_frame_equal(got.sort_values(KEYS[1:]).reset_index(drop=True),
+                                  ref.sort_values(KEYS[1:]).reset_index(drop=True),
+                                  check_categorical=False, check_dtype=False)
+    # errors name the sweep file, the parameter and what is wrong
+    with pytest.raises(InputError, match=r"sweep.yaml: parameters.policies.closures\[3\].share: "
+                                         r".*has 2 items \(indices 0 to 1\); \[3\] is out of range"):
+        load_sweep(sweep_file(parameters={"policies.closures[3].share": [0.6]}))
+    with pytest.raises(InputError, match=r"closures\[1\].share.*less than or equal to 1"):
+        load_sweep(sweep_file(parameters={"policies.closures[1].share": [1.5]}))
+    with pytest.raises(InputError, match=r"policies.actions is not in the scenario"):
+        load_sweep(sweep_file(parameters={"policies.actions[expand=S99].classes_per_grade": [1]}))
+
+
+def test_sweep_over_a_named_action_of_a_county_plan(tmp_path):
+    """`policies.actions[expand=S25].classes_per_grade` sweeps the worked example's expansion."""
+    import yaml
+
+    from tests.conftest import ROOT
+    plan = ROOT / "scenarios" / "counties" / "example_plan.yaml"
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"base": str(plan), "replicates": 1, "parameters": {
+        "policies.actions[expand=S25].classes_per_grade": [1, 3],
+        "policies.actions[close=S12].year": [1, 2]}}))
+    sweep = load_sweep(path)
+    assert len(sweep.points) == 4
+    s = sc.load(sweep.base, sweep.overrides(3))
+    expand = next(a for a in s.policies.actions if a.kind == "expand")
+    close = next(a for a in s.policies.actions if a.kind == "close" and "S12" in a.close)
+    assert (expand.classes_per_grade, close.year) == (3, 2)
+    path.write_text(yaml.safe_dump({"base": str(plan), "replicates": 1, "parameters": {
+        "policies.actions[close=S99].year": [1, 2]}}))
+    with pytest.raises(InputError, match=r"0 items of policies.actions have close = 'S99'"):
+        load_sweep(path)
+
+
 def test_designs(sweep_file):
     grid = load_sweep(sweep_file(parameters={"policies.bus.parent_fare_share": [0.0, 0.5],
                                              "policies.class_caps.primary": [40, 45, 50]}))

@@ -10,6 +10,7 @@ import copy
 import functools
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -587,30 +588,130 @@ def validate(data: dict, file: str = "<scenario>") -> Scenario:
 
 
 def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
-    """Load, merge and validate a scenario file. `overrides` maps dotted paths to values."""
+    """Load, merge and validate a scenario file. `overrides` maps paths (`set_dotted`) to
+    values."""
     data = load_raw(path)
     for dotted, value in (overrides or {}).items():
-        set_dotted(data, dotted, value)
+        try:
+            set_dotted(data, dotted, value)
+        except PathError as exc:
+            raise InputError(str(path), dotted, str(exc)) from None
     return validate(data, str(path))
 
 
+class PathError(ValueError):
+    """A parameter path that does not lead to a field of the scenario."""
+
+
+_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]+\])*)$")
+
+
+def parse_path(dotted: str) -> list[str | int | tuple[str, str]]:
+    """A parameter path as steps: field names, list indices (`closures[3]`, from 0) and list
+    selectors (`actions[expand=S25]`: the one item whose `expand` is, or lists, S25).
+
+        policies.closures[3].share
+        policies.actions[expand=S25].classes_per_grade
+    """
+    steps: list[str | int | tuple[str, str]] = []
+    for segment in dotted.split("."):
+        m = _SEGMENT.match(segment)
+        if not m:
+            raise PathError(f"{segment!r} is not a field name, name[index] or name[key=value]")
+        steps.append(m.group(1))
+        for inner in re.findall(r"\[([^\]]+)\]", m.group(2)):
+            if inner.strip().isdigit():
+                steps.append(int(inner))
+            elif "=" in inner:
+                key, value = (x.strip() for x in inner.split("=", 1))
+                steps.append((key, value))
+            else:
+                raise PathError(f"[{inner}] must be a list index (0, 1, ...) or key=value "
+                                "(e.g. [expand=S25])")
+    return steps
+
+
+def _step(node: Any, step, where: str, create: bool) -> Any:
+    """The child of `node` that `step` names (creating an empty mapping if `create`)."""
+    if isinstance(step, str):
+        if not isinstance(node, dict):
+            raise PathError(f"{where} is not a mapping, so it has no field {step!r}")
+        if step not in node:
+            if not create:
+                name = f"{where}.{step}" if where != "the scenario" else step
+                raise PathError(f"{name} is not in the scenario (nothing to address there)")
+            node[step] = {}
+        return node[step]
+    if not isinstance(node, list):
+        raise PathError(f"{where} is not a list; [..] addresses list items (such as "
+                        "policies.closures[0])")
+    if isinstance(step, int):
+        if step >= len(node):
+            what = (f"{len(node)} item{'s' if len(node) != 1 else ''} (indices 0 to "
+                    f"{len(node) - 1})" if node else "no items")
+            raise PathError(f"{where} has {what}; [{step}] is out of range")
+        return node[step]
+    key, value = step
+
+    def matches(item: Any) -> bool:
+        got = item.get(key) if isinstance(item, dict) else None
+        got = got if isinstance(got, list) else [got]
+        return value in [str(x) for x in got]
+    hits = [item for item in node if matches(item)]
+    if len(hits) != 1:
+        raise PathError(f"{len(hits)} items of {where} have {key} = {value!r}; name exactly one "
+                        "(or use an index, [0], [1], ...)")
+    return hits[0]
+
+
+def _name(steps: list) -> str:
+    out = ""
+    for st in steps:
+        out += (f".{st}" if out else st) if isinstance(st, str) else (
+            f"[{st}]" if isinstance(st, int) else f"[{st[0]}={st[1]}]")
+    return out
+
+
 def set_dotted(data: dict, dotted: str, value: Any) -> None:
-    """Set `a.b.c` in nested dictionaries, creating levels as needed."""
-    keys = dotted.split(".")
-    node = data
-    for key in keys[:-1]:
-        node = node.setdefault(key, {})
-    node[keys[-1]] = value
+    """Set the field at `dotted` (`parse_path`) in nested mappings and lists, creating mapping
+    levels as needed; list items must exist. Raises PathError."""
+    steps = parse_path(dotted)
+    node: Any = data
+    for i, step in enumerate(steps[:-1]):  # mapping levels are created, lists must exist
+        node = _step(node, step, _name(steps[:i]) or "the scenario",
+                     create=isinstance(steps[i + 1], str))
+    last = steps[-1]
+    if isinstance(last, str):
+        if not isinstance(node, dict):
+            raise PathError(f"{_name(steps[:-1])} is not a mapping")
+        node[last] = value
+    elif isinstance(last, int) and isinstance(node, list) and last < len(node):
+        node[last] = value
+    else:
+        raise PathError(f"{dotted} must end in a field name")
+
+
+def get_dotted(data: dict, dotted: str) -> Any:
+    """The value at `dotted` (`parse_path`); raises PathError where it leads nowhere."""
+    steps = parse_path(dotted)
+    node: Any = data
+    for i, step in enumerate(steps):
+        node = _step(node, step, _name(steps[:i]) or "the scenario", create=False)
+    return node
 
 
 def numeric_field(base: str | Path, dotted: str, values: tuple = ()) -> bool:
-    """Check that `dotted` is a numeric field of the scenario file `base` and that each of
-    `values` is valid there (ints are rounded for integer fields); True if the field takes
-    whole numbers. Raises InputError naming the file and the field."""
-    node = resolved_dict(load(base))
-    for key in dotted.split("."):
-        node = node.get(key) if isinstance(node, dict) else None
-    if not isinstance(node, int | float) or isinstance(node, bool):
+    """Check that `dotted` (`parse_path`: fields, list indices and selectors) is a numeric field
+    of the scenario file `base` and that each of `values` is valid there (ints are rounded for
+    integer fields); True if the field takes whole numbers. A field left empty (null) counts
+    as numeric when the values are valid there. Raises InputError naming the file and the
+    field."""
+    try:
+        node = get_dotted(resolved_dict(load(base)), dotted)
+    except PathError as exc:
+        raise InputError(str(base), dotted, f"{exc}; see docs/scenario.md for the fields and "
+                         "their paths") from None
+    if node is not None and (not isinstance(node, int | float) or isinstance(node, bool)):
         raise InputError(str(base), dotted, "not a numeric field of this scenario; see "
                          "docs/scenario.md for the fields and their paths")
     is_int = isinstance(node, int)
