@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from sim.core.errors import InputError
 
@@ -492,6 +493,16 @@ class Scenario(Strict):
                         "targets live in its file; base.yaml holds the national standards)")
     _file: str = PrivateAttr("<scenario>")  #: the file it was loaded from, for error messages
 
+    @model_validator(mode="after")
+    def _rules_act_within_the_run(self) -> Scenario:
+        for i, rule in enumerate(self.policies.closures):
+            if rule.year > self.years:
+                raise PydanticCustomError(
+                    "rule_after_last_year", "year {year} is after the last simulated year "
+                    "({years}); the rule would never act. Use a year from 1 to years, or raise "
+                    "years", {"year": rule.year, "years": self.years, "rule": i})
+        return self
+
     @property
     def file(self) -> str:
         """The scenario file this was loaded from ("<scenario>" if built in code)."""
@@ -547,7 +558,11 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     if parent is not None:
         if not isinstance(parent, str):
             raise InputError(str(path), "extends", "must be a file path (string)")
-        base = load_raw(path.parent / parent, _seen + (path,))
+        target = (path.parent / parent).resolve()
+        if not target.is_file():
+            raise InputError(str(path), "extends", f"{parent!r} not found (looked for {target}); "
+                             "give the parent scenario's path relative to this file")
+        base = load_raw(target, _seen + (path,))
         # a child naming the other county source (data vs synthetic) replaces the parent's
         county, base_county = data.get("county"), base.get("county")
         if isinstance(county, dict) and isinstance(base_county, dict) and not (
@@ -560,6 +575,9 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
 def format_error(err: dict) -> tuple[str, str]:
     field = ".".join(str(p) for p in err["loc"]) or "(top level)"
     kind = err["type"]
+    if kind == "rule_after_last_year":  # a model-level check that names its own field
+        field = f"policies.closures[{err['ctx']['rule']}].year"
+        return field, err["msg"]
     msg = err["msg"]
     if kind == "union_tag_invalid" or kind == "action_kind":
         msg = "an action needs one of the keys close, expand, downgrade or open"
@@ -591,6 +609,8 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load, merge and validate a scenario file. `overrides` maps paths (`set_dotted`) to
     values."""
     data = load_raw(path)
+    if overrides:  # the file as written must be valid: an override must not hide its errors
+        validate(copy.deepcopy(data), str(path))
     for dotted, value in (overrides or {}).items():
         try:
             set_dotted(data, dotted, value)
