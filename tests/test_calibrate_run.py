@@ -159,3 +159,51 @@ def test_an_interrupted_calibration_resumes_from_its_last_generation(tmp_path):
     pd.testing.assert_frame_equal(cut[cut.generation < 2], ref[ref.generation < 2])
     with pytest.raises(InputError, match="finished"):
         calibrate(targets, tmp_path / "cut", budget=20_000, model=LinearModel(), resume=True)
+
+
+class SlowLinearModel(LinearModel):
+    """LinearModel taking 20 ms a call, so that a worker can be killed mid-generation."""
+
+    def __call__(self, pars):
+        import time
+
+        time.sleep(0.02)
+        return super().__call__(pars)
+
+
+def test_a_killed_dask_worker_changes_no_draw(tmp_path):
+    """SIGKILL one of two Dask worker processes mid-calibration: its simulations run again on
+    the other worker (each round's seeds are fixed), so every generation equals an undisturbed
+    run's."""
+    import threading
+    import time
+
+    import cloudpickle
+    import psutil
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    targets, _ = linear_targets(tmp_path, population=40, generations=3)
+    calibrate(targets, tmp_path / "whole", budget=5000, workers=2, model=SlowLinearModel())
+    killed = {}
+
+    def kill_a_worker():
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            workers = [p for p in psutil.Process().children(recursive=True)
+                       if "spawn_main" in " ".join(p.cmdline())
+                       and "resource_tracker" not in " ".join(p.cmdline())]
+            if len(workers) == 2 and (tmp_path / "cut" / "abc.db").exists():
+                time.sleep(1.0)  # well into the sampling
+                workers[0].kill()
+                killed["pid"] = workers[0].pid
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    meta = calibrate(targets, tmp_path / "cut", budget=5000, workers=2, model=SlowLinearModel())
+    killer.join()
+    assert killed and meta["converged"]
+    whole = pd.read_parquet(tmp_path / "whole" / "populations.parquet")
+    cut = pd.read_parquet(tmp_path / "cut" / "populations.parquet")
+    pd.testing.assert_frame_equal(whole, cut)

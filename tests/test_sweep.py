@@ -214,3 +214,45 @@ def test_resume_refuses_a_different_sweep_or_chunk_size(sweep_file, tmp_path):
     assert prepare(load_sweep(sweep_file()), out, None, resume=True) == (k, todo)
     with pytest.raises(InputError, match="holds a different sweep"):
         prepare(load_sweep(sweep_file(replicates=6)), out, None, resume=True)
+
+
+def _dask_worker_processes():
+    """The worker processes of a LocalCluster started by this process (multiprocessing
+    children, not its resource tracker)."""
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True)
+            if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in
+            " ".join(p.cmdline())]
+
+
+def test_a_killed_dask_worker_loses_no_finished_chunk(sweep_file, tmp_path):
+    """SIGKILL one of two worker processes mid-sweep: its chunk runs again elsewhere, the
+    finished files stay as they were, and the results equal an undisturbed run."""
+    import threading
+
+    path = sweep_file(replicates=30)  # 60 one-replicate chunks
+    sweep = load_sweep(path)
+    run_sweep(sweep, tmp_path / "whole", workers=1, chunk_replicates=1)
+    out = tmp_path / "killed"
+    seen: dict = {}
+
+    def kill_a_worker():
+        deadline = time.time() + 120
+        while len(list((out / "results").glob("*.parquet"))) < 4 and time.time() < deadline:
+            time.sleep(0.01)
+        workers = _dask_worker_processes()
+        seen["done"] = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.parquet")}
+        seen["workers"] = len(workers)
+        workers[0].kill()
+
+    killer = threading.Thread(target=kill_a_worker)
+    killer.start()
+    totals = run_sweep(sweep, out, workers=2, chunk_replicates=1)
+    killer.join()
+    assert seen["workers"] == 2 and 4 <= len(seen["done"]) < 60
+    files = {p.name: p.stat().st_mtime_ns for p in (out / "results").glob("*.parquet")}
+    assert len(files) == 60 and totals["chunks_run"] == 60
+    assert {k: files[k] for k in seen["done"]} == seen["done"]  # finished work untouched
+    pd.testing.assert_frame_equal(read_results(out), read_results(tmp_path / "whole"),
+                                  check_categorical=False)

@@ -20,6 +20,20 @@ from pyabc.sampler import Sampler
 #: smallest round of proposals; a round is never larger than MAX_ROUND_FACTOR x population
 MIN_ROUND = 16
 MAX_ROUND_FACTOR = 10
+RETRIES = 5  #: times a round's missing simulations are submitted again after lost workers
+
+
+def _lost_worker_errors() -> tuple[type[BaseException], ...]:
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    return (KilledWorker, CommClosedError, OSError, TimeoutError)
+
+
+try:
+    LOST_WORKER = _lost_worker_errors()
+except ImportError:  # Dask not installed: only in-process sampling
+    LOST_WORKER = (OSError,)
 
 
 def simulate_seeded(simulate_one: Callable, seed: int):
@@ -58,11 +72,37 @@ class BatchSampler(Sampler):
         return int(min(max(size, MIN_ROUND), MAX_ROUND_FACTOR * n, left))
 
     def _evaluate(self, simulate_one: Callable, seeds: list[int]) -> list:
+        """The round's particles, in seed order. On a Dask client a worker that dies mid-round
+        (killed, or its batch job ended) costs only its unfinished simulations: Dask reruns
+        them elsewhere, and where the loss breaks the round itself (the broadcast of the
+        simulator, a lost result) the simulations still missing are submitted again, up to
+        RETRIES times. Seeds fix every particle, so the round's result is the same."""
         if self.client is None:
             return [simulate_seeded(simulate_one, s) for s in seeds]
-        fn = self.client.scatter(simulate_one, broadcast=True, hash=False)
-        futures = self.client.map(simulate_seeded, [fn] * len(seeds), seeds, pure=False)
-        return self.client.gather(futures)
+        from distributed import as_completed
+
+        done: dict[int, object] = {}
+        for attempt in range(RETRIES + 1):
+            todo = [i for i in range(len(seeds)) if i not in done]
+            try:
+                try:
+                    fn = self.client.scatter(simulate_one, broadcast=True, hash=False)
+                except KeyError as exc:  # the scheduler lost a worker while replicating
+                    raise OSError(f"worker lost during the broadcast: {exc}") from exc
+                futures = self.client.map(simulate_seeded, [fn] * len(todo),
+                                          [seeds[i] for i in todo], pure=False)
+                index = {f.key: i for f, i in zip(futures, todo, strict=True)}
+                for future in as_completed(futures):
+                    done[index[future.key]] = future.result()
+                    future.release()
+                break
+            except LOST_WORKER as exc:
+                if attempt == RETRIES:
+                    raise RuntimeError(f"Dask workers kept failing during a calibration round "
+                                       f"({exc!r}); finished generations are kept: rerun with "
+                                       "--resume") from exc
+                self.client.wait_for_workers(1, timeout=120)
+        return [done[i] for i in range(len(seeds))]
 
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf,
                                 all_accepted=False, ana_vars=None):

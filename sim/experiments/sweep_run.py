@@ -46,7 +46,13 @@ def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, res
               threads: int | None) -> dict:
     """Run replicates start..stop-1 of one design point and write them as one Parquet file
     (tidy columns plus `point` and one column per swept parameter). Runs on a Dask worker, with
-    `threads` numba threads (None: all the worker's cores, or NUMBA_NUM_THREADS)."""
+    `threads` numba threads (None: all the worker's cores, or NUMBA_NUM_THREADS). If the file
+    is there already, a first attempt wrote it before its worker died (Dask retries a task whose
+    result was lost with its worker): it is kept, and nothing is run again."""
+    target = Path(results_dir) / chunk_file(point, start, stop)
+    if target.exists():
+        return {"point": point, "start": start, "stop": stop, "seconds": 0.0,
+                "child_year_steps": 0, "bus": {}, "kept": True}
     engine.set_workers(threads)
     model = _model(base, json.dumps(overrides, sort_keys=True))
     run = run_scenario(model.scenario, start, stop, model=model)
@@ -55,7 +61,7 @@ def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, res
     df.insert(0, "point", np.int32(point))
     for name, value in overrides.items():
         df[name] = value
-    with store.atomic_path(Path(results_dir) / chunk_file(point, start, stop)) as tmp:
+    with store.atomic_path(target) as tmp:
         df.to_parquet(tmp, index=False)
     return {"point": point, "start": start, "stop": stop, "seconds": result.seconds,
             "child_year_steps": result.child_year_steps, "bus": result.bus_stats}
@@ -132,10 +138,13 @@ def run_chunks(sweep: Sweep, out: Path, todo: list[tuple[int, int, int]], worker
             return client.submit(run_chunk, str(sweep.base), sweep.overrides(p), p, a, b,
                                  str(out / RESULTS), threads, pure=False)
 
-        first = [submit(c) for _, c in zip(range(2 * n_slots), pending, strict=False)]
-        stream = as_completed(first)
+        stream = as_completed([submit(c) for _, c in zip(range(2 * n_slots), pending,
+                                                          strict=False)])
         for future in stream:
             info = future.result()
+            # let the scheduler forget it: a finished chunk whose result sat on a worker that
+            # dies later is not run again (its file is already written)
+            future.release()
             totals["chunks_run"] += 1
             totals["child_year_steps"] += info["child_year_steps"]
             for key, value in info["bus"].items():
