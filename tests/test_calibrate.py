@@ -105,3 +105,68 @@ def test_bad_school_rows_are_refused(tmp_path, row, message):
     with pytest.raises(InputError) as err:
         load_targets(write_targets(tmp_path, obs))
     assert err.value.field == "school" and message in err.value.message
+
+
+def _cohort_files(tmp_path, **entry):
+    """A small county with 2000s-style closures (plan) and without (reference), 7 years so
+    that children aged 11 at the closure reach 17, and a targets file with cohort entries."""
+    from tests.conftest import SMALL
+    plan = {**SMALL, "name": "plan", "years": 7, "replicates": 2,
+            "policies": {"closures": [{"year": 1, "below": 100000}],
+                         "exemptions": {"keep_teaching_points_if_travel_over_min": None},
+                         "bus": {"serve_closed_villages": False}}}
+    ref = {**plan, "name": "reference", "policies": {"closures": []}}
+    (tmp_path / "plan.yaml").write_text(yaml.safe_dump(plan))
+    (tmp_path / "ref.yaml").write_text(yaml.safe_dump(ref))
+    cohort = [{"statistic": "girls_years_at_17", "scenario": "plan.yaml", "reference": "ref.yaml",
+               "value": -0.6, "sd": 0.3},
+              {"statistic": "senior_entry_relative", "scenario": "plan.yaml",
+               "reference": "ref.yaml", "value": -0.18, "sd": 0.08},
+              {"statistic": "nine_year_completion", "scenario": "ref.yaml", "value": 0.957,
+               "sd": 0.02}]
+    if entry:
+        cohort = [entry]
+    spec = {"scenario": "ref.yaml", "replicates": 2, "cohort": cohort,
+            "parameters": {"behaviour.achievement.closure_shock": {"low": 0.0, "high": 1.0}}}
+    path = tmp_path / "targets.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_cohort_targets_are_the_exposure_statistics_of_their_scenarios(tmp_path):
+    """A `cohort:` target is simulated as sim.experiments.exposure computes it: the paired
+    statistic of plan against reference (the same children) and a baseline of one scenario,
+    with the calibrated parameter set in every scenario."""
+    from sim.experiments import exposure
+    from sim.experiments.calibrate_run import simulator
+    targets = load_targets(_cohort_files(tmp_path))
+    assert list(targets.table["indicator"]) == ["girls_years_at_17", "senior_entry_relative",
+                                                "nine_year_completion"]
+    assert list(targets.table["value"]) == [-0.6, -0.18, 0.957]
+    y = simulator(targets, threads=1)({"behaviour.achievement.closure_shock": 0.9})["y"]
+    over = {"behaviour.achievement.closure_shock": 0.9, "replicates": 2}
+    direct = exposure.statistics(sc.load(tmp_path / "plan.yaml", over),
+                                 sc.load(tmp_path / "ref.yaml", over), 2)
+    expected = [np.nanmean(direct[k]) for k in targets.table["indicator"]]
+    np.testing.assert_allclose(y, expected, rtol=1e-12)
+    assert y[0] < 0 and 0.5 < y[2] < 1  # exposed girls lose schooling; completion is a share
+    assert np.isfinite(targets.distance(y))
+    # a bigger closure shock lowers exposed pupils' senior-high entry more
+    y0 = simulator(targets, threads=1)({"behaviour.achievement.closure_shock": 0.0})["y"]
+    assert y[1] < y0[1]
+
+
+def test_cohort_target_errors_name_the_file_and_field(tmp_path):
+    bad = [({"statistic": "girls_years_at_17", "scenario": "plan.yaml", "value": -0.6, "sd": 0.3},
+            r"cohort.0.*add `reference:`"),
+           ({"statistic": "nine_year_completion", "scenario": "plan.yaml", "reference": "ref.yaml",
+             "value": 0.9, "sd": 0.02}, r"cohort.0.*remove `reference:`"),
+           ({"statistic": "happiness", "scenario": "plan.yaml", "value": 1, "sd": 1},
+            r"cohort.0.*not one of girls_years_at_17"),
+           ({"statistic": "nine_year_completion", "scenario": "nowhere.yaml", "value": 0.9,
+             "sd": 0.02}, r"cohort\[0\].scenario: no file"),
+           ({"statistic": "nine_year_completion", "scenario": "ref.yaml", "value": 0.9, "sd": 0},
+            r"cohort.0.sd")]
+    for entry, message in bad:
+        with pytest.raises(InputError, match=message):
+            load_targets(_cohort_files(tmp_path, **entry))
