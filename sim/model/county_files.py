@@ -126,10 +126,23 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
     return Table(df.reset_index(drop=True), label)
 
 
+#: largest value a column may hold (and smallest, for coordinates): beyond these a county is not
+#: a county (a typo such as 1e9 pupils would otherwise build a billion agents)
+HIGHEST = {"x_km": 2000.0, "y_km": 2000.0, "population": 5_000_000.0, "terrain_factor": 10.0,
+           "local_km": 100.0, "length_km": 2000.0, "classes_per_grade": 200.0,
+           "boarding_beds": 200_000.0, "canteen_places": 200_000.0, "pupils": 450_000.0,
+           "boarders": 200_000.0, "teachers": 50_000.0, "year": 50.0, "births": 10_000_000.0,
+           **{f"pupils_g{g}": 50_000.0 for g in range(1, 10)}}
+LOWEST = {"x_km": -2000.0, "y_km": -2000.0}
+
+
 def numbers(t: Table, col: str, low: float | None = None, strict: bool = False,
             whole: bool = False, empty: float | None = None) -> np.ndarray:
-    """A column as numbers; empty cells take `empty` where given. Errors say "row N, column X"
-    with N the row number a spreadsheet shows (the header is row 1)."""
+    """A column as numbers; empty cells take `empty` where given; values must lie within the
+    column's `LOWEST`/`HIGHEST`. Errors say "row N, column X" with N the row number a
+    spreadsheet shows (the header is row 1)."""
+    low = LOWEST.get(col, low)
+    high = HIGHEST.get(col)
     raw = t.df[col]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64, copy=True)
     blank = (raw == "").to_numpy()
@@ -145,6 +158,9 @@ def numbers(t: Table, col: str, low: float | None = None, strict: bool = False,
         if low is not None and (v <= low if strict else v < low):
             raise InputError(t.label, col, f"{where}: expected a number {'>' if strict else '>='} "
                              f"{low:g}, got {raw.iloc[row]!r}")
+        if high is not None and v > high:
+            raise InputError(t.label, col, f"{where}: {raw.iloc[row]!r} is larger than any county "
+                             f"has (at most {high:,.0f}); check the value and its unit")
         if whole and v != np.round(v):
             raise InputError(t.label, col, f"{where}: expected a whole number, got {raw.iloc[row]!r}")
     return values

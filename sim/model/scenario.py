@@ -34,8 +34,23 @@ LevelName = Literal["teaching_point", "village_primary", "central_primary", "jun
 RankingName = Literal["smallest_first", "least_added_travel"]
 
 
+INT32_MAX = 2**31 - 1  #: whole numbers of a scenario go into the core's 32-bit arrays
+WIDE_INTS = {"seed"}  #: whole-number fields that may be larger (seeds)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="after")
+    def _whole_numbers_fit_the_core(self):
+        for name, value in self.__dict__.items():
+            if name in WIDE_INTS:
+                continue
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT32_MAX:
+                    raise ValueError(f"{name} = {v} is out of range: a whole number here must "
+                                     f"lie within +-{INT32_MAX:,}")
+        return self
 
 
 # --- county -------------------------------------------------------------------------------
@@ -46,16 +61,17 @@ class SyntheticCounty(Strict):
         "mountainous", description="sets road winding and walking slowness")
     seed: int = Field(7, ge=0, description="seed of the county generator (independent of run seeds)")
     village_population_median: float = Field(
-        900.0, gt=0, description="median registered population of a village (persons)")
+        900.0, gt=0, le=100_000, description="median registered population of a village (persons)")
     town_population: float = Field(
-        6000.0, ge=0, description="population of each township centre (persons)")
+        6000.0, ge=0, le=1_000_000, description="population of each township centre (persons)")
     county_seat_population: float = Field(
-        150000.0, ge=0, description="population of the county seat modelled (persons)")
+        150000.0, ge=0, le=5_000_000, description="population of the county seat modelled (persons)")
     village_primary_min_population: float = Field(
         1300.0, ge=0, description="villages at least this large may have a village primary; "
                                   "smaller remote ones get a teaching point (persons)")
     size_km: float | None = Field(
-        None, gt=0, description="side of the square county (km); default grows with townships")
+        None, gt=0, le=2000, description="side of the square county (km); default grows with "
+                                         "townships")
 
 
 class County(Strict):

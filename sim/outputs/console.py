@@ -9,7 +9,9 @@ from sim.outputs import style
 
 HEADLINE = [  # indicators printed in the summary table, in this order
     "children_out_of_school", "pupils_unplaced", "schools_open", "pupils_enrolled",
-    "dropout_rate", "junior_retention_3yr", "mean_class_size",
+    "dropout_rate", "out_of_school_rate", "junior_retention_3yr", "nine_year_completion",
+    "senior_high_entry_rate", "years_of_schooling_by_17_girls", "years_of_schooling_by_17_boys",
+    "mean_class_size",
     "share_classes_over_standard", "share_classes_very_large", "travel_time_mean_min",
     "travel_time_p95_min", "share_travel_over_60min", "share_lower_primary_over_30min",
     "boarding_share", "young_boarders", "bus_share", "share_under100_closed",
