@@ -147,11 +147,11 @@ class Dropout(Strict):
     base_primary: float = Field(
         0.002, ge=0, lt=1, description="annual dropout probability, primary, reference pupil")
     base_junior: float = Field(
-        0.012, ge=0, lt=1, description="annual dropout probability, junior, reference pupil")
+        0.0066, ge=0, lt=1, description="annual dropout probability, junior, reference pupil")
     per_10min_travel: float = Field(
-        0.10, ge=0, description="log-odds per 10 minutes one-way travel (boys)")
+        0.054, ge=0, description="log-odds per 10 minutes one-way travel (boys)")
     female_extra_per_10min_travel: float = Field(
-        0.10, ge=0, description="extra log-odds per 10 minutes travel for girls")
+        0.129, ge=0, description="extra log-odds per 10 minutes travel for girls")
     cost_share: float = Field(
         1.5, ge=0, description="log-odds per unit of family school cost / household income")
     hardship: float = Field(0.5, ge=0, description="log-odds for a household in hardship")
@@ -170,13 +170,13 @@ class Achievement(Strict):
     """How closures, long trips and young boarding lower a pupil's achievement (SD units)."""
 
     closure_shock: float = Field(
-        0.3, ge=0, description="lost when the plan closes or downgrades the pupil's school (SD)")
+        0.52, ge=0, description="lost when the plan closes or downgrades the pupil's school (SD)")
     per_10min_over_30: float = Field(
         0.02, ge=0, description="lost each year per 10 minutes of day trip beyond 30 (SD)")
     young_boarding: float = Field(
         0.1, ge=0, description="lost each year boarding below grade 4 (SD)")
     persistence: float = Field(
-        0.8, ge=0, le=1, description="share of the deficit still there a year later")
+        0.83, ge=0, le=1, description="share of the deficit still there a year later")
 
 
 class SeniorHigh(Strict):
@@ -185,7 +185,7 @@ class SeniorHigh(Strict):
     entry_prob: float = Field(
         0.85, gt=0, lt=1, description="probability of entry for a reference pupil (no deficit, "
                                       "a boy, at the county seat)")
-    achievement: float = Field(1.0, ge=0, description="log-odds per unit (SD) of achievement")
+    achievement: float = Field(1.91, ge=0, description="log-odds per unit (SD) of achievement")
     female: float = Field(0.0, description="log-odds for a girl")
     per_10min_to_seat: float = Field(
         -0.05, le=0, description="log-odds per 10 minutes one way to the county seat")
