@@ -194,7 +194,8 @@ def test_rule_fires_and_engines_are_identical(rule):
 
 def test_state_comparison_catches_a_difference():
     """The agent-level comparison is not blind: one changed pupil is reported."""
-    built = build.build_model(_scenario("tiny", years=1))
+    first_year = [c for c in SMALL["policies"]["closures"] if c["year"] == 1]
+    built = build.build_model(_scenario("tiny", years=1, policies={"closures": first_year}))
     a = agreement.numba_states(built, 0)
     b = copy.deepcopy(a)
     b[1]["child.school"][np.flatnonzero(b[1]["child.school"] >= 0)[0]] += 1

@@ -745,8 +745,8 @@ def numeric_field(base: str | Path, dotted: str, values: tuple = ()) -> bool:
     try:
         node = get_dotted(resolved_dict(load(base)), dotted)
     except PathError as exc:
-        raise InputError(str(base), dotted, f"{exc}; see docs/scenario.md for the fields and "
-                         "their paths") from None
+        raise InputError(str(base), dotted, f"not a numeric field of this scenario ({exc}); "
+                         "see docs/scenario.md for the fields and their paths") from None
     if node is not None and (not isinstance(node, int | float) or isinstance(node, bool)):
         raise InputError(str(base), dotted, "not a numeric field of this scenario; see "
                          "docs/scenario.md for the fields and their paths")
