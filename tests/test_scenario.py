@@ -139,3 +139,45 @@ def test_read_yaml_gives_fresh_copies_and_sees_edits(tmp_path):
     assert sc.read_yaml(path)["behaviour"]["dropout"]["base_junior"] == 0.01
     path.write_text("name: b\n")
     assert sc.read_yaml(path) == {"name": "b"}
+
+
+def test_the_cases_new_users_found_are_exit_2_naming_file_and_field(tmp_path, capsys):
+    """Issue 18's list: each is exit 2 with the file, the field and the fix, not a traceback."""
+    import shutil
+
+    import yaml
+
+    from tests.conftest import ROOT, SMALL
+
+    def run(args: list[str]) -> str:
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        return err
+
+    path = tmp_path / "s.yaml"
+    for bad in ("many", 0):  # an override must not hide an invalid file value
+        path.write_text(yaml.safe_dump({**SMALL, "replicates": bad}))
+        assert "s.yaml: replicates:" in run(["run", str(path), "--replicates", "2"])
+    path.write_text(yaml.safe_dump({**SMALL, "years": 3, "policies": {
+        "closures": [{"year": 1, "below": 30}, {"year": 7, "below": 30}]}}))
+    err = run(["run", str(path)])
+    assert "s.yaml: policies.closures[1].year: year 7 is after the last simulated year (3)" in err
+    path.write_text("name: x\nextends: does_not_exist.yaml\n")
+    err = run(["run", str(path)])
+    assert "s.yaml: extends: 'does_not_exist.yaml' not found" in err
+    county = tmp_path / "county"
+    shutil.copytree(ROOT / "scenarios" / "counties" / "example_county", county)
+    schools = (county / "schools.csv").read_text(encoding="utf-8").splitlines()
+    (county / "schools.csv").write_text(schools[0] + "\n", encoding="utf-8")
+    path.write_text(yaml.safe_dump({"name": "c", "county": {"data": str(county)}}))
+    for command in ("check", "run"):
+        assert "schools.csv: (rows): no rows" in run([command, str(path)])
+    (county / "schools.csv").write_text("\n".join(schools) + "\n", encoding="utf-8")
+    villages = (county / "villages.csv").read_text(encoding="utf-8").splitlines()
+    cells = villages[3].split(",")
+    cells[villages[0].split(",").index("x_km")] = ""
+    villages[3] = ",".join(cells)
+    (county / "villages.csv").write_text("\n".join(villages) + "\n", encoding="utf-8")
+    err = run(["check", str(path)])
+    assert "villages.csv: x_km: row 4, column x_km: expected a number, got an empty cell" in err
