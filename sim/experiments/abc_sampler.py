@@ -23,19 +23,6 @@ MAX_ROUND_FACTOR = 10
 RETRIES = 5  #: times a round's missing simulations are submitted again after lost workers
 
 
-def _lost_worker_errors() -> tuple[type[BaseException], ...]:
-    from distributed import KilledWorker
-    from distributed.comm.core import CommClosedError
-
-    return (KilledWorker, CommClosedError, OSError, TimeoutError)
-
-
-try:
-    LOST_WORKER = _lost_worker_errors()
-except ImportError:  # Dask not installed: only in-process sampling
-    LOST_WORKER = (OSError,)
-
-
 def simulate_seeded(simulate_one: Callable, seed: int):
     """Seed NumPy's global generator (pyabc draws proposals and acceptances from it), then
     simulate one particle."""
@@ -79,8 +66,10 @@ class BatchSampler(Sampler):
         RETRIES times. Seeds fix every particle, so the round's result is the same."""
         if self.client is None:
             return [simulate_seeded(simulate_one, s) for s in seeds]
-        from distributed import as_completed
+        from distributed import KilledWorker, as_completed
+        from distributed.comm.core import CommClosedError
 
+        lost_worker = (KilledWorker, CommClosedError, OSError, TimeoutError)
         done: dict[int, object] = {}
         for attempt in range(RETRIES + 1):
             todo = [i for i in range(len(seeds)) if i not in done]
@@ -96,7 +85,7 @@ class BatchSampler(Sampler):
                     done[index[future.key]] = future.result()
                     future.release()
                 break
-            except LOST_WORKER as exc:
+            except lost_worker as exc:
                 if attempt == RETRIES:
                     raise RuntimeError(f"Dask workers kept failing during a calibration round "
                                        f"({exc!r}); finished generations are kept: rerun with "
