@@ -21,13 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-DAEMONS = ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "scancel")
+PROGRAMS = ("slurmctld", "slurmd", "munged", "sbatch", "squeue", "scancel", "sinfo")
 
 
 def missing_programs() -> list[str]:
     """The programs of slurm-wlm and munge that are not on PATH (or in /usr/sbin)."""
     path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin"
-    return [p for p in DAEMONS if shutil.which(p, path=path) is None]
+    return [p for p in PROGRAMS if shutil.which(p, path=path) is None]
 
 
 def _free_port() -> int:
@@ -134,7 +134,7 @@ PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP OverSubscr
         time.sleep(1.0)
 
     def jobs(self) -> list[str]:
-        """(job id, state) lines of the queue, all states still known to slurmctld."""
+        """The queue as "job id, state, name" lines (jobs slurmctld still lists)."""
         out = subprocess.run(["squeue", "-h", "-o", "%i %T %j"], env=self.env,
                              capture_output=True, text=True)
         return out.stdout.split("\n") if out.stdout.strip() else []
