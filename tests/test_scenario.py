@@ -181,3 +181,29 @@ def test_the_cases_new_users_found_are_exit_2_naming_file_and_field(tmp_path, ca
     (county / "villages.csv").write_text("\n".join(villages) + "\n", encoding="utf-8")
     err = run(["check", str(path)])
     assert "villages.csv: x_km: row 4, column x_km: expected a number, got an empty cell" in err
+
+
+def test_numbers_beyond_what_the_core_or_a_county_holds_are_refused(tmp_path):
+    """Found by the fuzz tests: whole numbers beyond 32 bits overflowed the core's arrays, and
+    a county of a billion people hung the build. Both are now exit-2 errors naming the field."""
+    import shutil
+
+    from sim.model.county_files import load_county
+    from tests.conftest import ROOT
+
+    plan = ROOT / "scenarios" / "counties" / "example_plan.yaml"
+    with pytest.raises(InputError, match=r"policies.closures.0.*below = 1000000000000 is out "
+                                         r"of range"):
+        sc.load(plan, {"policies.closures[0].below": 10**12})
+    assert sc.load(plan, {"seed": 2**40}).seed == 2**40  # seeds may be wide
+    county = tmp_path / "county"
+    shutil.copytree(ROOT / "scenarios" / "counties" / "example_county", county)
+    rows = (county / "villages.csv").read_text(encoding="utf-8").splitlines()
+    header = rows[0].split(",")
+    cells = rows[2].split(",")
+    cells[header.index("population")] = "1e9"
+    rows[2] = ",".join(cells)
+    (county / "villages.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"population: row 3, column population: '1e9' is "
+                                         r"larger than any county has \(at most 5,000,000\)"):
+        load_county(county)

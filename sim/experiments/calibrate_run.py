@@ -40,6 +40,7 @@ import yaml
 
 from sim import __version__
 from sim.core.errors import InputError
+from sim.experiments import exposure
 from sim.experiments.calibrate import Targets, simulated_means
 from sim.experiments.run import run_scenario
 from sim.model import engine
@@ -76,8 +77,6 @@ class Simulator:
             result = run_scenario(sc.load(self.base, over), 0, self.replicates).result
             parts.append(simulated_means(result.values, list(self.index), result.school_pupils))
         if self.cohort:
-            from sim.experiments import exposure
-
             scen = {f: sc.load(f, over | {"replicates": self.replicates})
                     for c in self.cohort for f in c[1:] if f}
             parts.append(exposure.evaluate(

@@ -119,23 +119,12 @@ def baseline_statistics(trace: Trace) -> dict[str, float]:
                                                            dt.LEVEL_ALL]))}
 
 
-def statistics(plan: Scenario, reference: Scenario, replicates: int) -> dict[str, np.ndarray]:
-    """The paired statistics of plan against reference and the baseline statistics of the
-    reference, per replicate (replicates 0..R-1 of each scenario's seed): arrays of length
-    `replicates`."""
-    pm, rm = build.build_model(plan), build.build_model(reference)
-    rows = []
-    for r in range(replicates):
-        ref = follow(rm, r)
-        rows.append(paired_statistics(pm, follow(pm, r), ref) | baseline_statistics(ref))
-    return {k: np.array([row[k] for row in rows]) for k in STATISTICS}
-
-
-def evaluate(entries: list[tuple[str, Scenario, Scenario | None]],
-             replicates: int) -> np.ndarray:
-    """Mean over replicates of each (statistic, scenario, reference) entry: a paired statistic
-    of scenario against reference, or a baseline statistic of scenario (reference None). Each
-    scenario is run once per replicate however many entries use it."""
+def per_replicate(entries: list[tuple[str, Scenario, Scenario | None]],
+                  replicates: int) -> np.ndarray:
+    """Each (statistic, scenario, reference) entry in each replicate, (replicates, entries): a
+    paired statistic of scenario against reference, or a baseline statistic of scenario
+    (reference None); NaN where the cohort is empty. Each scenario is built once and run once
+    per replicate however many entries use it."""
     def key(x: Scenario) -> str:
         return x.model_dump_json()
 
@@ -144,21 +133,33 @@ def evaluate(entries: list[tuple[str, Scenario, Scenario | None]],
         for x in (scen, ref):
             if x is not None and key(x) not in models:
                 models[key(x)] = build.build_model(x)
-    sums = np.zeros(len(entries))
-    counts = np.zeros(len(entries))
+    out = np.full((replicates, len(entries)), np.nan)
     for r in range(replicates):
         traces = {name: follow(m, r) for name, m in models.items()}
         for k, (stat, scen, ref) in enumerate(entries):
-            if ref is None:
-                value = baseline_statistics(traces[key(scen)])[stat]
-            else:
-                value = paired_statistics(models[key(scen)], traces[key(scen)],
-                                          traces[key(ref)])[stat]
-            if np.isfinite(value):
-                sums[k] += value
-                counts[k] += 1
+            out[r, k] = (baseline_statistics(traces[key(scen)])[stat] if ref is None else
+                         paired_statistics(models[key(scen)], traces[key(scen)],
+                                           traces[key(ref)])[stat])
+    return out
+
+
+def statistics(plan: Scenario, reference: Scenario, replicates: int) -> dict[str, np.ndarray]:
+    """The paired statistics of plan against reference and the baseline statistics of the
+    reference, per replicate (replicates 0..R-1 of each scenario's seed): arrays of length
+    `replicates`."""
+    entries = ([(k, plan, reference) for k in PAIRED] + [(k, reference, None) for k in BASELINE])
+    values = per_replicate(entries, replicates)
+    return {k: values[:, i] for i, (k, _, _) in enumerate(entries)}
+
+
+def evaluate(entries: list[tuple[str, Scenario, Scenario | None]],
+             replicates: int) -> np.ndarray:
+    """Mean over replicates of each entry of `per_replicate` (NaN where no replicate has a
+    value)."""
+    values = per_replicate(entries, replicates)
     with np.errstate(invalid="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        counts = np.isfinite(values).sum(axis=0)
+        return np.where(counts > 0, np.nansum(values, axis=0) / np.maximum(counts, 1), np.nan)
 
 
 def summary(values: np.ndarray) -> tuple[float, float, float, int]:
