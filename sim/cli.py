@@ -66,6 +66,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from sim.experiments import backtest
+    from sim.model.scenario import load
+
+    scenario = load(args.scenario)
+    replicates = args.replicates or min(scenario.replicates, 100)
+    bt = backtest.backtest(scenario, args.next, replicates)
+    out = Path(args.out) if args.out else Path("results") / f"backtest_{scenario.name}"
+    backtest.write(bt, out)
+    print("\n".join(backtest.lines(bt, args.next, replicates)))
+    print(f"tables: {out / 'backtest_schools.csv'}, {out / 'backtest_summary.csv'}")
+    return 0
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -372,6 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="continue an interrupted calibration in --out from its last finished "
                          "generation")
     ca.set_defaults(func=cmd_calibrate)
+
+    bt = sub.add_parser("backtest", help="calibrate on this year's rolls, simulate one year, "
+                                         "compare with next year's rolls")
+    bt.add_argument("scenario", help="scenario YAML file whose county has this year's rolls")
+    bt.add_argument("--next", required=True,
+                    help="next year's rolls: a schools.csv (school_id, pupils_g1 ... pupils_g9), "
+                         "or a county folder or workbook holding one")
+    bt.add_argument("--replicates", type=int,
+                    help="replicates (default: the scenario's, at most 100)")
+    bt.add_argument("--out", help="output folder (default results/backtest_<scenario name>/)")
+    bt.set_defaults(func=cmd_backtest)
 
     vz = sub.add_parser("viz", help="watch the Mesa reference model in the browser (Solara)")
     vz.add_argument("scenario", help="scenario YAML file")

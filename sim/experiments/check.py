@@ -217,12 +217,9 @@ def check(scenario: Scenario) -> CheckReport:
         lines.append(f"  OVER-FULL in the base year ({len(over)}): " + ", ".join(
             f"{r.school} grade {r.worst_grade}: {r.worst_grade_pupils} pupils / "
             f"{r.worst_grade_seats} seats" for r in over.itertuples()))
-    if w.school_roll is not None and w.school_boarders is not None:
-        crowded = existing[(existing["boarders"] > existing["beds"])]
-        if len(crowded):
-            problems += len(crowded)
-            lines.append("  MORE BOARDERS THAN BEDS: " + ", ".join(
-                f"{r.school} {r.boarders} / {r.beds}" for r in crowded.itertuples()))
+    for problem in model.problems:  # from the calibration to the rolls (sim/model/build.py)
+        problems += 1
+        lines.append(f"  BASE-YEAR PROBLEM: {problem}")
     for level, villages in unreachable(model).items():
         if villages:
             problems += 1

@@ -108,9 +108,11 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
     threads = 1 if engine_name == "mesa" else engine.set_workers(workers)
     models = [build.build_model(s) for s, _ in runs]
     notes = list(dict.fromkeys(n for m in models for n in m.notes))
-    for note in notes:
-        if say is not None:
-            say(f"Note: {note}")
+    problems = list(dict.fromkeys(n for m in models for n in m.problems))
+    for label, lines in (("Note", notes), ("Base-year problem", problems)):
+        for line in lines:
+            if say is not None:
+                say(f"{label}: {line}")
     frames, bus_lines, blocks = [], [], []
     for model, (s, out_dir) in zip(models, runs, strict=True):
         if on_scenario is not None:

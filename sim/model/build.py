@@ -5,16 +5,15 @@ and closure rules: sim/model/params.py; actions: sim/model/plan.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 from sim.core import dtypes as dt
 from sim.core import rng, rules
-from sim.core.kernels.enrolment import N_CHOICE_SLOTS, family_cost
+from sim.core.kernels.enrolment import family_cost
 from sim.core.kernels.state import (
-    N_TOTALS,
     Actions,
     Children,
     Households,
@@ -23,6 +22,7 @@ from sim.core.kernels.state import (
     WorldArrays,
 )
 from sim.model import plan
+from sim.model.arrays import base_schools, world_arrays
 from sim.model.births import birth_scale
 from sim.model.county_files import load_county
 from sim.model.params import Params, build_params, build_rules
@@ -49,6 +49,9 @@ class Model:
     bus: BusService
     A: Actions  #: the plan's named actions
     notes: list[str]  #: what the data leave out or the model assumes, said before a run
+    #: base-year problems of the rolls (boarders over beds, rolls larger than the children in
+    #: reach, villages far from their population's children), said before a run and by `check`
+    problems: list[str]
 
     def policy_years(self) -> set[int]:
         """Simulated years with closure rules or named actions (bus lines are re-planned)."""
@@ -74,68 +77,12 @@ def build_world(scenario: Scenario) -> World:
     return world if planned is world else compute_travel_times(planned, travel)
 
 
-def _sorted_schools(world: World, which: np.ndarray) -> np.ndarray:
-    """(nodes, k) indices of the schools in `which`, nearest first by private time; -1 pads."""
-    idx = np.flatnonzero(which)
-    out = np.full((world.n_nodes, max(len(idx), 1)), -1, dt.INDEX)
-    if len(idx):
-        order = np.argsort(world.t_private[:, idx], axis=1, kind="stable")
-        out[:, : len(idx)] = idx[order]
-    return out
-
-
-def world_arrays(world: World, birth_factor: np.ndarray) -> WorldArrays:
-    """The county as the kernels see it; `birth_factor` (years + 1): sim/model/births.py."""
-    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
-    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
-    teaches_1 = (lo == 1) & ~world.planned()
-    walk = np.where(teaches_1[None, :], world.t_walk, np.inf)
-    catchment = np.where(teaches_1.any(), np.argmin(walk, axis=1), -1).astype(dt.INDEX)
-    return WorldArrays(
-        node_kind=world.node_kind.astype(np.int8), node_township=world.node_township.astype(dt.INDEX),
-        school_node=world.school_node.astype(dt.INDEX),
-        school_level0=world.school_level.astype(np.int8),
-        school_quality=world.school_quality.astype(np.float64),
-        t_walk=world.t_walk, t_bus=world.t_bus, t_private=world.t_private, km=world.km,
-        sorted_primary=_sorted_schools(world, lo == 1),
-        sorted_junior=_sorted_schools(world, hi >= dt.FIRST_JUNIOR_GRADE),
-        node_catchment=catchment, township_centre=world.centre_of_township(),
-        seat_node=np.array([world.seat_node()], dt.INDEX),
-        seat_min=seat_minutes(world),
-        birth_scale=np.asarray(birth_factor, np.float64),
-        rolls_given=np.array([world.school_roll is not None]),
-    )
-
-
 def base_state(world: World, pop: Population, years: int, W: WorldArrays,
                P: Params) -> tuple[Schools, Households, Children, int]:
     """Base-year state, and the number of child records to reserve (births included). Pupils
     from the rolls start at their school (with their travel mode, time and family cost);
     schools the plan opens start closed."""
-    n_s = world.n_schools
-    slots = world.n_nodes * N_CHOICE_SLOTS
-    width = max(W.sorted_primary.shape[1], W.sorted_junior.shape[1])
-    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level], np.int8)
-    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
-    S0 = Schools(
-        open=~world.planned(), level=world.school_level.astype(np.int8).copy(), lo=lo, hi=hi,
-        classes=world.school_classes_per_grade.astype(dt.INDEX).copy(),
-        canteen=world.school_canteen.astype(dt.INDEX).copy(),
-        beds=world.school_beds.astype(dt.INDEX).copy(), beds_used=np.zeros(n_s, dt.INDEX),
-        received=np.zeros(n_s, bool), closed_year=np.full(n_s, -1, np.int32),
-        enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
-        last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
-        events=np.zeros((n_s, years + 1), np.int32),
-        receiver=np.full(n_s, -1, dt.INDEX), bus_dest=np.full(world.n_nodes, -1, dt.INDEX),
-        bus_grades=np.zeros(world.n_nodes, dt.INDEX),
-        bus_door=np.zeros(world.n_nodes, np.float32), bus_ride=np.zeros(world.n_nodes, np.float32),
-        bus_yuan=np.zeros(world.n_nodes, np.float32), bus_totals=np.zeros(N_TOTALS),
-        version=np.zeros(1, np.int64),
-        cand_school=np.full((slots, width), -1, dt.INDEX),
-        cand_time=np.zeros((slots, width), np.float32), cand_mode=np.zeros((slots, width), np.int8),
-        cand_n=np.zeros(slots, dt.INDEX),
-        cand_version=np.full(slots, -1, np.int64),
-    )
+    S0 = base_schools(world, years, W)
     n_h, n_c = pop.n_households, pop.n_children
     first = np.full(n_h, -1, dt.INDEX)
     nxt = np.full(n_c, -1, dt.INDEX)
@@ -171,16 +118,6 @@ def base_schooling(age: np.ndarray) -> np.ndarray:
     grade a - 5, so has completed a - 6 years; a 15-year-old has finished grade 9 (senior-high
     history before the base year is not known: none)."""
     return np.clip(age.astype(np.float32) - dt.SCHOOL_ENTRY_AGE, 0, dt.N_GRADES).astype(np.float32)
-
-
-def seat_minutes(world: World) -> np.ndarray:
-    """float32 (nodes): one-way minutes by motorbike or car from each node to the county seat
-    (its nearest school there; the seat node's own local trip where it has none)."""
-    at_seat = np.flatnonzero(world.school_node == world.seat_node())
-    if len(at_seat):
-        return world.t_private[:, at_seat].min(axis=1).astype(np.float32)
-    nearest = np.argmin(world.t_private, axis=1)
-    return world.t_private[np.arange(world.n_nodes), nearest].astype(np.float32)
 
 
 def base_pupils(world: World, pop: Population,
@@ -235,15 +172,74 @@ def _grades(grades: list[int]) -> str:
         else ",".join(map(str, grades))
 
 
+def raise_beds(world: World, boarders: np.ndarray | None) -> tuple[World, list[str]]:
+    """The county with each school's beds raised to its base-year boarders (pupils) where the
+    rolls have more boarders than beds, and what was raised, as 'school boarders / beds'."""
+    if boarders is None or not (boarders > world.school_beds).any():
+        return world, []
+    over = np.flatnonzero(boarders > world.school_beds)
+    said = [f"{world.school_name[s]} {int(boarders[s])} / {int(world.school_beds[s])}"
+            for s in over]
+    beds = np.maximum(world.school_beds, boarders).astype(world.school_beds.dtype)
+    return replace(world, school_beds=beds), said
+
+
+def roll_notes(world: World, pop: Population, raised: list[str],
+               scenario: Scenario) -> tuple[list[str], list[str]]:
+    """What the calibration of school choice to the rolls did, in words: (notes, problems);
+    empty without rolls."""
+    placed = pop.roll_placement
+    if placed is None:
+        return [], []
+    notes, problems = [], []
+    if raised:
+        problems.append(f"more base-year boarders than beds at {len(raised)} school(s) "
+                        f"(boarders / beds): {', '.join(raised)}; their beds were raised to the "
+                        "rolls' boarders")
+    scale = placed.scale[1:]
+    if np.any(np.abs(scale - 1) > 0.1):
+        notes.append("the rolls hold "
+                     f"{100 * (scale.min() - 1):+.0f}% to {100 * (scale.max() - 1):+.0f}% "
+                     "pupils against the children the villages' populations give (by grade): "
+                     "every village's children were scaled to the rolls")
+    if placed.short:
+        how = ("the villages in reach were scaled up to supply them"
+               if scenario.county.roll_shortfall == "scale_villages" else
+               f"{placed.beyond_reach} of them live in villages beyond reach (county."
+               "roll_shortfall: from_further)")
+        problems.append(f"rolls larger than the children in reach at {len(placed.short)} school(s) "
+                     "(pupils short): " + ", ".join(f"{k} {v}" for k, v in placed.short.items())
+                     + f"; {how}")
+    if placed.village_gaps:
+        problems.append(f"{len(placed.village_gaps)} village(s) whose pupils on the rolls differ "
+                     "much from the children their population gives (population -> rolls): "
+                     + ", ".join(f"{v} {a} -> {b}" for v, a, b in placed.village_gaps[:12])
+                     + (" ..." if len(placed.village_gaps) > 12 else ""))
+    if scenario.behaviour.choice.mode == "catchment":
+        notes.append("choice mode catchment: pupils take the nearest school and the school "
+                     "constants calibrated to the rolls are not used, so the status quo will "
+                     "drift from the rolls (use mode: logit)")
+    return notes, problems
+
+
 def build_model(scenario: Scenario) -> Model:
     """Everything the kernels need for this scenario (county, population, arrays, the plan's
-    actions, bus service)."""
+    actions, bus service). With rolls, the schools' choice constants are calibrated to them
+    and beds are raised to the base-year boarders where the rolls have more."""
     world = build_world(scenario)
     A = plan.build_actions(scenario, world)
+    world, raised = raise_beds(world, world.school_boarders if world.school_roll is not None
+                               else None)
     pop = synthesise(world, scenario, rng.population_seed(scenario.seed))
+    const = None
+    if pop.roll_placement is not None:
+        world, more = raise_beds(world, pop.roll_placement.boarders)
+        raised += more
+        const = pop.roll_placement.const
     P = build_params(scenario)
-    W = world_arrays(world, birth_scale(world, pop, scenario))
+    W = world_arrays(world, birth_scale(world, pop, scenario), const)
     S0, H0, C0, capacity = base_state(world, pop, scenario.years, W, P)
     bus = bus_service(world, scenario, bus_demand(world, pop), W.node_catchment)
+    notes, problems = roll_notes(world, pop, raised, scenario)
     return Model(scenario, world, pop, W, P, build_rules(scenario), S0, H0, C0, capacity, bus,
-                 A, base_year_notes(world, pop))
+                 A, base_year_notes(world, pop) + notes, problems)

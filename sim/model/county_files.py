@@ -365,3 +365,42 @@ def save_county_csv(world: World, folder: str | Path) -> None:
     if world.births:
         pd.DataFrame({"year": list(world.births), "births": list(world.births.values())}).to_csv(
             folder / "births.csv", index=False)
+
+
+def load_rolls(path: str | Path, world: World) -> np.ndarray:
+    """(schools, 10) pupils by grade of another school year, from a schools table (a CSV file,
+    or a folder or workbook with schools.csv / sheet schools) with the columns `school_id` and
+    `pupils_g1` ... `pupils_g9` (or `pupils`): every school of `world` must be in it, in any
+    order; other columns of schools.csv are allowed and ignored. Schools the county lists but the
+    file lacks, or ids the county does not know, are errors naming the file and the id."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".csv":
+        source, name, sheets = path.parent, path.stem, None
+    else:
+        source, name, sheets = path, "schools", _frames(path)
+        if sheets is None and not path.is_dir():
+            raise InputError(str(path), "(file)", "not found; give a schools.csv of the next "
+                             "school year (school_id, pupils_g1 ... pupils_g9)")
+    optional = {c: "" for c in [*SCHOOL_COLUMNS, *SCHOOL_OPTIONAL] if c != "school_id"}
+    t = read_table(source, name, {"school_id": "the school's id, as in the county's schools.csv"},
+                   optional, sheets)
+    if t.df.empty:
+        raise InputError(t.label, "(rows)", "no rows; give every school's pupils")
+    ids = unique_ids(t, "school_id")
+    index = {sid: i for i, sid in enumerate(world.school_name)}
+    unknown = [x for x in ids if x not in index]
+    if unknown:
+        raise InputError(t.label, "school_id", f"school {unknown[0]!r} is not in the county's "
+                         "schools.csv; correct the id or remove the row")
+    missing = [x for x in world.school_name if x not in set(ids)]
+    if missing:
+        raise InputError(t.label, "school_id", f"school {missing[0]!r} of the county has no row; "
+                         "give every school (0 pupils for a school that closed)")
+    level = np.array([world.school_level[index[x]] for x in ids])
+    roll = _rolls(t, level)
+    if roll is None:
+        raise InputError(t.label, "pupils_g1", "no pupils given; give pupils_g1 ... pupils_g9 "
+                         "(or pupils) for every school")
+    out = np.zeros_like(roll)
+    out[[index[x] for x in ids]] = roll
+    return out

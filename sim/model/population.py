@@ -46,6 +46,8 @@ class Population:
     #: what the rolls left out: village name -> grades with no school in reach
     unserved: dict | None = None
     roll_fallback: list | None = None  #: schools whose pupils were put in the nearest village
+    #: the roll placement: school constants, base-year boarders, shortfalls and village gaps
+    roll_placement: rolls.Placement | None = None
 
     @property
     def n_households(self) -> int:
@@ -86,9 +88,14 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
     # reach a school), then every roll pupil in a household of a village the school serves;
     # synthetic children of school age stay only where no school of their grade is in reach
     attrs = _attributes(rng, len(node), scenario)
-    placed = rolls.place(world, scenario, node, head_age, attrs["access"], rng)
     grade = child_age - (dt.SCHOOL_ENTRY_AGE - 1)
     school_age = (grade >= 1) & (grade <= dt.N_GRADES)
+    # each village's children of each grade: its share of the county's population times the
+    # county's synthetic children of the grade (smooth: the rolls, not this draw, are the data)
+    per_grade = np.bincount(grade[school_age], minlength=dt.N_GRADES + 1).astype(np.float64)
+    people = world.node_population / max(float(world.node_population.sum()), 1.0)
+    children = people[:, None] * per_grade[None, :]
+    placed = rolls.place(world, scenario, node, head_age, attrs, children, rng)
     unserved = np.zeros((world.n_nodes, dt.N_GRADES + 1), bool)
     for name, grades in placed.unserved.items():
         unserved[world.node_name.index(name), grades] = True
@@ -108,7 +115,7 @@ def synthesise(world: World, scenario: Scenario, seed: int) -> Population:
         child_age=child_age[order].astype(np.int8), child_female=female[order],
         child_school=school[order].astype(dt.INDEX), child_mode=mode[order].astype(np.int8),
         child_travel=travel[order].astype(np.float32), unserved=placed.unserved,
-        roll_fallback=placed.fallback)
+        roll_fallback=placed.fallback, roll_placement=placed)
 
 
 def _kept_households(n: int, head_age: np.ndarray,

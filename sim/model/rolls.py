@@ -1,14 +1,23 @@
 """Base-year pupils from a county's school rolls (schools.csv `pupils_g1` ... `pupils_g9`).
 
-Every pupil on a roll becomes a child of a household in a village the school plausibly
-serves: villages in its reach (by day within the travel limit, or as a boarder where the
-school has beds or boarders and the grade may board), drawn in proportion to the expected
-demand of the model's own choice rule in the base year. That demand is the village's
-households times the probability that a reference family there picks this school among the
-schools in its reach teaching the grade: a logit in one-way time (the boarding equivalent for
-boarders) and quality, with the scenario's weights, for families with and without a motorbike
-or car. The pupil is enrolled there in year 0 in every replicate, by the fastest day mode the
-family has, or boarding (the `boarders` column, else the model's boarding rule).
+Every pupil on a roll becomes a child of a household in a village, placed from the calibrated
+flows of sim/model/choice_constants.py: the model's expected choices of each village's
+children of the grade, with the school constants that reproduce the rolls. So a village
+school's pupils come from the villages it serves and a town's children attend the town's
+schools. Within a village, the household is drawn in proportion to its own probability of
+choosing the school (a family with a motorbike is likelier at a far school), among those whose
+head is old enough to be the pupil's parent. The pupil is enrolled there in year 0 in every
+replicate, by the fastest day mode the family has, or boarding (the `boarders` column: the
+pupils living farthest, boarding grades first; else the model's boarding rule). A school whose
+base-year boarders exceed its beds gets its beds raised to them, and a note says so.
+
+Where a school's roll is larger than the children its villages in reach supply at any
+constant (`short`), `county.roll_shortfall` chooses: `scale_villages` (default) raises the
+children of the villages in reach, in proportion to the flows; `from_further` keeps the
+villages' children as the population gives them where it can and takes the extra pupils from
+the nearest villages beyond reach, each at most as many as its own children of the grade
+(counted). Villages whose placed
+children differ much from their population's are listed for `check`.
 
 Villages where no school teaching a grade is in reach keep the synthetic children of that
 grade (they are unplaced in year 0, or rent near a school); `Placement.unserved` names them.
@@ -16,14 +25,20 @@ grade (they are unplaced in year 0, or rent near a school); `Placement.unserved`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.core.rules import boarding_burden
+from sim.core import rules
+from sim.model import choice_constants
 from sim.model.scenario import Scenario
 from sim.model.world import World
+
+#: a village is listed when its placed pupils differ from its population's children by more
+#: than this share and VILLAGE_GAP_PUPILS pupils (assumption: a reporting threshold)
+VILLAGE_GAP_SHARE = 0.3
+VILLAGE_GAP_PUPILS = 10
 
 
 @dataclass
@@ -37,6 +52,21 @@ class Placement:
     travel: np.ndarray   # float64: one-way day minutes from the village
     unserved: dict[str, list[int]]  #: village name -> grades with no school in reach
     fallback: list[str]  #: schools whose pupils had to be put in their own (or nearest) village
+    const: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  #: school constants
+    boarders: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  #: per school
+    #: school name -> roll pupils the villages in reach could not supply (placed by
+    #: `roll_shortfall`), and of them how many live beyond the school's reach
+    short: dict[str, int] = field(default_factory=dict)
+    beyond_reach: int = 0
+    #: (village, children its population gives, pupils placed) where they differ much
+    village_gaps: list[tuple[str, int, int]] = field(default_factory=list)
+    scale: np.ndarray = field(default_factory=lambda: np.ones(dt.N_GRADES + 1))  #: by grade
+    rounds: int = 0
+    error: float = 0.0
+    #: (schools, 2) the model's expected base-year pupils by level with the calibrated
+    #: constants, and with none (what the choice model alone would give)
+    expected_pupils: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    uncalibrated_pupils: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 def day_time(world: World, access: bool) -> np.ndarray:
@@ -44,85 +74,130 @@ def day_time(world: World, access: bool) -> np.ndarray:
     return np.minimum(world.t_walk, world.t_private) if access else world.t_walk.astype(np.float64)
 
 
-def choice_probabilities(world: World, scenario: Scenario, grade: int, access: bool,
-                         boarding_school: np.ndarray) -> np.ndarray:
-    """(nodes, schools) probability that a reference family at each node picks each school
-    for `grade` among the base-year schools in its reach (rows of zeros: none in reach)."""
-    pol, ch = scenario.policies, scenario.behaviour.choice
-    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
-    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
-    teaches = (lo <= grade) & (grade <= hi) & ~world.planned()
-    t = day_time(world, access)
-    day = t <= pol.max_travel_min
-    can_board = grade >= pol.boarding.min_grade
-    board = (can_board & boarding_school[None, :]
-             & (world.t_private <= pol.boarding.max_trip_min))
-    burden = np.where(day & ~(board & (t > ch.board_if_day_travel_over_min)), t,
-                      boarding_burden(ch.boarding_travel_equivalent_min,
-                                      world.t_private.astype(np.float64)))
-    reach = teaches[None, :] & (day | board)
-    u = ch.distance_weight_per_min * burden + ch.quality_weight * world.school_quality[None, :]
-    u = np.where(reach, u, -np.inf)
-    top = u.max(axis=1, keepdims=True)
-    e = np.where(reach, np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
-    total = e.sum(axis=1, keepdims=True)
-    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+def largest_remainder(x: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers summing to `total` in proportion to x >= 0 (largest remainders first,
+    ties to the lower index)."""
+    if total <= 0 or x.sum() <= 0:
+        return np.zeros(len(x), np.int64)
+    q = x * (total / x.sum())
+    base = np.floor(q).astype(np.int64)
+    left = total - int(base.sum())
+    if left > 0:
+        order = np.argsort(-(q - base), kind="stable")
+        base[order[:left]] += 1
+    return base
 
 
 def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np.ndarray,
-          hh_access: np.ndarray, rng: np.random.Generator) -> Placement:
-    """Households and modes for every pupil on the rolls (see the module docstring)."""
+          attrs: dict[str, np.ndarray], children: np.ndarray,
+          rng: np.random.Generator) -> Placement:
+    """Households and modes for every pupil on the rolls (see the module docstring).
+    `children`: (nodes, 10) the villages' synthetic children of each grade."""
     roll = world.school_roll
-    boarders = world.school_boarders if world.school_boarders is not None else \
-        np.full(world.n_schools, -1)
-    boarding_school = (world.school_beds > 0) | (boarders > 0)
-    pol, ch = scenario.policies, scenario.behaviour.choice
+    hh_access = attrs["access"]
+    cal = choice_constants.calibrate(world, scenario, hh_node, hh_head_age, attrs, children)
+    opts = cal.options
+    prob = opts.probabilities(cal.const)
+    flows = cal.flows(hh_node, world.n_nodes)
     n_nodes = world.n_nodes
-    cells = np.zeros((n_nodes, 2), np.int64)  # households per (node, access)
-    np.add.at(cells, (hh_node, hh_access.astype(np.int64)), 1)
-    # households of each cell, for drawing one uniformly
-    cell_of = hh_node.astype(np.int64) * 2 + hh_access
-    order = np.argsort(cell_of, kind="stable")
-    starts = np.searchsorted(cell_of[order], np.arange(2 * n_nodes + 1))
-    out_hh, out_age, out_school, out_grade = [], [], [], []
     unserved: dict[str, list[int]] = {}
     fallback: list[str] = []
+    short: dict[str, int] = {}
+    beyond = 0
+    has_hh = np.bincount(hh_node, minlength=n_nodes) > 0
+    by_node = np.argsort(hh_node, kind="stable")
+    node_start = np.searchsorted(hh_node[by_node], np.arange(n_nodes + 1))
+    out_hh, out_age, out_school = [], [], []
+    placed = np.zeros((n_nodes, dt.N_GRADES + 1))
     for g in range(1, dt.N_GRADES + 1):
-        prob = [choice_probabilities(world, scenario, g, a, boarding_school) for a in (False, True)]
-        for v in np.flatnonzero(prob[1].sum(axis=1) == 0):
-            if world.node_population[v] > 0:
-                unserved.setdefault(world.node_name[v], []).append(g)
+        reach = np.zeros(n_nodes, bool)
+        np.logical_or.at(reach, hh_node, opts.n_opt[:, g] > 0)
+        for v in np.flatnonzero(~reach & (world.node_population > 0)):
+            unserved.setdefault(world.node_name[v], []).append(g)
         age = g + dt.SCHOOL_ENTRY_AGE - 1
+        # households with school s among their options for grade g, by school
+        h_e, k_e = np.nonzero(opts.cand[:, g, :] >= 0)
+        s_e = opts.cand[h_e, g, k_e]
+        p_e = prob[h_e, g, k_e]
+        by_school = np.argsort(s_e, kind="stable")
+        bounds = np.searchsorted(s_e[by_school], np.arange(world.n_schools + 1))
+        # from_further: a village beyond reach supplies at most its own children of the grade
+        spare = cal.expected[:, g].copy()
         for s in np.flatnonzero(roll[:, g] > 0):
             n = int(roll[s, g])
-            weight = np.column_stack([cells[:, 0] * prob[0][:, s], cells[:, 1] * prob[1][:, s]])
-            if weight.sum() <= 0:  # nobody in reach: the school's own village, or the nearest
+            f = flows[g][:, s].copy()
+            if f.sum() <= 0:  # nobody in reach: the school's own village, or the nearest
                 fallback.append(world.school_name[s])
                 near = np.argsort(world.t_private[:, s], kind="stable")
-                v = next(int(x) for x in near if cells[x].sum() > 0)
-                weight = np.zeros_like(weight, dtype=np.float64)
-                weight[v] = cells[v]
-            flat = weight.ravel() / weight.sum()
-            picks = rng.choice(len(flat), size=n, p=flat)
-            for cell in picks:
-                members = order[starts[cell]:starts[cell + 1]]
-                adult = members[hh_head_age[members] >= age + 20]
-                pool = adult if len(adult) else members
-                out_hh.append(int(pool[rng.integers(len(pool))]))
+                f[next(int(x) for x in near if has_hh[x])] = 1.0
+            elif f.sum() < n and scenario.county.roll_shortfall == "from_further":
+                extra = n - f.sum()
+                short[world.school_name[s]] = short.get(world.school_name[s], 0) + int(round(extra))
+                for v in np.argsort(world.t_private[:, s], kind="stable"):
+                    if extra <= 0:
+                        break
+                    if f[v] > 0 or not has_hh[v] or spare[v] <= 0:
+                        continue
+                    take = min(spare[v], extra)
+                    f[v] += take
+                    spare[v] -= take
+                    extra -= take
+                    beyond += int(round(take))
+            elif f.sum() < n * (1 - choice_constants.TOLERANCE) and \
+                    cal.short[s, rules.level_of_grade(g)] > 0:
+                short[world.school_name[s]] = short.get(world.school_name[s], 0) + \
+                    int(round(n - f.sum()))
+            counts = largest_remainder(f, n)
+            mine = by_school[bounds[s]:bounds[s + 1]]
+            for v in np.flatnonzero(counts):
+                members = by_node[node_start[v]:node_start[v + 1]]
+                at_v = mine[hh_node[h_e[mine]] == v]
+                lookup = {int(h): float(p) for h, p in zip(h_e[at_v], p_e[at_v], strict=True)}
+                w = np.array([lookup.get(int(h), 0.0) for h in members])
+                old_enough = hh_head_age[members] >= age + 20
+                for pool_mask in (old_enough & (w > 0), w > 0, old_enough,
+                                  np.ones(len(members), bool)):
+                    if pool_mask.any():
+                        break
+                pool, pw = members[pool_mask], w[pool_mask]
+                pw = pw / pw.sum() if pw.sum() > 0 else np.full(len(pool), 1.0 / len(pool))
+                picks = rng.choice(len(pool), size=int(counts[v]), p=pw)
+                out_hh += pool[picks].tolist()
+                placed[v, g] += counts[v]
             out_age += [age] * n
             out_school += [s] * n
-            out_grade += [g] * n
     hh = np.array(out_hh, np.int64)
     school = np.array(out_school, np.int64)
-    grade = np.array(out_grade, np.int64)
+    age_arr = np.array(out_age, np.int64)
+    grade = age_arr - (dt.SCHOOL_ENTRY_AGE - 1)
     node = hh_node[hh]
     access = hh_access[hh].astype(bool)
     t = np.where(access, np.minimum(world.t_walk[node, school], world.t_private[node, school]),
                  world.t_walk[node, school]).astype(np.float64)
     mode = np.where(access & (world.t_private[node, school] < world.t_walk[node, school]),
                     dt.PRIVATE, dt.WALK).astype(np.int8)
-    # boarders: the `boarders` column (the farthest pupils, boarding grades first), else the
-    # model's rule (beyond the day limit, or beyond the boarding threshold where beds are free)
+    mode = _boarders(world, scenario, school, grade, t, mode)
+    board = np.bincount(school[mode == dt.BOARDING], minlength=world.n_schools)
+    gaps = []
+    want, got = cal.expected[:, 1:].sum(axis=1), placed[:, 1:].sum(axis=1)
+    for v in np.flatnonzero(np.abs(got - want) > np.maximum(VILLAGE_GAP_SHARE * want,
+                                                            VILLAGE_GAP_PUPILS)):
+        gaps.append((world.node_name[v], int(round(want[v])), int(round(got[v]))))
+    return Placement(hh, age_arr, school, mode, t, unserved, fallback,
+                     choice_constants.opened_constants(world, cal.const), board, short, beyond,
+                     gaps, cal.scale, cal.rounds, cal.error, cal.level_pupils(cal.const),
+                     cal.level_pupils(np.zeros_like(cal.const)))
+
+
+def _boarders(world: World, scenario: Scenario, school: np.ndarray, grade: np.ndarray,
+              t: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    """Boarders of the base year: the `boarders` column (the farthest pupils, boarding grades
+    first), else the model's rule (beyond the day limit, or beyond the boarding threshold
+    where beds are free)."""
+    pol, ch = scenario.policies, scenario.behaviour.choice
+    roll = world.school_roll
+    boarders = world.school_boarders if world.school_boarders is not None else \
+        np.full(world.n_schools, -1)
     eligible = grade >= pol.boarding.min_grade
     for s in np.flatnonzero(roll.sum(axis=1) > 0):
         mine = np.flatnonzero(school == s)
@@ -137,4 +212,4 @@ def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np
                    & (t[mine] <= pol.max_travel_min)]
         may = may[np.argsort(-t[may], kind="stable")][: max(free, 0)]
         mode[may] = dt.BOARDING
-    return Placement(hh, np.array(out_age, np.int64), school, mode, t, unserved, fallback)
+    return mode

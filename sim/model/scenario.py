@@ -78,6 +78,12 @@ class County(Strict):
     synthetic: SyntheticCounty | None = Field(None, description="generate a county")
     data: str | None = Field(
         None, description="folder with villages.csv, schools.csv, roads.csv (relative to the file)")
+    roll_shortfall: Literal["scale_villages", "from_further"] = Field(
+        "scale_villages",
+        description="where a school's roll is larger than the children of the villages in its "
+                    "reach: scale_villages raises those villages' children to the roll; "
+                    "from_further takes the extra pupils from the nearest villages with children "
+                    "to spare, beyond reach (counted in check and the run's notes)")
 
     @model_validator(mode="after")
     def _one_source(self) -> County:

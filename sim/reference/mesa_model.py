@@ -569,8 +569,8 @@ class SchoolFlowModel(mesa.Model):
         """Among the first `candidates` options the pupil can take today (boarding where the
         day trip is over the limit, or over the boarding threshold, and a bed is free), take a
         school with a free seat: the least burden (catchment) or a multinomial-logit draw in
-        burden, quality and family cost (logit); burden = day minutes, or the boarding
-        equivalent. If every option is full, the least burden. With no option, a family not in
+        burden, quality and family cost, plus the school's constant calibrated to the rolls
+        (logit); burden = day minutes, or the boarding equivalent. If every option is full, the least burden. With no option, a family not in
         hardship may rent near the nearest school; otherwise the pupil waits a year."""
         p, hh, g = self.p, kid.household, kid.grade
         options = []
@@ -586,7 +586,9 @@ class SchoolFlowModel(mesa.Model):
             burden = (rules.boarding_burden(p.board_equiv_min,
                                             float(self.w.t_private[hh.node, s.sid]))
                       if mode == dt.BOARDING else t)
-            utility = hh.w_dist * burden + hh.w_quality * s.quality + hh.w_cost * cost / 1000.0
+            # the school's constant for the grade's level, calibrated to the base-year rolls
+            utility = (hh.w_dist * burden + hh.w_quality * s.quality + hh.w_cost * cost / 1000.0
+                       + float(self.w.school_const[s.sid, rules.level_of_grade(g)]))
             options.append((s, mode, t, burden, cost, utility, s.enrol[g] < s.seats(g, p)))
             if len(options) >= p.candidates:
                 break

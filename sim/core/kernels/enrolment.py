@@ -37,6 +37,31 @@ def family_cost(mode, km, bus_yuan, hardship, P):
     return 0.0
 
 
+@njit(cache=True, inline="always")
+def option(g, s, t, mode, v, can_board, hard, w_dist, w_quality, w_cost, P, W, S):
+    """One school of a pupil's cached choice set, as the family sees it today: `t` is the
+    fastest day time (one-way minutes) by `mode`. Returns (feasible, mode, burden, cost,
+    utility): beyond the day-travel limit the school is feasible only as a boarding place (a
+    bed free: `can_board`); beyond the boarding threshold with a bed free the pupil boards.
+    Burden: day minutes, or the boarding equivalent (minutes); cost: the family's yuan per year;
+    utility: burden, quality and cost weighted by the family's preferences, plus the school's
+    constant for the grade's level (W.school_const: calibrated to the base-year rolls,
+    sim/model/choice_constants.py; 0 without rolls)."""
+    m = np.int64(mode)
+    if t > P.max_travel_min:
+        if not can_board:
+            return False, m, 0.0, 0.0, 0.0
+        m = np.int64(dt.BOARDING)
+    elif t > P.board_over_min and can_board:
+        m = np.int64(dt.BOARDING)
+    cost = family_cost(m, W.km[v, s], S.bus_yuan[v], hard, P)
+    burden = (rules.boarding_burden(P.board_equiv_min, W.t_private[v, s])
+              if m == dt.BOARDING else np.float64(t))
+    u = (w_dist * burden + w_quality * W.school_quality[s] + w_cost * cost / 1000.0
+         + W.school_const[s, rules.level_of_grade(g)])
+    return True, m, burden, cost, u
+
+
 N_CHOICE_SLOTS = 20  #: cache slots per node: grade 0-9 x transport access (no / yes)
 
 
@@ -140,15 +165,10 @@ def place_all(year, seed, P, W, S, H, C):
             t = S.cand_time[slot, j]
             mode = S.cand_mode[slot, j]
             can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
-            if t > P.max_travel_min:
-                if not can_board:
-                    continue
-                mode = dt.BOARDING
-            elif t > P.board_over_min and can_board:
-                mode = dt.BOARDING
-            cost = family_cost(mode, W.km[v, s], S.bus_yuan[v], hard, P)
-            burden = (rules.boarding_burden(P.board_equiv_min, W.t_private[v, s])
-                      if mode == dt.BOARDING else t)
+            ok, mode, burden, cost, u = option(g, s, t, mode, v, can_board, hard, H.w_dist[h],
+                                               H.w_quality[h], H.w_cost[h], P, W, S)
+            if not ok:
+                continue
             cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
             seats = int(cap) * S.classes[s]
             buf_s[k] = s
@@ -156,8 +176,7 @@ def place_all(year, seed, P, W, S, H, C):
             buf_t[k] = t
             buf_b[k] = burden
             buf_c[k] = cost
-            buf_u[k] = (H.w_dist[h] * burden + H.w_quality[h] * W.school_quality[s]
-                        + H.w_cost[h] * cost / 1000.0)
+            buf_u[k] = u
             buf_free[k] = S.enrol[s, g] < seats
             n_free += buf_free[k]
             k += 1
@@ -253,3 +272,36 @@ def recount(P, W, S, H, C):
         S.enrol[s, g] += 1
         if C.mode[c] == dt.BOARDING:
             S.beds_used[s] += 1
+
+
+@njit(cache=True)
+def choice_options(hh_node, hh_access, hh_hardship, w_dist, w_quality, w_cost, P, W, S,
+                   cand, util, mode, n_opt):
+    """Every household's choice set for each grade 1-9 as `place_all` builds it, with every seat
+    and bed free (the base year before anyone is placed): cand[h, g, :n_opt[h, g]] the schools,
+    util the utilities (with W.school_const), mode the travel mode each would be attended by.
+    Used to calibrate the school constants to the rolls (sim/model/choice_constants.py)."""
+    k_max = cand.shape[2]
+    for h in range(hh_node.shape[0]):
+        v = hh_node[h]
+        access = hh_access[h]
+        for g in range(1, dt.N_GRADES + 1):
+            slot = choice_slot(v, g, access)
+            if S.cand_version[slot] != S.version[0]:
+                build_choice_slot(slot, v, g, access, P, W, S)
+            k = 0
+            for j in range(S.cand_n[slot]):
+                s = S.cand_school[slot, j]
+                can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
+                ok, m, _, _, u = option(g, s, S.cand_time[slot, j], S.cand_mode[slot, j], v,
+                                        can_board, hh_hardship[h], w_dist[h], w_quality[h],
+                                        w_cost[h], P, W, S)
+                if not ok:
+                    continue
+                cand[h, g, k] = s
+                util[h, g, k] = u
+                mode[h, g, k] = m
+                k += 1
+                if k >= k_max:
+                    break
+            n_opt[h, g] = k

@@ -13,6 +13,9 @@ WorldArrays = namedtuple("WorldArrays", [
     "school_level0",    # int8 (schools): level in the base year (a school the plan opens:
                         #   the level it opens with)
     "school_quality",   # float64 (schools): 0-1
+    "school_const",     # float64 (schools, 2): the school's choice constant for primary (0) and
+                        #   junior (1) grades, utility units: calibrated to the base-year rolls
+                        #   (sim/model/choice_constants.py), 0 without rolls
     "t_walk",           # float32 (nodes, schools): minutes
     "t_bus",            # float32 (nodes, schools): minutes incl. wait, road-time estimate
                         #   the closure rules plan with (ridden times: sim/model/transport.py)

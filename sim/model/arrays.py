@@ -1,0 +1,91 @@
+"""The county and its schools as the kernels see them: the world arrays (fixed for a run) and
+the schools' base-year state (before any pupil is placed). Used by sim/model/build.py and by
+the base-year calibration of school choice (sim/model/choice_constants.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core import dtypes as dt
+from sim.core.kernels.enrolment import N_CHOICE_SLOTS
+from sim.core.kernels.state import N_TOTALS, Schools, WorldArrays
+from sim.model.world import World
+
+
+def _sorted_schools(world: World, which: np.ndarray) -> np.ndarray:
+    """(nodes, k) indices of the schools in `which`, nearest first by private time; -1 pads."""
+    idx = np.flatnonzero(which)
+    out = np.full((world.n_nodes, max(len(idx), 1)), -1, dt.INDEX)
+    if len(idx):
+        order = np.argsort(world.t_private[:, idx], axis=1, kind="stable")
+        out[:, : len(idx)] = idx[order]
+    return out
+
+
+def world_arrays(world: World, birth_factor: np.ndarray,
+                 school_const: np.ndarray | None = None) -> WorldArrays:
+    """The county as the kernels see it; `birth_factor` (years + 1): sim/model/births.py;
+    `school_const` (schools, 2): the schools' choice constants for primary and junior grades
+    (utility units; sim/model/choice_constants.py), zeros when not given."""
+    if school_const is None:
+        school_const = np.zeros((world.n_schools, 2))
+    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
+    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
+    teaches_1 = (lo == 1) & ~world.planned()
+    walk = np.where(teaches_1[None, :], world.t_walk, np.inf)
+    catchment = np.where(teaches_1.any(), np.argmin(walk, axis=1), -1).astype(dt.INDEX)
+    return WorldArrays(
+        node_kind=world.node_kind.astype(np.int8), node_township=world.node_township.astype(dt.INDEX),
+        school_node=world.school_node.astype(dt.INDEX),
+        school_level0=world.school_level.astype(np.int8),
+        school_quality=world.school_quality.astype(np.float64),
+        school_const=np.ascontiguousarray(school_const, np.float64),
+        t_walk=world.t_walk, t_bus=world.t_bus, t_private=world.t_private, km=world.km,
+        sorted_primary=_sorted_schools(world, lo == 1),
+        sorted_junior=_sorted_schools(world, hi >= dt.FIRST_JUNIOR_GRADE),
+        node_catchment=catchment, township_centre=world.centre_of_township(),
+        seat_node=np.array([world.seat_node()], dt.INDEX),
+        seat_min=seat_minutes(world),
+        birth_scale=np.asarray(birth_factor, np.float64),
+        rolls_given=np.array([world.school_roll is not None]),
+    )
+
+
+def base_schools(world: World, years: int, W: WorldArrays) -> Schools:
+    """The schools' base-year state with no pupil placed yet (schools the plan opens start
+    closed) and an empty choice-set cache."""
+    n_s = world.n_schools
+    slots = world.n_nodes * N_CHOICE_SLOTS
+    width = max(W.sorted_primary.shape[1], W.sorted_junior.shape[1])
+    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level], np.int8)
+    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
+    S0 = Schools(
+        open=~world.planned(), level=world.school_level.astype(np.int8).copy(), lo=lo, hi=hi,
+        classes=world.school_classes_per_grade.astype(dt.INDEX).copy(),
+        canteen=world.school_canteen.astype(dt.INDEX).copy(),
+        beds=world.school_beds.astype(dt.INDEX).copy(), beds_used=np.zeros(n_s, dt.INDEX),
+        received=np.zeros(n_s, bool), closed_year=np.full(n_s, -1, np.int32),
+        enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
+        last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
+        events=np.zeros((n_s, years + 1), np.int32),
+        receiver=np.full(n_s, -1, dt.INDEX), bus_dest=np.full(world.n_nodes, -1, dt.INDEX),
+        bus_grades=np.zeros(world.n_nodes, dt.INDEX),
+        bus_door=np.zeros(world.n_nodes, np.float32), bus_ride=np.zeros(world.n_nodes, np.float32),
+        bus_yuan=np.zeros(world.n_nodes, np.float32), bus_totals=np.zeros(N_TOTALS),
+        version=np.zeros(1, np.int64),
+        cand_school=np.full((slots, width), -1, dt.INDEX),
+        cand_time=np.zeros((slots, width), np.float32), cand_mode=np.zeros((slots, width), np.int8),
+        cand_n=np.zeros(slots, dt.INDEX),
+        cand_version=np.full(slots, -1, np.int64),
+    )
+    return S0
+
+
+def seat_minutes(world: World) -> np.ndarray:
+    """float32 (nodes): one-way minutes by motorbike or car from each node to the county seat
+    (its nearest school there; the seat node's own local trip where it has none)."""
+    at_seat = np.flatnonzero(world.school_node == world.seat_node())
+    if len(at_seat):
+        return world.t_private[:, at_seat].min(axis=1).astype(np.float32)
+    nearest = np.argmin(world.t_private, axis=1)
+    return world.t_private[np.arange(world.n_nodes), nearest].astype(np.float32)

@@ -1,0 +1,223 @@
+"""Base-year calibration of school choice to the county's rolls.
+
+The choice model (sim/core/kernels/enrolment.py) gives a family's utility of a school from the
+burden of the trip, the school's quality and the family's cost. Alone it has no idea why
+families chose the schools they did, so with the rolls as the base year the model's own
+entrants would drift away from them. Each school therefore carries a constant per level of the
+grade (primary grades 1-6, junior grades 7-9; `W.school_const`), estimated so that in the base
+year the model's expected choices reproduce the rolls school by school:
+
+- the row totals are each village's children of each grade: the villages' populations (the
+  synthetic children of the base year), scaled so the county's total of a grade equals its
+  rolls' total (the rolls are what is observed; the registered population is not);
+- every household of a village gets an equal share of its village's children of a grade and
+  splits them over its choice set (the schools `place_all` would consider, with every seat and
+  bed free) by the logit with the household's own preference weights;
+- the constants are found by Berry's contraction (as ActivitySim's shadow pricing does for
+  school location): delta_s <- delta_s + log(roll_s / model_s), over the level's grades
+  pooled, until every school's expected pupils are within 0.2% of its roll. With fixed row
+  totals this is the doubly-constrained (Furness) allocation: its school balancing factors
+  are exp(delta_s). Constants are normalised to a roll-weighted mean of 0 per level and kept
+  within +-15 utility units; a school whose roll is 0 at a level gets -15 there.
+
+Where a roll is larger than the children its villages in reach can supply at any constant,
+the school is *short*: `roll_shortfall` decides where the missing pupils live (see
+sim/model/rolls.py). The per-grade flows (village x school) are what place the roll pupils in
+their homes.
+
+What a constant means afterwards: every pupil who chooses (entrants, movers, pupils of closed
+schools) adds the constant of each school in the choice set; a closed school's pupils choose
+among the remaining schools with those schools' constants. A school that a plan opens gets
+the roll-weighted mean constant of the base-year schools of its level (0, the mean of all
+schools, when the county has none of that level): an assumption (docs/parameters.md).
+Without rolls the constants are 0: the base year is the model's own choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core import dtypes as dt
+from sim.core.kernels.enrolment import choice_options
+from sim.model.arrays import base_schools, world_arrays
+from sim.model.params import build_params
+from sim.model.scenario import Scenario
+from sim.model.world import World
+
+CONST_BOUND = 15.0  #: utility units: the constants stay within +-this (15 = 190 minutes at -0.08)
+TOLERANCE = 0.002  #: largest relative gap between a school's expected pupils and its roll
+MAX_ROUNDS = 3000  #: rounds of the contraction at most
+LEVEL_GRADES = {dt.LEVEL_PRIMARY: range(1, dt.FIRST_JUNIOR_GRADE),
+                dt.LEVEL_JUNIOR: range(dt.FIRST_JUNIOR_GRADE, dt.N_GRADES + 1)}
+
+
+@dataclass
+class Options:
+    """Every household's choice set by grade, as the kernel builds it in the base year."""
+
+    cand: np.ndarray  #: int64 (households, 10, k): schools, -1 beyond n_opt
+    util: np.ndarray  #: float64 (households, 10, k): utility without the school constants
+    mode: np.ndarray  #: int64 (households, 10, k): dt travel mode the school would be attended by
+    n_opt: np.ndarray  #: int64 (households, 10): options in the set
+
+    def probabilities(self, const: np.ndarray) -> np.ndarray:
+        """(households, 10, k) logit probabilities with the school constants (schools, 2)."""
+        valid = self.cand >= 0
+        level = np.where(np.arange(dt.N_GRADES + 1) < dt.FIRST_JUNIOR_GRADE,
+                         dt.LEVEL_PRIMARY, dt.LEVEL_JUNIOR)
+        u = np.where(valid, self.util + const[np.maximum(self.cand, 0),
+                                              level[None, :, None]], -np.inf)
+        top = u.max(axis=2, keepdims=True)
+        e = np.where(valid, np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
+        total = e.sum(axis=2, keepdims=True)
+        return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
+@dataclass
+class ChoiceCalibration:
+    """The constants and what they rest on."""
+
+    const: np.ndarray     #: float64 (schools, 2): constant per school, primary / junior grades
+    options: Options
+    weight: np.ndarray    #: float64 (households, 10): each household's share of its village's
+                          #: children of a grade (the row totals, scaled to the rolls)
+    expected: np.ndarray  #: float64 (nodes, 10): the villages' children of each grade, scaled
+    scale: np.ndarray     #: float64 (10,): rolls / the served villages' children, by grade
+    short: np.ndarray     #: float64 (schools, 2): roll pupils the villages in reach cannot supply
+    rounds: int           #: rounds of the contraction
+    error: float          #: largest relative gap of a school that is not short, at the end
+
+    def level_pupils(self, const: np.ndarray) -> np.ndarray:
+        """(schools, 2) the model's expected base-year pupils by level (primary, junior)
+        with these constants: what the calibration matches to the rolls."""
+        p = self.options.probabilities(const) * self.weight[:, :, None]
+        out = np.zeros((const.shape[0], 2))
+        for lv, grades in LEVEL_GRADES.items():
+            cand = self.options.cand[:, list(grades), :]
+            ok = cand >= 0
+            out[:, lv] = np.bincount(cand[ok], weights=p[:, list(grades), :][ok],
+                                     minlength=const.shape[0])
+        return out
+
+    def flows(self, hh_node: np.ndarray, n_nodes: int) -> np.ndarray:
+        """(10, nodes, schools) expected roll pupils of each grade by home village and school
+        at the calibrated constants (before any village is scaled)."""
+        p = self.options.probabilities(self.const) * self.weight[:, :, None]
+        n_s = self.const.shape[0]
+        out = np.zeros((dt.N_GRADES + 1, n_nodes, n_s))
+        cand = self.options.cand
+        for g in range(1, dt.N_GRADES + 1):
+            ok = cand[:, g, :] >= 0
+            h, k = np.nonzero(ok)
+            np.add.at(out[g], (hh_node[h], cand[h, g, k]), p[h, g, k])
+        return out
+
+
+def household_options(world: World, scenario: Scenario, hh_node: np.ndarray,
+                      attrs: dict[str, np.ndarray]) -> Options:
+    """Each household's base-year choice set for every grade, by the kernel's own rule."""
+    P = build_params(scenario)
+    W = world_arrays(world, np.ones(scenario.years + 1))
+    S = base_schools(world, scenario.years, W)
+    n, k = len(hh_node), int(P.candidates)
+    cand = np.full((n, dt.N_GRADES + 1, k), -1, np.int64)
+    util = np.zeros((n, dt.N_GRADES + 1, k))
+    mode = np.zeros((n, dt.N_GRADES + 1, k), np.int64)
+    n_opt = np.zeros((n, dt.N_GRADES + 1), np.int64)
+    choice_options(hh_node.astype(dt.INDEX), attrs["access"].astype(np.bool_),
+                   attrs["hardship"].astype(np.bool_), attrs["w_dist"].astype(np.float64),
+                   attrs["w_quality"].astype(np.float64), attrs["w_cost"].astype(np.float64),
+                   P, W, S, cand, util, mode, n_opt)
+    return Options(cand, util, mode, n_opt)
+
+
+def calibrate(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np.ndarray,
+              attrs: dict[str, np.ndarray], children: np.ndarray) -> ChoiceCalibration:
+    """The school constants reproducing `world.school_roll` (see the module docstring).
+    `children`: (nodes, 10) the villages' synthetic children of each grade."""
+    roll = world.school_roll.astype(np.float64)
+    opts = household_options(world, scenario, hh_node, attrs)
+    n_nodes = world.n_nodes
+    served = np.zeros((n_nodes, dt.N_GRADES + 1), bool)
+    np.logical_or.at(served, hh_node, opts.n_opt > 0)
+    scale = np.zeros(dt.N_GRADES + 1)
+    expected = np.zeros((n_nodes, dt.N_GRADES + 1))
+    weight = np.zeros((len(hh_node), dt.N_GRADES + 1))
+    for g in range(1, dt.N_GRADES + 1):
+        supply = float(children[served[:, g], g].sum())
+        total = float(roll[:, g].sum())
+        scale[g] = total / supply if supply > 0 else 0.0
+        expected[:, g] = np.where(served[:, g], children[:, g] * scale[g], 0.0)
+        # the village's children of the grade, shared equally by its households that can reach
+        # a school of the grade and whose head is old enough to be their parent (all those
+        # that can reach one where none is old enough)
+        age = g + dt.SCHOOL_ENTRY_AGE - 1
+        can = opts.n_opt[:, g] > 0
+        adult = can & (hh_head_age >= age + 20)
+        n_adult = np.bincount(hh_node[adult], minlength=n_nodes)
+        n_can = np.bincount(hh_node[can], minlength=n_nodes)
+        share = np.where(n_adult[hh_node] > 0, adult / np.maximum(n_adult[hh_node], 1),
+                         can / np.maximum(n_can[hh_node], 1))
+        weight[:, g] = expected[hh_node, g] * share
+    const = np.zeros((world.n_schools, 2))
+    short = np.zeros((world.n_schools, 2))
+    rounds, error = 0, 0.0
+    for lv, grades in LEVEL_GRADES.items():
+        target = roll[:, list(grades)].sum(axis=1)
+        r, e, c, model = _contract(opts, weight, target, list(grades), lv, world.n_schools)
+        const[:, lv] = c
+        stuck = (c >= CONST_BOUND - 1e-9) & (model < target * (1 - TOLERANCE))
+        short[:, lv] = np.where(stuck, target - model, 0.0)
+        rounds, error = max(rounds, r), max(error, e)
+    return ChoiceCalibration(const, opts, weight, expected, scale, short, rounds, error)
+
+
+def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, grades: list[int],
+              level: int, n_schools: int) -> tuple[int, float, np.ndarray, np.ndarray]:
+    """Berry's contraction for one level: (rounds, error, constants, expected pupils)."""
+    cand = opts.cand[:, grades, :]
+    util = opts.util[:, grades, :]
+    w = weight[:, grades]
+    valid = cand >= 0
+    idx = cand[valid]
+    delta = np.where(target > 0, 0.0, -CONST_BOUND)
+    has = target > 0
+    model = np.zeros(n_schools)
+    error = np.inf
+    rounds = 0
+    for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is returned)
+        u = np.where(valid, util + delta[np.maximum(cand, 0)], -np.inf)
+        top = u.max(axis=2, keepdims=True)
+        e = np.where(valid, np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
+        total = e.sum(axis=2, keepdims=True)
+        p = np.divide(e, total, out=np.zeros_like(e), where=total > 0) * w[:, :, None]
+        model = np.bincount(idx, weights=p[valid], minlength=n_schools)
+        free = has & (delta < CONST_BOUND - 1e-9) & (model > 0)
+        gap = np.abs(model - target) / np.maximum(target, 1.0)
+        error = float(gap[free].max()) if free.any() else 0.0
+        if error < TOLERANCE:
+            break
+        step = np.log(np.maximum(target, 1e-300) / np.maximum(model, 1e-300))
+        delta = np.where(has, delta + step, -CONST_BOUND)
+        mean = float((delta[has] * target[has]).sum() / target[has].sum()) if has.any() else 0.0
+        delta = np.clip(np.where(has, delta - mean, -CONST_BOUND), -CONST_BOUND, CONST_BOUND)
+    return rounds, error, delta, model
+
+
+def opened_constants(world: World, const: np.ndarray) -> np.ndarray:
+    """The constants with those of the schools a plan opens set to the roll-weighted mean of
+    the base-year schools of the same level (0 where the county has none of that level)."""
+    planned = world.planned()
+    if not planned.any() or world.school_roll is None:
+        return const
+    out = const.copy()
+    roll = world.school_roll
+    for lv, grades in LEVEL_GRADES.items():
+        pupils = roll[:, list(grades)].sum(axis=1).astype(np.float64)
+        for s in np.flatnonzero(planned):
+            same = ~planned & (world.school_level == world.school_level[s]) & (pupils > 0)
+            out[s, lv] = (float((const[same, lv] * pupils[same]).sum() / pupils[same].sum())
+                          if same.any() else 0.0)
+    return out
