@@ -119,7 +119,8 @@ def test_boarders_over_beds_raise_the_beds_and_check_says_so(tmp_path, capsys):
     assert first.S.beds_used[x05] == 120
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "BASE-YEAR PROBLEM: more base-year boarders than beds at 1 school(s) (boarders / beds): X05 120 / 60" in out
+    assert ("BASE-YEAR PROBLEM: more base-year boarders than beds at 1 school(s) "
+            "(boarders / beds): X05 120 / 60") in out
     assert "1 problem(s) to look at" in out
 
 

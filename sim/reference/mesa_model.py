@@ -570,8 +570,9 @@ class SchoolFlowModel(mesa.Model):
         day trip is over the limit, or over the boarding threshold, and a bed is free), take a
         school with a free seat: the least burden (catchment) or a multinomial-logit draw in
         burden, quality and family cost, plus the school's constant calibrated to the rolls
-        (logit); burden = day minutes, or the boarding equivalent. If every option is full, the least burden. With no option, a family not in
-        hardship may rent near the nearest school; otherwise the pupil waits a year."""
+        (logit); burden = day minutes, or the boarding equivalent. If every option is full,
+        the least burden. With no option, a family not in hardship may rent near the nearest
+        school; otherwise the pupil waits a year."""
         p, hh, g = self.p, kid.household, kid.grade
         options = []
         for s, t, mode in self.day_options(kid):
