@@ -4,7 +4,8 @@ shares of pupils move by themselves.
 
     python benchmarks/status_quo.py [SCENARIO.yaml ...] [--replicates 50] [--years 10]
 
-Default scenarios: the worked example county, the hand-made test county of
+`--no-moves` switches off households' moves to a town or the county seat, leaving the drift
+of school choice alone. Default scenarios: the worked example county, the hand-made test county of
 tests/data/hill_county/ and the default synthetic county. For each it prints
 
 - the share of village-school pupils (schools in a village, not a township centre or the county
@@ -43,9 +44,13 @@ def dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum())
 
 
-def status_quo(path: Path, replicates: int, years: int) -> float:
-    sc = load(path, {"replicates": replicates, "years": years, "policies.closures": [],
-                     "policies.actions": []})
+def status_quo(path: Path, replicates: int, years: int, no_moves: bool = False) -> float:
+    overrides = {"replicates": replicates, "years": years, "policies.closures": [],
+                 "policies.actions": []}
+    if no_moves:  # the drift of choice alone: households stay in their village
+        overrides.update({f"behaviour.demography.{k}": 0.0 for k in (
+            "move_to_town_prob", "move_to_seat_prob", "move_if_far_extra_prob")})
+    sc = load(path, overrides)
     model = build.build_model(sc)
     w = model.world
     base = next(engine.trace_replicate(model, 0))
@@ -56,7 +61,7 @@ def status_quo(path: Path, replicates: int, years: int) -> float:
     at_village = w.node_kind[w.school_node[C.school[kids]]] == world.VILLAGE
     home_town = w.node_kind[H.node[C.hh[kids]]] != world.VILLAGE
     print(f"\n== {path.relative_to(ROOT)} ({w.n_schools} schools, {w.n_nodes} places, "
-          f"{replicates} replicates, {years} years)")
+          f"{replicates} replicates, {years} years{', no household moves' if no_moves else ''})")
     share = home_town[at_village].mean() if at_village.any() else float("nan")
     print(f"village-school pupils living in a town or the county seat: "
           f"{int(home_town[at_village].sum())} of {int(at_village.sum())} ({100 * share:.1f}%)")
@@ -92,9 +97,11 @@ def main() -> None:
     ap.add_argument("scenarios", nargs="*", type=Path)
     ap.add_argument("--replicates", type=int, default=50)
     ap.add_argument("--years", type=int, default=10)
+    ap.add_argument("--no-moves", action="store_true",
+                    help="households never move to a town or the county seat (choice alone)")
     a = ap.parse_args()
     paths = [p.resolve() for p in a.scenarios] or [p for p in DEFAULT if p.exists()]
-    worst = max(status_quo(p, a.replicates, a.years) for p in paths)
+    worst = max(status_quo(p, a.replicates, a.years, a.no_moves) for p in paths)
     print(f"status_quo_dissimilarity_3y: {worst:.3f}")
 
 

@@ -204,3 +204,14 @@ def test_backtest_names_a_missing_school(tmp_path, capsys):
     assert main(["backtest", str(EXAMPLE), "--next", str(tmp_path / "n.csv")]) == 2
     err = capsys.readouterr().err
     assert "n.csv: school_id" in err and "'S02' of the county has no row" in err
+
+
+@pytest.mark.parametrize("path", [EXAMPLE, HILL], ids=["example", "hill"])
+def test_boarding_constants_make_the_expected_boarders_the_rolls(path):
+    model = build.build_model(sc.load(path))
+    placed = model.population.roll_placement
+    given = model.world.school_boarders
+    fit = given > 0
+    assert fit.any()
+    assert np.allclose(placed.expected_boarders[fit], given[fit], rtol=0.005, atol=0.5)
+    assert np.array_equal(model.W.school_board_const, placed.board_const)

@@ -51,6 +51,15 @@ def level_of_grade(g: int) -> int:
 
 
 @njit(cache=True)
+def chooses_again(grade: int, board_min_grade: int) -> bool:
+    """Whether a pupil's family chooses a school again on moving up to `grade`: at the start of
+    junior grades (7), and when boarding opens (the boarding minimum grade, if within grades
+    2-6), as at entry (sim/model/choice_constants.py calibrates the constants on that cycle)."""
+    return grade == dt.FIRST_JUNIOR_GRADE or (
+        1 < board_min_grade <= LAST_PRIMARY_GRADE and grade == board_min_grade)
+
+
+@njit(cache=True)
 def very_large_at(g: int) -> int:
     """Class size (pupils) from which a class of grade g is very large (56 primary, 61 junior)."""
     return VERY_LARGE_PRIMARY if g <= LAST_PRIMARY_GRADE else VERY_LARGE_JUNIOR

@@ -22,13 +22,16 @@ def _sorted_schools(world: World, which: np.ndarray) -> np.ndarray:
     return out
 
 
-def world_arrays(world: World, birth_factor: np.ndarray,
-                 school_const: np.ndarray | None = None) -> WorldArrays:
+def world_arrays(world: World, birth_factor: np.ndarray, school_const: np.ndarray | None = None,
+                 board_const: np.ndarray | None = None) -> WorldArrays:
     """The county as the kernels see it; `birth_factor` (years + 1): sim/model/births.py;
-    `school_const` (schools, 2): the schools' choice constants for primary and junior grades
-    (utility units; sim/model/choice_constants.py), zeros when not given."""
+    `school_const` (schools, 2): the schools' choice constants for primary and junior grades,
+    `board_const` (schools,): their constants for boarding there (utility units;
+    sim/model/choice_constants.py), zeros when not given."""
     if school_const is None:
         school_const = np.zeros((world.n_schools, 2))
+    if board_const is None:
+        board_const = np.zeros(world.n_schools)
     lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
     hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
     teaches_1 = (lo == 1) & ~world.planned()
@@ -40,6 +43,7 @@ def world_arrays(world: World, birth_factor: np.ndarray,
         school_level0=world.school_level.astype(np.int8),
         school_quality=world.school_quality.astype(np.float64),
         school_const=np.ascontiguousarray(school_const, np.float64),
+        school_board_const=np.ascontiguousarray(board_const, np.float64),
         t_walk=world.t_walk, t_bus=world.t_bus, t_private=world.t_private, km=world.km,
         sorted_primary=_sorted_schools(world, lo == 1),
         sorted_junior=_sorted_schools(world, hi >= dt.FIRST_JUNIOR_GRADE),

@@ -231,13 +231,13 @@ def build_model(scenario: Scenario) -> Model:
     world, raised = raise_beds(world, world.school_boarders if world.school_roll is not None
                                else None)
     pop = synthesise(world, scenario, rng.population_seed(scenario.seed))
-    const = None
+    const = board = None
     if pop.roll_placement is not None:
         world, more = raise_beds(world, pop.roll_placement.boarders)
         raised += more
-        const = pop.roll_placement.const
+        const, board = pop.roll_placement.const, pop.roll_placement.board_const
     P = build_params(scenario)
-    W = world_arrays(world, birth_scale(world, pop, scenario), const)
+    W = world_arrays(world, birth_scale(world, pop, scenario), const, board)
     S0, H0, C0, capacity = base_state(world, pop, scenario.years, W, P)
     bus = bus_service(world, scenario, bus_demand(world, pop), W.node_catchment)
     notes, problems = roll_notes(world, pop, raised, scenario)

@@ -62,17 +62,34 @@ class Options:
     mode: np.ndarray  #: int64 (households, 10, k): dt travel mode the school would be attended by
     n_opt: np.ndarray  #: int64 (households, 10): options in the set
 
-    def probabilities(self, const: np.ndarray) -> np.ndarray:
-        """(households, 10, k) logit probabilities with the school constants (schools, 2)."""
+    def probabilities(self, const: np.ndarray, board: np.ndarray) -> np.ndarray:
+        """(households, 10, k) logit probabilities with the school constants (schools, 2) and
+        the boarding constants (schools,)."""
         valid = self.cand >= 0
         level = np.where(np.arange(dt.N_GRADES + 1) < dt.FIRST_JUNIOR_GRADE,
                          dt.LEVEL_PRIMARY, dt.LEVEL_JUNIOR)
-        u = np.where(valid, self.util + const[np.maximum(self.cand, 0),
-                                              level[None, :, None]], -np.inf)
+        s = np.maximum(self.cand, 0)
+        shift = const[s, level[None, :, None]] + np.where(self.mode == dt.BOARDING, board[s], 0.0)
+        u = np.where(valid, self.util + shift, -np.inf)
         top = u.max(axis=2, keepdims=True)
         e = np.where(valid, np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
         total = e.sum(axis=2, keepdims=True)
         return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+    def expected(self, const: np.ndarray, board: np.ndarray,
+                 weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The model's expected base-year pupils by school and level (schools, 2), and
+        boarders by school (schools,), with these constants and row weights."""
+        n_s = const.shape[0]
+        p = self.probabilities(const, board) * weight[:, :, None]
+        pupils = np.zeros((n_s, 2))
+        for lv, grades in LEVEL_GRADES.items():
+            cand = self.cand[:, list(grades), :]
+            ok = cand >= 0
+            pupils[:, lv] = np.bincount(cand[ok], weights=p[:, list(grades), :][ok], minlength=n_s)
+        boarding = (self.cand >= 0) & (self.mode == dt.BOARDING)
+        boarders = np.bincount(self.cand[boarding], weights=p[boarding], minlength=n_s)
+        return pupils, boarders
 
 
 @dataclass
@@ -80,6 +97,7 @@ class ChoiceCalibration:
     """The constants and what they rest on."""
 
     const: np.ndarray     #: float64 (schools, 2): constant per school, primary / junior grades
+    board: np.ndarray     #: float64 (schools,): constant of boarding at the school
     options: Options
     weight: np.ndarray    #: float64 (households, 10): each household's share of its village's
                           #: children of a grade (the row totals, scaled to the rolls)
@@ -89,22 +107,15 @@ class ChoiceCalibration:
     rounds: int           #: rounds of the contraction
     error: float          #: largest relative gap of a school that is not short, at the end
 
-    def level_pupils(self, const: np.ndarray) -> np.ndarray:
+    def level_pupils(self, const: np.ndarray, board: np.ndarray) -> np.ndarray:
         """(schools, 2) the model's expected base-year pupils by level (primary, junior)
         with these constants: what the calibration matches to the rolls."""
-        p = self.options.probabilities(const) * self.weight[:, :, None]
-        out = np.zeros((const.shape[0], 2))
-        for lv, grades in LEVEL_GRADES.items():
-            cand = self.options.cand[:, list(grades), :]
-            ok = cand >= 0
-            out[:, lv] = np.bincount(cand[ok], weights=p[:, list(grades), :][ok],
-                                     minlength=const.shape[0])
-        return out
+        return self.options.expected(const, board, self.weight)[0]
 
     def flows(self, hh_node: np.ndarray, n_nodes: int) -> np.ndarray:
         """(10, nodes, schools) expected roll pupils of each grade by home village and school
         at the calibrated constants (before any village is scaled)."""
-        p = self.options.probabilities(self.const) * self.weight[:, :, None]
+        p = self.options.probabilities(self.const, self.board) * self.weight[:, :, None]
         n_s = self.const.shape[0]
         out = np.zeros((dt.N_GRADES + 1, n_nodes, n_s))
         cand = self.options.cand
@@ -136,7 +147,8 @@ def household_options(world: World, scenario: Scenario, hh_node: np.ndarray,
 def calibrate(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np.ndarray,
               attrs: dict[str, np.ndarray], children: np.ndarray) -> ChoiceCalibration:
     """The school constants reproducing `world.school_roll` (see the module docstring).
-    `children`: (nodes, 10) the villages' synthetic children of each grade."""
+    `children`: (nodes, 10) the villages' synthetic children of each grade. Where the rolls
+    give boarders, each school's boarding constant makes its expected boarders theirs."""
     roll = world.school_roll.astype(np.float64)
     opts = household_options(world, scenario, hh_node, attrs)
     n_nodes = world.n_nodes
@@ -161,63 +173,70 @@ def calibrate(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age
         share = np.where(n_adult[hh_node] > 0, adult / np.maximum(n_adult[hh_node], 1),
                          can / np.maximum(n_can[hh_node], 1))
         weight[:, g] = expected[hh_node, g] * share
-    const = np.zeros((world.n_schools, 2))
-    short = np.zeros((world.n_schools, 2))
-    rounds, error = 0, 0.0
-    for lv, grades in LEVEL_GRADES.items():
-        target = roll[:, list(grades)].sum(axis=1)
-        r, e, c, model = _contract(opts, weight, target, list(grades), lv, world.n_schools)
-        const[:, lv] = c
-        stuck = (c >= CONST_BOUND - 1e-9) & (model < target * (1 - TOLERANCE))
-        short[:, lv] = np.where(stuck, target - model, 0.0)
-        rounds, error = max(rounds, r), max(error, e)
-    return ChoiceCalibration(const, opts, weight, expected, scale, short, rounds, error)
+    target = np.stack([roll[:, list(g)].sum(axis=1) for g in LEVEL_GRADES.values()], axis=1)
+    boarders = (world.school_boarders.astype(np.float64) if world.school_boarders is not None
+                else np.full(world.n_schools, -1.0))
+    rounds, error, const, board, model = _contract(opts, weight, target, boarders)
+    stuck = (const >= CONST_BOUND - 1e-9) & (model < target * (1 - TOLERANCE))
+    short = np.where(stuck, target - model, 0.0)
+    return ChoiceCalibration(const, board, opts, weight, expected, scale, short, rounds, error)
 
 
-def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, grades: list[int],
-              level: int, n_schools: int) -> tuple[int, float, np.ndarray, np.ndarray]:
-    """Berry's contraction for one level: (rounds, error, constants, expected pupils)."""
-    cand = opts.cand[:, grades, :]
-    util = opts.util[:, grades, :]
-    w = weight[:, grades]
-    valid = cand >= 0
-    idx = cand[valid]
-    delta = np.where(target > 0, 0.0, -CONST_BOUND)
+def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, boarders: np.ndarray,
+              ) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Berry's contraction on both levels' constants and the boarding constants at once:
+    (rounds, error, constants (schools, 2), boarding constants, expected pupils (schools, 2)).
+    `boarders` < 0: not given (that school's boarding constant stays 0)."""
+    n_s = target.shape[0]
     has = target > 0
-    model = np.zeros(n_schools)
+    delta = np.where(has, 0.0, -CONST_BOUND)
+    board = np.zeros(n_s)
+    fit_board = boarders >= 0
+    model = np.zeros_like(target)
     error = np.inf
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is returned)
-        u = np.where(valid, util + delta[np.maximum(cand, 0)], -np.inf)
-        top = u.max(axis=2, keepdims=True)
-        e = np.where(valid, np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
-        total = e.sum(axis=2, keepdims=True)
-        p = np.divide(e, total, out=np.zeros_like(e), where=total > 0) * w[:, :, None]
-        model = np.bincount(idx, weights=p[valid], minlength=n_schools)
+        model, b_model = opts.expected(delta, board, weight)
         free = has & (delta < CONST_BOUND - 1e-9) & (model > 0)
         gap = np.abs(model - target) / np.maximum(target, 1.0)
         error = float(gap[free].max()) if free.any() else 0.0
+        b_free = fit_board & (np.abs(board) < CONST_BOUND - 1e-9) & (b_model > 0)
+        b_gap = np.abs(b_model - boarders) / np.maximum(boarders, 1.0)
+        error = max(error, float(b_gap[b_free].max()) if b_free.any() else 0.0)
         if error < TOLERANCE:
             break
         step = np.log(np.maximum(target, 1e-300) / np.maximum(model, 1e-300))
         delta = np.where(has, delta + step, -CONST_BOUND)
-        mean = float((delta[has] * target[has]).sum() / target[has].sum()) if has.any() else 0.0
-        delta = np.clip(np.where(has, delta - mean, -CONST_BOUND), -CONST_BOUND, CONST_BOUND)
-    return rounds, error, delta, model
+        for lv in range(2):
+            h = has[:, lv]
+            if h.any():
+                delta[h, lv] -= float((delta[h, lv] * target[h, lv]).sum() / target[h, lv].sum())
+        delta = np.clip(np.where(has, delta, -CONST_BOUND), -CONST_BOUND, CONST_BOUND)
+        b_step = np.log(np.maximum(boarders, 1e-300) / np.maximum(b_model, 1e-300))
+        board = np.where(fit_board & (b_model > 0), np.clip(board + b_step, -CONST_BOUND,
+                                                             CONST_BOUND), board)
+    return rounds, error, delta, board, model
 
 
-def opened_constants(world: World, const: np.ndarray) -> np.ndarray:
-    """The constants with those of the schools a plan opens set to the roll-weighted mean of
-    the base-year schools of the same level (0 where the county has none of that level)."""
+def opened_constants(world: World, const: np.ndarray,
+                     board: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The constants (schools, 2) and boarding constants (schools,) with those of the schools a
+    plan opens set to the roll-weighted means of the base-year schools of the same level (0
+    where the county has none of that level)."""
     planned = world.planned()
     if not planned.any() or world.school_roll is None:
-        return const
-    out = const.copy()
+        return const, board
+    const, board = const.copy(), board.copy()
     roll = world.school_roll
-    for lv, grades in LEVEL_GRADES.items():
-        pupils = roll[:, list(grades)].sum(axis=1).astype(np.float64)
-        for s in np.flatnonzero(planned):
-            same = ~planned & (world.school_level == world.school_level[s]) & (pupils > 0)
-            out[s, lv] = (float((const[same, lv] * pupils[same]).sum() / pupils[same].sum())
-                          if same.any() else 0.0)
-    return out
+    total = roll.sum(axis=1).astype(np.float64)
+    for s in np.flatnonzero(planned):
+        kind = ~planned & (world.school_level == world.school_level[s])
+        for lv, grades in LEVEL_GRADES.items():
+            pupils = roll[:, list(grades)].sum(axis=1).astype(np.float64)
+            same = kind & (pupils > 0)
+            const[s, lv] = (float((const[same, lv] * pupils[same]).sum() / pupils[same].sum())
+                            if same.any() else 0.0)
+        same = kind & (total > 0)
+        board[s] = float((board[same] * total[same]).sum() / total[same].sum()) if same.any() \
+            else 0.0
+    return const, board

@@ -64,6 +64,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
     "board_over_min": From("behaviour.choice.board_if_day_travel_over_min"),
     "rent_prob": From("behaviour.choice.rent_prob"),
     "candidates": From("behaviour.choice.candidates"),
+    "choose_at_stages": From("behaviour.choice.choose_again_at_stages"),
     # dropout (log-odds)
     "logit_base_primary": From("behaviour.dropout.base_primary", logit),
     "logit_base_junior": From("behaviour.dropout.base_junior", logit),

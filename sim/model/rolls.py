@@ -67,6 +67,9 @@ class Placement:
     #: constants, and with none (what the choice model alone would give)
     expected_pupils: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     uncalibrated_pupils: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    board_const: np.ndarray = field(default_factory=lambda: np.zeros(0))  #: boarding constants
+    #: (schools,) the model's expected base-year boarders with the calibrated constants
+    expected_boarders: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def day_time(world: World, access: bool) -> np.ndarray:
@@ -97,7 +100,7 @@ def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np
     hh_access = attrs["access"]
     cal = choice_constants.calibrate(world, scenario, hh_node, hh_head_age, attrs, children)
     opts = cal.options
-    prob = opts.probabilities(cal.const)
+    prob = opts.probabilities(cal.const, cal.board)
     flows = cal.flows(hh_node, world.n_nodes)
     n_nodes = world.n_nodes
     unserved: dict[str, list[int]] = {}
@@ -183,10 +186,12 @@ def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np
     for v in np.flatnonzero(np.abs(got - want) > np.maximum(VILLAGE_GAP_SHARE * want,
                                                             VILLAGE_GAP_PUPILS)):
         gaps.append((world.node_name[v], int(round(want[v])), int(round(got[v]))))
-    return Placement(hh, age_arr, school, mode, t, unserved, fallback,
-                     choice_constants.opened_constants(world, cal.const), board, short, beyond,
-                     gaps, cal.scale, cal.rounds, cal.error, cal.level_pupils(cal.const),
-                     cal.level_pupils(np.zeros_like(cal.const)))
+    const, board_const = choice_constants.opened_constants(world, cal.const, cal.board)
+    pupils, boarders = cal.options.expected(cal.const, cal.board, cal.weight)
+    return Placement(hh, age_arr, school, mode, t, unserved, fallback, const, board, short,
+                     beyond, gaps, cal.scale, cal.rounds, cal.error, pupils,
+                     cal.level_pupils(np.zeros_like(cal.const), np.zeros_like(cal.board)),
+                     board_const, boarders)
 
 
 def _boarders(world: World, scenario: Scenario, school: np.ndarray, grade: np.ndarray,

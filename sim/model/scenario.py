@@ -147,6 +147,11 @@ class Choice(Strict):
         0.4, ge=0, le=1,
         description="probability a non-hardship family rents near the school when no other option")
     candidates: int = Field(6, ge=1, le=50, description="feasible schools considered per choice")
+    choose_again_at_stages: bool = Field(
+        True, description="families choose a school again when boarding opens (the first grade of "
+                          "policies.boarding.min_grade, if within grades 2-6) and at the start of "
+                          "junior grades (7), as at entry; false: only pupils whose school stops "
+                          "teaching their grade choose again")
 
 
 class Dropout(Strict):

@@ -201,7 +201,8 @@ class SchoolFlowModel(mesa.Model):
         """Everyone ages; pupils complete a year of schooling and move up a grade; grade-9
         finishers enter senior high at the county seat (`enters_senior_high`) or leave school;
         senior-high students complete a year (three grades); six-year-olds start school; pupils
-        whose school does not teach their new grade need a new one; a child still without a
+        whose school does not teach their new grade need a new one, and families choose again
+        when boarding opens and at the start of junior grades (`rules.chooses_again`); a child still without a
         place past compulsory-school age leaves as out of school."""
         self.aged_out = self.graduates = self.senior_entries = self.returned = 0
         for kid in self.pupils:
@@ -217,8 +218,10 @@ class SchoolFlowModel(mesa.Model):
                         self.senior_entries += 1
                     else:
                         kid.status = dt.GRADUATED
-                elif kid.school is not None and kid.grade > kid.school.hi:
-                    kid.school = None
+                elif kid.school is not None and (kid.grade > kid.school.hi or (
+                        self.p.choose_at_stages > 0
+                        and rules.chooses_again(kid.grade, int(self.p.board_min_grade)))):
+                    kid.school = None  # a new school, or the family chooses again
             elif kid.status == dt.SENIOR_HIGH:
                 kid.schooling += 1.0
                 kid.grade += 1
@@ -569,10 +572,11 @@ class SchoolFlowModel(mesa.Model):
         """Among the first `candidates` options the pupil can take today (boarding where the
         day trip is over the limit, or over the boarding threshold, and a bed is free), take a
         school with a free seat: the least burden (catchment) or a multinomial-logit draw in
-        burden, quality and family cost, plus the school's constant calibrated to the rolls
-        (logit); burden = day minutes, or the boarding equivalent. If every option is full,
-        the least burden. With no option, a family not in hardship may rent near the nearest
-        school; otherwise the pupil waits a year."""
+        burden, quality and family cost plus the school's constants calibrated to the rolls
+        (its level's, and for a boarding place its boarding constant) (logit); burden = day
+        minutes, or the boarding equivalent. If every option is full, the least burden. With no
+        option, a family not in hardship may rent near the nearest school; otherwise the pupil
+        waits a year."""
         p, hh, g = self.p, kid.household, kid.grade
         options = []
         for s, t, mode in self.day_options(kid):
@@ -590,6 +594,8 @@ class SchoolFlowModel(mesa.Model):
             # the school's constant for the grade's level, calibrated to the base-year rolls
             utility = (hh.w_dist * burden + hh.w_quality * s.quality + hh.w_cost * cost / 1000.0
                        + float(self.w.school_const[s.sid, rules.level_of_grade(g)]))
+            if mode == dt.BOARDING:  # and its constant for boarding there (the rolls' boarders)
+                utility += float(self.w.school_board_const[s.sid])
             options.append((s, mode, t, burden, cost, utility, s.enrol[g] < s.seats(g, p)))
             if len(options) >= p.candidates:
                 break

@@ -31,8 +31,9 @@ def age_and_progress(year, seed, P, W, H, C, S, counts):
     """Start of a school year: everyone ages a year; pupils who were enrolled complete a year
     of schooling and move up a grade; grade-9 finishers enter senior high (at the county seat,
     three grades; `senior_entry_prob`) or leave school; senior-high students complete a year;
-    six-year-olds become pupils to be placed; pupils whose school no longer teaches their grade
-    are to be placed again (school = -1); a child still without a place past compulsory-school
+    six-year-olds become pupils to be placed; pupils whose school no longer teaches their grade,
+    and (with `choose_at_stages`) pupils starting the boarding grade or junior grades
+    (`rules.chooses_again`), are to be placed again (school = -1); a child still without a place past compulsory-school
     age leaves as out of school; with dropout tracking, a share of the dropouts still of
     compulsory age is brought back to school at the grade they left. counts: COUNT_AGED_OUT,
     COUNT_GRADUATES, COUNT_SENIOR_ENTRY and COUNT_RETURNED of this year."""
@@ -56,7 +57,9 @@ def age_and_progress(year, seed, P, W, H, C, S, counts):
                     counts[COUNT_SENIOR_ENTRY] += 1
                 else:
                     C.status[c] = dt.GRADUATED
-            elif C.school[c] >= 0 and C.grade[c] > S.hi[C.school[c]]:
+            elif C.school[c] >= 0 and (C.grade[c] > S.hi[C.school[c]] or (
+                    P.choose_at_stages > 0.0
+                    and rules.chooses_again(C.grade[c], int(P.board_min_grade)))):
                 C.school[c] = -1
         elif st == dt.SENIOR_HIGH:
             C.schooling[c] += 1.0

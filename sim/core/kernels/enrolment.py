@@ -45,7 +45,8 @@ def option(g, s, t, mode, v, can_board, hard, w_dist, w_quality, w_cost, P, W, S
     bed free: `can_board`); beyond the boarding threshold with a bed free the pupil boards.
     Burden: day minutes, or the boarding equivalent (minutes); cost: the family's yuan per year;
     utility: burden, quality and cost weighted by the family's preferences, plus the school's
-    constant for the grade's level (W.school_const: calibrated to the base-year rolls,
+    constant for the grade's level and, for a boarding place, its boarding constant
+    (W.school_const, W.school_board_const: calibrated to the base-year rolls and boarders,
     sim/model/choice_constants.py; 0 without rolls)."""
     m = np.int64(mode)
     if t > P.max_travel_min:
@@ -59,6 +60,8 @@ def option(g, s, t, mode, v, can_board, hard, w_dist, w_quality, w_cost, P, W, S
               if m == dt.BOARDING else np.float64(t))
     u = (w_dist * burden + w_quality * W.school_quality[s] + w_cost * cost / 1000.0
          + W.school_const[s, rules.level_of_grade(g)])
+    if m == dt.BOARDING:
+        u += W.school_board_const[s]
     return True, m, burden, cost, u
 
 

@@ -16,6 +16,8 @@ WorldArrays = namedtuple("WorldArrays", [
     "school_const",     # float64 (schools, 2): the school's choice constant for primary (0) and
                         #   junior (1) grades, utility units: calibrated to the base-year rolls
                         #   (sim/model/choice_constants.py), 0 without rolls
+    "school_board_const",  # float64 (schools): added to the utility of boarding there, utility
+                        #   units: calibrated to the rolls' boarders, 0 without them
     "t_walk",           # float32 (nodes, schools): minutes
     "t_bus",            # float32 (nodes, schools): minutes incl. wait, road-time estimate
                         #   the closure rules plan with (ridden times: sim/model/transport.py)
