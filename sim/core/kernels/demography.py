@@ -35,8 +35,9 @@ def age_and_progress(year, seed, P, W, H, C, S, counts):
     and (with `choose_at_stages`) pupils starting the boarding grade or junior grades
     (`rules.chooses_again`), are to be placed again (school = -1); a child still without a
     place past compulsory-school age leaves as out of school; with dropout tracking, a share
-    of the dropouts still of compulsory age is brought back to school at the grade they left. counts: COUNT_AGED_OUT,
-    COUNT_GRADUATES, COUNT_SENIOR_ENTRY and COUNT_RETURNED of this year."""
+    of the dropouts still of compulsory age is brought back to school at the grade they left.
+    counts: COUNT_AGED_OUT, COUNT_GRADUATES, COUNT_SENIOR_ENTRY and COUNT_RETURNED of this
+    year."""
     counts[COUNT_AGED_OUT] = 0
     counts[COUNT_GRADUATES] = 0
     counts[COUNT_SENIOR_ENTRY] = 0
