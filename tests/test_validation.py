@@ -1,6 +1,6 @@
 """The Hannum design (benchmarks/validation_closure_effects.py) on 2 replicates: the same
 children with and without 2000s-style closures lose schooling by 17, and today's plan (buses,
-boarding, exemptions) removes most of that loss. The full run with intervals is the benchmark."""
+boarding, exemptions) removes most (over half) of that loss. The full run with intervals is the benchmark."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ def test_closures_of_the_2000s_cost_years_and_todays_plan_costs_less():
     now = bench.contrast(ROOT / "scenarios" / "default.yaml", ROOT / "scenarios" / "no_closure.yaml",
                          2, years=12)
     assert then["girls"][3] == 2 and then["girls"][0] < -0.2  # years of schooling lost by 17
-    assert now["girls"][0] > then["girls"][0] / 3  # today's measures remove most of it
+    # today's measures remove most (over half) of it: 62% with families choosing again at
+    # grades 4 and 7 (issue 23), 72% before
+    assert now["girls"][0] > then["girls"][0] / 2
 
 
 def test_a_plan_that_lets_grades_1_to_3_board_has_young_boarders_who_pay_for_it():

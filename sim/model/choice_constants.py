@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.core.kernels.enrolment import choice_options
+from sim.core.kernels.enrolment import choice_options, expected_choices
 from sim.model.arrays import base_schools, world_arrays
 from sim.model.params import build_params
 from sim.model.scenario import Scenario
@@ -48,7 +48,8 @@ from sim.model.world import World
 
 CONST_BOUND = 15.0  #: utility units: the constants stay within +-this (15 = 190 minutes at -0.08)
 TOLERANCE = 0.002  #: largest relative gap between a school's expected pupils and its roll
-MAX_ROUNDS = 3000  #: rounds of the contraction at most
+MAX_ROUNDS = 2000  #: rounds of the contraction at most
+STALL_ROUNDS = 100  #: it stops when the largest gap fell by under 1% in this many rounds
 LEVEL_GRADES = {dt.LEVEL_PRIMARY: range(1, dt.FIRST_JUNIOR_GRADE),
                 dt.LEVEL_JUNIOR: range(dt.FIRST_JUNIOR_GRADE, dt.N_GRADES + 1)}
 
@@ -81,14 +82,9 @@ class Options:
         """The model's expected base-year pupils by school and level (schools, 2), and
         boarders by school (schools,), with these constants and row weights."""
         n_s = const.shape[0]
-        p = self.probabilities(const, board) * weight[:, :, None]
-        pupils = np.zeros((n_s, 2))
-        for lv, grades in LEVEL_GRADES.items():
-            cand = self.cand[:, list(grades), :]
-            ok = cand >= 0
-            pupils[:, lv] = np.bincount(cand[ok], weights=p[:, list(grades), :][ok], minlength=n_s)
-        boarding = (self.cand >= 0) & (self.mode == dt.BOARDING)
-        boarders = np.bincount(self.cand[boarding], weights=p[boarding], minlength=n_s)
+        pupils, boarders = np.zeros((n_s, 2)), np.zeros(n_s)
+        expected_choices(self.cand, self.util, self.mode, weight, np.ascontiguousarray(const),
+                         np.ascontiguousarray(board), pupils, boarders)
         return pupils, boarders
 
 
@@ -177,8 +173,9 @@ def calibrate(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age
     boarders = (world.school_boarders.astype(np.float64) if world.school_boarders is not None
                 else np.full(world.n_schools, -1.0))
     rounds, error, const, board, model = _contract(opts, weight, target, boarders)
-    stuck = (const >= CONST_BOUND - 1e-9) & (model < target * (1 - TOLERANCE))
-    short = np.where(stuck, target - model, 0.0)
+    # schools the contraction could not bring up to their roll (at the bound, or still rising
+    # when the rounds ran out): their villages in reach have too few children for them
+    short = np.where(model < target * (1 - 10 * TOLERANCE), target - model, 0.0)
     return ChoiceCalibration(const, board, opts, weight, expected, scale, short, rounds, error)
 
 
@@ -193,7 +190,7 @@ def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, boarders: n
     board = np.zeros(n_s)
     fit_board = boarders >= 0
     model = np.zeros_like(target)
-    error = np.inf
+    error = checked = np.inf
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is returned)
         model, b_model = opts.expected(delta, board, weight)
@@ -205,6 +202,10 @@ def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, boarders: n
         error = max(error, float(b_gap[b_free].max()) if b_free.any() else 0.0)
         if error < TOLERANCE:
             break
+        if rounds % STALL_ROUNDS == 0:  # a school short of children keeps the gap: stop
+            if error > 0.99 * checked:
+                break
+            checked = error
         step = np.log(np.maximum(target, 1e-300) / np.maximum(model, 1e-300))
         delta = np.where(has, delta + step, -CONST_BOUND)
         for lv in range(2):

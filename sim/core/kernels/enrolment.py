@@ -308,3 +308,44 @@ def choice_options(hh_node, hh_access, hh_hardship, w_dist, w_quality, w_cost, P
                 if k >= k_max:
                     break
             n_opt[h, g] = k
+
+
+@njit(cache=True)
+def expected_choices(cand, util, mode, weight, const, board, pupils, boarders):
+    """The households' expected choices with school constants `const` (schools, 2) and
+    boarding constants `board` (schools,): pupils (schools, 2) by level and boarders (schools,)
+    from each household's `weight[h, g]` children of grade g spread over its options
+    (`choice_options`) by the logit. Used by the calibration's contraction."""
+    pupils[:] = 0.0
+    boarders[:] = 0.0
+    k_max = cand.shape[2]
+    u = np.empty(k_max)
+    for h in range(cand.shape[0]):
+        for g in range(1, cand.shape[1]):
+            w = weight[h, g]
+            if w == 0.0:
+                continue
+            lv = rules.level_of_grade(g)
+            top = -np.inf
+            n = 0
+            for k in range(k_max):
+                s = cand[h, g, k]
+                if s < 0:
+                    break
+                x = util[h, g, k] + const[s, lv]
+                if mode[h, g, k] == dt.BOARDING:
+                    x += board[s]
+                u[k] = x
+                n += 1
+                if x > top:
+                    top = x
+            total = 0.0
+            for k in range(n):
+                u[k] = np.exp(u[k] - top)
+                total += u[k]
+            for k in range(n):
+                p = w * u[k] / total
+                s = cand[h, g, k]
+                pupils[s, lv] += p
+                if mode[h, g, k] == dt.BOARDING:
+                    boarders[s] += p
