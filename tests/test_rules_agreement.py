@@ -110,6 +110,28 @@ def _catchment(states):
                for c, g in zip(states, logit, strict=True))
 
 
+def _stage_switches(states) -> int:
+    """Pupils who changed school on moving up to grade 4 although the school they left is
+    open and teaches grade 4 (their family chose again when boarding opened)."""
+    n = 0
+    for before, after in zip(states, states[1:], strict=False):
+        k = len(before["child.school"])
+        was = before["child.school"]
+        now = after["child.school"][:k]
+        up = (before["child.grade"] == 3) & (after["child.grade"][:k] == 4) & (was >= 0) & (now >= 0)
+        stays = after["school.open"][np.maximum(was, 0)] & (after["school.hi"][np.maximum(was, 0)] >= 4)
+        n += int((up & stays & (now != was)).sum())
+    return n
+
+
+def _chooses_again(states):
+    """Families choose again at grade 4: many more pupils change an open school then than with
+    the rule off (where only families that move house do)."""
+    off = agreement.numba_states(build.build_model(_scenario(
+        "no_stages", behaviour={"choice": {"choose_again_at_stages": False}}, years=3)), 0)
+    return _stage_switches(states) > 2 * _stage_switches(off) + 20
+
+
 def _closure_shock(states, shock=0.3):
     """A pupil whose school closed lost the closure shock (and more for a long trip)."""
     return any((s["child.achievement"] <= -shock + 1e-6).any() for s in states[1:2])
@@ -177,6 +199,7 @@ RULES = {
         dict(policies={"max_travel_min": 40}), _bus_replaced),
     "catchment choice": (
         dict(behaviour={"choice": {"mode": "catchment"}}), _catchment),
+    "families choose again at grade 4": (dict(years=3), _chooses_again),
 }
 
 

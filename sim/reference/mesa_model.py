@@ -619,19 +619,16 @@ class SchoolFlowModel(mesa.Model):
                     break
 
     def pick(self, kid: Pupil, options: list) -> tuple | None:
-        """The choice among options (school, mode, minutes, burden, cost, utility, has seat)."""
+        """The choice among options (school, mode, minutes, burden, cost, utility, has seat):
+        logit: the free option of highest utility + the pupil's lasting taste for the school
+        (a Gumbel draw per pupil and school, `counter_rng.taste`); catchment: least burden."""
         free = [o for o in options if o[6]]
         if self.p.choice_mode == dt.LOGIT and free:
-            u_max = max(o[5] for o in free)
-            weights = [math.exp(o[5] - u_max) if o[6] else 0.0 for o in options]
-            x = self.draw(kid.cid, counter_rng.CHOICE) * sum(weights)
-            acc, chosen = 0.0, None
-            for o, wgt in zip(options, weights, strict=True):
-                if o[6]:
-                    acc += wgt
-                    chosen = o
-                    if x < acc:
-                        break
+            chosen, best = None, -math.inf
+            for o in free:
+                x = o[5] + counter_rng.taste(self.seed, kid.cid, o[0].sid)
+                if x > best:
+                    chosen, best = o, x
             return chosen
         pool = free or options
         return min(pool, key=lambda o: (o[3], o[2])) if pool else None

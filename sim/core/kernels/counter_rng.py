@@ -20,6 +20,8 @@ DROPOUT = 9
 ORDER = 10
 SENIOR_ENTRY = 11
 BACK_TO_SCHOOL = 12
+#: a pupil's lasting taste for a school: decision TASTE + school, year 0 (see `taste`)
+TASTE = 1 << 20
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -48,3 +50,13 @@ def uniform(seed, year, agent, decision):
     z = (np.uint64(year) * _K_YEAR) ^ (np.uint64(agent) * _K_AGENT) ^ (np.uint64(decision) * _K_DEC)
     z = mix64(seed ^ mix64(z + _G))
     return np.float64(z >> _S11) * _TO_UNIT
+
+
+@njit(cache=True, inline="always")
+def taste(seed, agent, school):
+    """A pupil's lasting taste for a school: a standard Gumbel draw keyed by (seed, pupil,
+    school) and not by year, so a family that chooses again among the same options with the
+    same utilities picks the same school. The pupil takes the option of highest utility +
+    taste: a multinomial logit draw (the Gumbel-max property)."""
+    u = uniform(seed, 0, agent, TASTE + school)
+    return -np.log(-np.log(u + 1e-300))

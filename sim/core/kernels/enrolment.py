@@ -5,10 +5,13 @@ are feasible: reachable within the maximum day travel time by walking, a student
 village's line goes to the school) or the family's motorbike/car; or by
 boarding (grade at least the boarding minimum, a free bed). Among feasible schools with a free
 seat (class cap x classes) the pupil takes the nearest (catchment) or draws one from a
-multinomial logit in travel time, quality and family cost (logit). If every feasible school is
-full, the pupil goes to the nearest feasible one (its classes grow beyond the cap). With no
-feasible school, a family not in hardship may rent a room near the nearest school; otherwise the
-pupil is unplaced this year and tries again next year. Nobody is sent beyond the travel limit.
+multinomial logit in travel time, quality, family cost and the school constants (logit): the
+option of highest utility plus the pupil's lasting taste for the school (a Gumbel draw per
+pupil and school, not per year), so a family choosing again among unchanged options keeps its
+school. If every feasible school is full, the pupil goes to the nearest feasible one (its
+classes grow beyond the cap). With no feasible school, a family not in hardship may rent a room
+near the nearest school; otherwise the pupil is unplaced this year and tries again next year.
+Nobody is sent beyond the travel limit.
 """
 
 import numpy as np
@@ -188,22 +191,13 @@ def place_all(year, seed, P, W, S, H, C):
         # the choice
         pick = -1
         if P.choice_mode == dt.LOGIT and n_free > 0:
-            u_max = -np.inf
-            for j in range(k):
-                if buf_free[j] and buf_u[j] > u_max:
-                    u_max = buf_u[j]
-            total = 0.0
-            for j in range(k):
-                buf_u[j] = np.exp(buf_u[j] - u_max) if buf_free[j] else 0.0
-                total += buf_u[j]
-            x = rng.uniform(seed, year, c, rng.CHOICE) * total
-            acc = 0.0
+            best = -np.inf  # utility + the pupil's lasting taste (Gumbel): a logit draw
             for j in range(k):
                 if buf_free[j]:
-                    acc += buf_u[j]
-                    pick = j
-                    if x < acc:
-                        break
+                    x = buf_u[j] + rng.taste(seed, c, buf_s[j])
+                    if x > best:
+                        best = x
+                        pick = j
         else:
             best, best_t = np.inf, np.inf
             for j in range(k):  # least burden with a seat, else least burden (classes overflow)
