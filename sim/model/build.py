@@ -198,10 +198,10 @@ def roll_notes(world: World, pop: Population, raised: list[str],
                         "rolls' boarders")
     scale = placed.scale[1:]
     if np.any(np.abs(scale - 1) > 0.1):
-        notes.append("the rolls hold "
+        notes.append("the rolls hold from "
                      f"{100 * (scale.min() - 1):+.0f}% to {100 * (scale.max() - 1):+.0f}% "
-                     "pupils against the children the villages' populations give (by grade): "
-                     "every village's children were scaled to the rolls")
+                     "pupils of a grade against the children the villages' populations give; "
+                     "every village's children of a grade were scaled to the rolls")
     if placed.short:
         how = ("the villages in reach were scaled up to supply them"
                if scenario.county.roll_shortfall == "scale_villages" else
