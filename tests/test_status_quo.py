@@ -133,6 +133,7 @@ def test_a_roll_larger_than_the_children_in_reach_is_said(tmp_path, choice):
     model = build.build_model(sc.load(path, {"county.roll_shortfall": choice}))
     placed = model.population.roll_placement
     assert placed.short.get("X15", 0) > 100
+    assert set(placed.short) == {"X15"}  # the other schools' rolls are met in reach
     w, pop = model.world, model.population
     x15 = w.school_name.index("X15")
     on = pop.child_school == x15

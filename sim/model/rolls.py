@@ -133,7 +133,8 @@ def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np
                 fallback.append(world.school_name[s])
                 near = np.argsort(world.t_private[:, s], kind="stable")
                 f[next(int(x) for x in near if has_hh[x])] = 1.0
-            elif f.sum() < n and scenario.county.roll_shortfall == "from_further":
+            elif (scenario.county.roll_shortfall == "from_further" and f.sum() < n
+                  and cal.short[s, rules.level_of_grade(g)] > 0):
                 extra = n - f.sum()
                 short[world.school_name[s]] = short.get(world.school_name[s], 0) + int(round(extra))
                 for v in np.argsort(world.t_private[:, s], kind="stable"):
