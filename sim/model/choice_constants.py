@@ -40,7 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core import dtypes as dt
-from sim.core.kernels.enrolment import choice_options, expected_choices
+from sim.core.kernels.enrolment import (
+    choice_options,
+    choice_probabilities,
+    expected_choices,
+)
 from sim.model.arrays import base_schools, world_arrays
 from sim.model.params import build_params
 from sim.model.scenario import Scenario
@@ -66,16 +70,10 @@ class Options:
     def probabilities(self, const: np.ndarray, board: np.ndarray) -> np.ndarray:
         """(households, 10, k) logit probabilities with the school constants (schools, 2) and
         the boarding constants (schools,)."""
-        valid = self.cand >= 0
-        level = np.where(np.arange(dt.N_GRADES + 1) < dt.FIRST_JUNIOR_GRADE,
-                         dt.LEVEL_PRIMARY, dt.LEVEL_JUNIOR)
-        s = np.maximum(self.cand, 0)
-        shift = const[s, level[None, :, None]] + np.where(self.mode == dt.BOARDING, board[s], 0.0)
-        u = np.where(valid, self.util + shift, -np.inf)
-        top = u.max(axis=2, keepdims=True)
-        e = np.where(valid, np.exp(u - np.where(np.isfinite(top), top, 0.0)), 0.0)
-        total = e.sum(axis=2, keepdims=True)
-        return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+        prob = np.zeros(self.util.shape)
+        choice_probabilities(self.cand, self.util, self.mode, np.ascontiguousarray(const),
+                             np.ascontiguousarray(board), prob)
+        return prob
 
     def expected(self, const: np.ndarray, board: np.ndarray,
                  weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

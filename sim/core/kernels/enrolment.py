@@ -304,42 +304,61 @@ def choice_options(hh_node, hh_access, hh_hardship, w_dist, w_quality, w_cost, P
             n_opt[h, g] = k
 
 
+@njit(cache=True, inline="always")
+def logit_shares(cand, util, mode, const, board, lv, out):
+    """One household's logit probabilities over its options for one grade: cand, util, mode
+    (k,) as `choice_options` fills them, the school constants `const` (schools, 2) of level
+    `lv` and the boarding constants `board` (schools,). Writes out[:n], returns n options."""
+    top = -np.inf
+    n = 0
+    for k in range(cand.shape[0]):
+        s = cand[k]
+        if s < 0:
+            break
+        x = util[k] + const[s, lv]
+        if mode[k] == dt.BOARDING:
+            x += board[s]
+        out[k] = x
+        n += 1
+        if x > top:
+            top = x
+    total = 0.0
+    for k in range(n):
+        out[k] = np.exp(out[k] - top)
+        total += out[k]
+    for k in range(n):
+        out[k] /= total
+    return n
+
+
+@njit(cache=True)
+def choice_probabilities(cand, util, mode, const, board, prob):
+    """prob[h, g, k]: every household's logit probabilities over its options (`logit_shares`)."""
+    prob[:] = 0.0
+    for h in range(cand.shape[0]):
+        for g in range(1, cand.shape[1]):
+            logit_shares(cand[h, g], util[h, g], mode[h, g], const, board,
+                         rules.level_of_grade(g), prob[h, g])
+
+
 @njit(cache=True)
 def expected_choices(cand, util, mode, weight, const, board, pupils, boarders):
     """The households' expected choices with school constants `const` (schools, 2) and
     boarding constants `board` (schools,): pupils (schools, 2) by level and boarders (schools,)
     from each household's `weight[h, g]` children of grade g spread over its options
-    (`choice_options`) by the logit. Used by the calibration's contraction."""
+    (`choice_options`) by the logit (`logit_shares`). Used by the calibration's contraction."""
     pupils[:] = 0.0
     boarders[:] = 0.0
-    k_max = cand.shape[2]
-    u = np.empty(k_max)
+    p = np.empty(cand.shape[2])
     for h in range(cand.shape[0]):
         for g in range(1, cand.shape[1]):
             w = weight[h, g]
             if w == 0.0:
                 continue
             lv = rules.level_of_grade(g)
-            top = -np.inf
-            n = 0
-            for k in range(k_max):
-                s = cand[h, g, k]
-                if s < 0:
-                    break
-                x = util[h, g, k] + const[s, lv]
-                if mode[h, g, k] == dt.BOARDING:
-                    x += board[s]
-                u[k] = x
-                n += 1
-                if x > top:
-                    top = x
-            total = 0.0
+            n = logit_shares(cand[h, g], util[h, g], mode[h, g], const, board, lv, p)
             for k in range(n):
-                u[k] = np.exp(u[k] - top)
-                total += u[k]
-            for k in range(n):
-                p = w * u[k] / total
                 s = cand[h, g, k]
-                pupils[s, lv] += p
+                pupils[s, lv] += w * p[k]
                 if mode[h, g, k] == dt.BOARDING:
-                    boarders[s] += p
+                    boarders[s] += w * p[k]
