@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.core import dtypes as dt
 from sim.experiments import backtest
 from sim.model import build, engine
 from sim.model import scenario as sc
@@ -40,11 +39,8 @@ def next_year_of(model: build.Model, replicate: int, folder: Path) -> Path:
     """Write the year-1 rolls of one replicate of `model` as a schools table."""
     states = engine.trace_replicate(model, replicate)
     next(states)
-    year1 = next(states).S.enrol
     path = folder / "schools_next.csv"
-    pd.DataFrame({"school_id": model.world.school_name,
-                  **{f"pupils_g{g}": year1[:, g] for g in range(1, dt.N_GRADES + 1)}}
-                 ).to_csv(path, index=False)
+    backtest.rolls_table(model.world.school_name, next(states).S.enrol).to_csv(path, index=False)
     return path
 
 
@@ -64,10 +60,8 @@ def synthetic_pair(folder: Path) -> Path:
     schools = pd.read_csv(folder / "county" / "schools.csv")
     schools["boarders"] = boarders
     schools.to_csv(folder / "county" / "schools.csv", index=False)
-    y1 = next(states).S.enrol
-    pd.DataFrame({"school_id": w.school_name,
-                  **{f"pupils_g{g}": y1[:, g] for g in range(1, dt.N_GRADES + 1)}}
-                 ).to_csv(folder / "schools_next.csv", index=False)
+    backtest.rolls_table(w.school_name, next(states).S.enrol).to_csv(
+        folder / "schools_next.csv", index=False)
     path = folder / "synthetic.yaml"
     path.write_text(yaml.safe_dump({"name": "synthetic_rolls", "extends": str(
         ROOT / "scenarios" / "base.yaml"), "seed": 3, "replicates": 40, "years": 1,

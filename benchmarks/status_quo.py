@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.core import dtypes as dt
+from sim.experiments import backtest
 from sim.model import build, engine, world
 from sim.model.scenario import load
 
@@ -45,12 +46,11 @@ def dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def status_quo(path: Path, replicates: int, years: int, no_moves: bool = False) -> float:
-    overrides = {"replicates": replicates, "years": years, "policies.closures": [],
-                 "policies.actions": []}
+    overrides = {}
     if no_moves:  # the drift of choice alone: households stay in their village
-        overrides.update({f"behaviour.demography.{k}": 0.0 for k in (
-            "move_to_town_prob", "move_to_seat_prob", "move_if_far_extra_prob")})
-    sc = load(path, overrides)
+        overrides = {f"behaviour.demography.{k}": 0.0 for k in (
+            "move_to_town_prob", "move_to_seat_prob", "move_if_far_extra_prob")}
+    sc = backtest.status_quo(load(path, overrides), replicates, years)
     model = build.build_model(sc)
     w = model.world
     base = next(engine.trace_replicate(model, 0))

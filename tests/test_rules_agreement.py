@@ -232,3 +232,26 @@ def test_default_scenario_ten_years_identical_in_both_engines():
     diff = agreement.state_differences(agreement.numba_states(built, 0),
                                        agreement.mesa_states(built, 0))
     assert not diff, "\n".join(diff[:20])
+
+
+def test_a_family_choosing_again_among_unchanged_options_keeps_its_school():
+    """The logit draw is a lasting taste per pupil and school (counter_rng.taste), not a new
+    draw each year: every day pupil placed again a year later, with the same options and room
+    for all, takes the same school (99.7%; with a new draw each year 58% would)."""
+    from sim.core import rng
+    from sim.core.kernels.enrolment import place_all, recount
+    from sim.model import engine
+    built = build.build_model(_scenario("taste", years=1, policies={
+        "closures": [], "class_caps": {"primary": 200, "junior": 200}}))
+    state = list(engine.trace_replicate(built, 0))[-1]
+    S, H, C = (type(x)(*[np.copy(a) for a in x]) for x in (state.S, state.H, state.C))
+    n = int(C.n_used[0])
+    kids = np.flatnonzero((C.status[:n] == dt.ENROLLED) & (C.school[:n] >= 0)
+                          & (C.mode[:n] != dt.RENTING))
+    before = C.school[kids].copy()
+    C.school[kids] = -1
+    recount(built.P, built.W, S, H, C)
+    place_all(7, rng.replicate_seeds(built.scenario.seed, 0, 1)[0], built.P, built.W, S, H, C)
+    day = C.mode[kids] != dt.BOARDING  # boarders compete again for beds in a new order
+    assert day.sum() > 1000
+    assert (C.school[kids][day] == before[day]).mean() > 0.99

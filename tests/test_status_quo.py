@@ -19,6 +19,7 @@ from sim.core import dtypes as dt
 from sim.experiments import backtest
 from sim.model import build, choice_constants, engine, world
 from sim.model import scenario as sc
+from sim.model.arrays import school_pupils_by_level
 from sim.reference import agreement
 from tests.conftest import ROOT
 
@@ -42,11 +43,6 @@ def _copy_hill(tmp_path, edit=None):
     return tmp_path / "hill.yaml"
 
 
-def _level_pupils(roll: np.ndarray) -> np.ndarray:
-    return np.stack([roll[:, 1:dt.FIRST_JUNIOR_GRADE].sum(1),
-                     roll[:, dt.FIRST_JUNIOR_GRADE:].sum(1)], axis=1).astype(float)
-
-
 def _dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum())
 
@@ -55,7 +51,7 @@ def _dissimilarity(a: np.ndarray, b: np.ndarray) -> float:
 def test_constants_make_the_expected_choices_reproduce_the_rolls(path):
     model = build.build_model(sc.load(path))
     placed = model.population.roll_placement
-    target = _level_pupils(model.world.school_roll)
+    target = school_pupils_by_level(model.world.school_roll)[:, :2]
     has = target > 0
     assert placed.rounds < choice_constants.MAX_ROUNDS and not placed.short
     gap = np.abs(placed.expected_pupils[has] - target[has]) / target[has]
@@ -181,11 +177,8 @@ def test_backtest_recovers_a_year_the_model_made(tmp_path, capsys):
     model = build.build_model(s)
     states = engine.trace_replicate(model, 900)
     next(states)
-    year1 = next(states).S.enrol
-    w = model.world
-    table = pd.DataFrame({"school_id": w.school_name,
-                          **{f"pupils_g{g}": year1[:, g] for g in range(1, dt.N_GRADES + 1)}})
-    table.to_csv(tmp_path / "schools_next.csv", index=False)
+    backtest.rolls_table(model.world.school_name, next(states).S.enrol).to_csv(
+        tmp_path / "schools_next.csv", index=False)
     bt = backtest.backtest(s, tmp_path / "schools_next.csv", 40)
     summary = bt.summary.set_index("level")
     # 32 primary schools, 37 in all: the model beats the naive forecast; the 5 junior schools

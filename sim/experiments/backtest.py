@@ -29,6 +29,7 @@ from sim.core import dtypes as dt
 from sim.core.errors import InputError
 from sim.model import build, engine
 from sim.model.age_structure import cohort_weights
+from sim.model.arrays import school_pupils_by_level
 from sim.model.county_files import load_rolls
 from sim.model.scenario import Scenario, validate
 from sim.outputs.store import atomic_path
@@ -45,10 +46,11 @@ class Backtest:
     notes: list[str]
 
 
-def status_quo(scenario: Scenario, replicates: int | None = None) -> Scenario:
-    """The scenario with no plan, one simulated year: what the backtest runs."""
+def status_quo(scenario: Scenario, replicates: int | None = None, years: int = 1) -> Scenario:
+    """The scenario with no plan (no closure rules, named actions, targets or reference),
+    `years` simulated years (one: what the backtest runs)."""
     data = scenario.model_dump(mode="json", exclude={"file"})
-    data["years"] = 1
+    data["years"] = years
     data["policies"]["closures"] = []
     data["policies"]["actions"] = []
     data["targets"] = []
@@ -77,13 +79,11 @@ def naive_forecast(roll: np.ndarray, level: np.ndarray) -> np.ndarray:
     return out
 
 
-def by_level(pupils: np.ndarray) -> np.ndarray:
-    """(..., schools, 3) pupils by level from (..., schools, 10) by grade."""
-    out = np.zeros((*pupils.shape[:-1], 3))
-    out[..., dt.LEVEL_PRIMARY] = pupils[..., 1:dt.FIRST_JUNIOR_GRADE].sum(-1)
-    out[..., dt.LEVEL_JUNIOR] = pupils[..., dt.FIRST_JUNIOR_GRADE:].sum(-1)
-    out[..., dt.LEVEL_ALL] = out[..., dt.LEVEL_PRIMARY] + out[..., dt.LEVEL_JUNIOR]
-    return out
+def rolls_table(school_names: list[str], enrol: np.ndarray) -> pd.DataFrame:
+    """A schools table of pupils by grade (`school_id`, `pupils_g1` ... `pupils_g9`) from
+    enrol[school, grade], as `--next` reads it: e.g. a simulated year written as rolls."""
+    return pd.DataFrame({"school_id": school_names,
+                         **{f"pupils_g{g}": enrol[:, g] for g in range(1, dt.N_GRADES + 1)}})
 
 
 def backtest(scenario: Scenario, next_rolls: str | Path, replicates: int | None = None,
@@ -98,11 +98,11 @@ def backtest(scenario: Scenario, next_rolls: str | Path, replicates: int | None 
     if w.planned().any():
         raise InputError(str(scenario.file), "policies.actions", "the backtest compares the "
                          "county's schools of both years; remove the open actions")
-    actual = by_level(load_rolls(next_rolls, w).astype(np.float64))
+    actual = school_pupils_by_level(load_rolls(next_rolls, w).astype(np.float64))
     result = engine.run_model(model, 0, sc.replicates)
     sim = result.school_pupils[:, 1].astype(np.float64)  # (replicates, schools, 3)
-    naive = by_level(naive_forecast(w.school_roll, w.school_level))
-    now = by_level(w.school_roll.astype(np.float64))
+    naive = school_pupils_by_level(naive_forecast(w.school_roll, w.school_level))
+    now = school_pupils_by_level(w.school_roll.astype(np.float64))
     rows, summary = [], []
     for name, lv in LEVELS.items():
         teaches = now[:, lv] + actual[:, lv] > 0

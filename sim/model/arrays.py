@@ -93,3 +93,14 @@ def seat_minutes(world: World) -> np.ndarray:
         return world.t_private[:, at_seat].min(axis=1).astype(np.float32)
     nearest = np.argmin(world.t_private, axis=1)
     return world.t_private[np.arange(world.n_nodes), nearest].astype(np.float32)
+
+
+def school_pupils_by_level(enrol: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Pupils per school by level from enrol[..., school, grade] (grade column 0 unused):
+    out[..., school, 0] grades 1-6, [..., 1] grades 7-9, [..., 2] all (a new array if none)."""
+    if out is None:
+        out = np.zeros((*enrol.shape[:-1], 3), np.float64)
+    out[..., dt.LEVEL_PRIMARY] = enrol[..., 1:dt.FIRST_JUNIOR_GRADE].sum(-1)
+    out[..., dt.LEVEL_JUNIOR] = enrol[..., dt.FIRST_JUNIOR_GRADE:dt.N_GRADES + 1].sum(-1)
+    out[..., dt.LEVEL_ALL] = out[..., dt.LEVEL_PRIMARY] + out[..., dt.LEVEL_JUNIOR]
+    return out

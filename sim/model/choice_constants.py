@@ -45,7 +45,7 @@ from sim.core.kernels.enrolment import (
     choice_probabilities,
     expected_choices,
 )
-from sim.model.arrays import base_schools, world_arrays
+from sim.model.arrays import base_schools, school_pupils_by_level, world_arrays
 from sim.model.params import build_params
 from sim.model.scenario import Scenario
 from sim.model.world import World
@@ -54,8 +54,6 @@ CONST_BOUND = 15.0  #: utility units: the constants stay within +-this (15 = 190
 TOLERANCE = 0.002  #: largest relative gap between a school's expected pupils and its roll
 MAX_ROUNDS = 2000  #: rounds of the contraction at most
 STALL_ROUNDS = 100  #: it stops when the largest gap fell by under 1% in this many rounds
-LEVEL_GRADES = {dt.LEVEL_PRIMARY: range(1, dt.FIRST_JUNIOR_GRADE),
-                dt.LEVEL_JUNIOR: range(dt.FIRST_JUNIOR_GRADE, dt.N_GRADES + 1)}
 
 
 @dataclass
@@ -96,26 +94,21 @@ class ChoiceCalibration:
     weight: np.ndarray    #: float64 (households, 10): each household's share of its village's
                           #: children of a grade (the row totals, scaled to the rolls)
     expected: np.ndarray  #: float64 (nodes, 10): the villages' children of each grade, scaled
+    served: np.ndarray    #: bool (nodes, 10): some household there has a school of the grade
     scale: np.ndarray     #: float64 (10,): rolls / the served villages' children, by grade
     short: np.ndarray     #: float64 (schools, 2): roll pupils the villages in reach cannot supply
     rounds: int           #: rounds of the contraction
     error: float          #: largest relative gap of a school that is not short, at the end
 
-    def level_pupils(self, const: np.ndarray, board: np.ndarray) -> np.ndarray:
-        """(schools, 2) the model's expected base-year pupils by level (primary, junior)
-        with these constants: what the calibration matches to the rolls."""
-        return self.options.expected(const, board, self.weight)[0]
-
-    def flows(self, hh_node: np.ndarray, n_nodes: int) -> np.ndarray:
+    def flows(self, prob: np.ndarray, hh_node: np.ndarray, n_nodes: int) -> np.ndarray:
         """(10, nodes, schools) expected roll pupils of each grade by home village and school
-        at the calibrated constants (before any village is scaled)."""
-        p = self.options.probabilities(self.const, self.board) * self.weight[:, :, None]
-        n_s = self.const.shape[0]
-        out = np.zeros((dt.N_GRADES + 1, n_nodes, n_s))
+        from the households' probabilities `prob` at the calibrated constants
+        (`Options.probabilities`), before any village is scaled."""
+        p = prob * self.weight[:, :, None]
+        out = np.zeros((dt.N_GRADES + 1, n_nodes, self.const.shape[0]))
         cand = self.options.cand
         for g in range(1, dt.N_GRADES + 1):
-            ok = cand[:, g, :] >= 0
-            h, k = np.nonzero(ok)
+            h, k = np.nonzero(cand[:, g, :] >= 0)
             np.add.at(out[g], (hh_node[h], cand[h, g, k]), p[h, g, k])
         return out
 
@@ -167,14 +160,15 @@ def calibrate(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age
         share = np.where(n_adult[hh_node] > 0, adult / np.maximum(n_adult[hh_node], 1),
                          can / np.maximum(n_can[hh_node], 1))
         weight[:, g] = expected[hh_node, g] * share
-    target = np.stack([roll[:, list(g)].sum(axis=1) for g in LEVEL_GRADES.values()], axis=1)
+    target = school_pupils_by_level(roll)[:, :2]
     boarders = (world.school_boarders.astype(np.float64) if world.school_boarders is not None
                 else np.full(world.n_schools, -1.0))
     rounds, error, const, board, model = _contract(opts, weight, target, boarders)
     # schools the contraction could not bring up to their roll (at the bound, or still rising
     # when the rounds ran out): their villages in reach have too few children for them
     short = np.where(model < target * (1 - 10 * TOLERANCE), target - model, 0.0)
-    return ChoiceCalibration(const, board, opts, weight, expected, scale, short, rounds, error)
+    return ChoiceCalibration(const, board, opts, weight, expected, served, scale, short, rounds,
+                             error)
 
 
 def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, boarders: np.ndarray,
@@ -192,12 +186,9 @@ def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, boarders: n
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007 (the count is returned)
         model, b_model = opts.expected(delta, board, weight)
-        free = has & (delta < CONST_BOUND - 1e-9) & (model > 0)
-        gap = np.abs(model - target) / np.maximum(target, 1.0)
-        error = float(gap[free].max()) if free.any() else 0.0
-        b_free = fit_board & (np.abs(board) < CONST_BOUND - 1e-9) & (b_model > 0)
-        b_gap = np.abs(b_model - boarders) / np.maximum(boarders, 1.0)
-        error = max(error, float(b_gap[b_free].max()) if b_free.any() else 0.0)
+        error = max(_largest_gap(model, target, has & (delta < CONST_BOUND - 1e-9)),
+                    _largest_gap(b_model, boarders,
+                                 fit_board & (np.abs(board) < CONST_BOUND - 1e-9)))
         if error < TOLERANCE:
             break
         if rounds % STALL_ROUNDS == 0:  # a school short of children keeps the gap: stop
@@ -217,6 +208,13 @@ def _contract(opts: Options, weight: np.ndarray, target: np.ndarray, boarders: n
     return rounds, error, delta, board, model
 
 
+def _largest_gap(model: np.ndarray, target: np.ndarray, free: np.ndarray) -> float:
+    """Largest |model - target| / target (target at least 1) where `free` and model > 0."""
+    free = free & (model > 0)
+    gap = np.abs(model - target) / np.maximum(target, 1.0)
+    return float(gap[free].max()) if free.any() else 0.0
+
+
 def opened_constants(world: World, const: np.ndarray,
                      board: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The constants (schools, 2) and boarding constants (schools,) with those of the schools a
@@ -226,16 +224,16 @@ def opened_constants(world: World, const: np.ndarray,
     if not planned.any() or world.school_roll is None:
         return const, board
     const, board = const.copy(), board.copy()
-    roll = world.school_roll
-    total = roll.sum(axis=1).astype(np.float64)
+    pupils = school_pupils_by_level(world.school_roll)
     for s in np.flatnonzero(planned):
         kind = ~planned & (world.school_level == world.school_level[s])
-        for lv, grades in LEVEL_GRADES.items():
-            pupils = roll[:, list(grades)].sum(axis=1).astype(np.float64)
-            same = kind & (pupils > 0)
-            const[s, lv] = (float((const[same, lv] * pupils[same]).sum() / pupils[same].sum())
-                            if same.any() else 0.0)
-        same = kind & (total > 0)
-        board[s] = float((board[same] * total[same]).sum() / total[same].sum()) if same.any() \
-            else 0.0
+        for lv in (dt.LEVEL_PRIMARY, dt.LEVEL_JUNIOR):
+            const[s, lv] = _weighted_mean(const[:, lv], pupils[:, lv], kind)
+        board[s] = _weighted_mean(board, pupils[:, dt.LEVEL_ALL], kind)
     return const, board
+
+
+def _weighted_mean(x: np.ndarray, pupils: np.ndarray, among: np.ndarray) -> float:
+    """Pupil-weighted mean of x over the schools `among` with pupils (0 if none)."""
+    same = among & (pupils > 0)
+    return float((x[same] * pupils[same]).sum() / pupils[same].sum()) if same.any() else 0.0

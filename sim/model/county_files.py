@@ -193,8 +193,15 @@ def split_total(total: int, lo: int, hi: int) -> np.ndarray:
     """A school's total roll over grades lo..hi in proportion to the base year's cohort sizes
     (the national births of each grade's birth year, sim/model/age_structure.py), rounded so
     the grades add up to the total."""
-    weight = grade_weights(lo, hi, dt.SCHOOL_ENTRY_AGE)
-    exact = total * weight / weight.sum()
+    return largest_remainder(grade_weights(lo, hi, dt.SCHOOL_ENTRY_AGE), total)
+
+
+def largest_remainder(x: np.ndarray, total: int) -> np.ndarray:
+    """Whole numbers summing to `total` in proportion to x >= 0 (the largest remainders get the
+    units left over, ties to the lower index); zeros when total or x is 0."""
+    if total <= 0 or x.sum() <= 0:
+        return np.zeros(len(x), np.int64)
+    exact = total * x / x.sum()
     out = np.floor(exact).astype(np.int64)
     out[np.argsort(-(exact - out), kind="stable")[: total - out.sum()]] += 1
     return out

@@ -15,6 +15,7 @@ from sim.core import rng
 from sim.core.indicators import N_INDICATORS
 from sim.core.kernels import annual
 from sim.core.kernels.state import N_COUNTS, Children, Households, Schools
+from sim.model.arrays import school_pupils_by_level
 from sim.model.build import Model
 
 
@@ -140,15 +141,6 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     stats = {k: round(after[k] - before[k], 3) for k in after}
     return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils,
                      events)
-
-
-def school_pupils_by_level(enrol: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Pupils per school by level from enrol[..., school, grade] (grade column 0 unused):
-    out[..., school, 0] grades 1-6, [..., 1] grades 7-9, [..., 2] all."""
-    out[..., dt.LEVEL_PRIMARY] = enrol[..., 1:dt.FIRST_JUNIOR_GRADE].sum(-1)
-    out[..., dt.LEVEL_JUNIOR] = enrol[..., dt.FIRST_JUNIOR_GRADE:dt.N_GRADES + 1].sum(-1)
-    out[..., dt.LEVEL_ALL] = out[..., dt.LEVEL_PRIMARY] + out[..., dt.LEVEL_JUNIOR]
-    return out
 
 
 @dataclass

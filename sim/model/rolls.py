@@ -32,6 +32,7 @@ import numpy as np
 from sim.core import dtypes as dt
 from sim.core import rules
 from sim.model import choice_constants
+from sim.model.county_files import largest_remainder
 from sim.model.scenario import Scenario
 from sim.model.world import World
 
@@ -72,101 +73,51 @@ class Placement:
     expected_boarders: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def day_time(world: World, access: bool) -> np.ndarray:
-    """(nodes, schools) fastest one-way day minutes: walking, or motorbike/car with access."""
-    return np.minimum(world.t_walk, world.t_private) if access else world.t_walk.astype(np.float64)
-
-
-def largest_remainder(x: np.ndarray, total: int) -> np.ndarray:
-    """Whole numbers summing to `total` in proportion to x >= 0 (largest remainders first,
-    ties to the lower index)."""
-    if total <= 0 or x.sum() <= 0:
-        return np.zeros(len(x), np.int64)
-    q = x * (total / x.sum())
-    base = np.floor(q).astype(np.int64)
-    left = total - int(base.sum())
-    if left > 0:
-        order = np.argsort(-(q - base), kind="stable")
-        base[order[:left]] += 1
-    return base
-
-
 def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np.ndarray,
           attrs: dict[str, np.ndarray], children: np.ndarray,
           rng: np.random.Generator) -> Placement:
     """Households and modes for every pupil on the rolls (see the module docstring).
     `children`: (nodes, 10) the villages' synthetic children of each grade."""
     roll = world.school_roll
-    hh_access = attrs["access"]
     cal = choice_constants.calibrate(world, scenario, hh_node, hh_head_age, attrs, children)
     opts = cal.options
     prob = opts.probabilities(cal.const, cal.board)
-    flows = cal.flows(hh_node, world.n_nodes)
-    n_nodes = world.n_nodes
+    flows = cal.flows(prob, hh_node, world.n_nodes)
     unserved: dict[str, list[int]] = {}
     fallback: list[str] = []
     short: dict[str, int] = {}
     beyond = 0
-    has_hh = np.bincount(hh_node, minlength=n_nodes) > 0
+    has_hh = np.bincount(hh_node, minlength=world.n_nodes) > 0
     by_node = np.argsort(hh_node, kind="stable")
-    node_start = np.searchsorted(hh_node[by_node], np.arange(n_nodes + 1))
+    node_start = np.searchsorted(hh_node[by_node], np.arange(world.n_nodes + 1))
     out_hh, out_age, out_school = [], [], []
-    placed = np.zeros((n_nodes, dt.N_GRADES + 1))
+    placed = np.zeros((world.n_nodes, dt.N_GRADES + 1))
     for g in range(1, dt.N_GRADES + 1):
-        reach = np.zeros(n_nodes, bool)
-        np.logical_or.at(reach, hh_node, opts.n_opt[:, g] > 0)
-        for v in np.flatnonzero(~reach & (world.node_population > 0)):
+        for v in np.flatnonzero(~cal.served[:, g] & (world.node_population > 0)):
             unserved.setdefault(world.node_name[v], []).append(g)
         age = g + dt.SCHOOL_ENTRY_AGE - 1
-        # households with school s among their options for grade g, by school
-        h_e, k_e = np.nonzero(opts.cand[:, g, :] >= 0)
-        s_e = opts.cand[h_e, g, k_e]
-        p_e = prob[h_e, g, k_e]
-        by_school = np.argsort(s_e, kind="stable")
-        bounds = np.searchsorted(s_e[by_school], np.arange(world.n_schools + 1))
         # from_further: a village beyond reach supplies at most its own children of the grade
         spare = cal.expected[:, g].copy()
         for s in np.flatnonzero(roll[:, g] > 0):
             n = int(roll[s, g])
             f = flows[g][:, s].copy()
+            name = world.school_name[s]
             if f.sum() <= 0:  # nobody in reach: the school's own village, or the nearest
-                fallback.append(world.school_name[s])
+                fallback.append(name)
                 near = np.argsort(world.t_private[:, s], kind="stable")
                 f[next(int(x) for x in near if has_hh[x])] = 1.0
-            elif (scenario.county.roll_shortfall == "from_further" and f.sum() < n
-                  and cal.short[s, rules.level_of_grade(g)] > 0):
-                extra = n - f.sum()
-                short[world.school_name[s]] = short.get(world.school_name[s], 0) + int(round(extra))
-                for v in np.argsort(world.t_private[:, s], kind="stable"):
-                    if extra <= 0:
-                        break
-                    if f[v] > 0 or not has_hh[v] or spare[v] <= 0:
-                        continue
-                    take = min(spare[v], extra)
-                    f[v] += take
-                    spare[v] -= take
-                    extra -= take
-                    beyond += int(round(take))
-            elif f.sum() < n * (1 - choice_constants.TOLERANCE) and \
-                    cal.short[s, rules.level_of_grade(g)] > 0:
-                short[world.school_name[s]] = short.get(world.school_name[s], 0) + \
-                    int(round(n - f.sum()))
+            elif (cal.short[s, rules.level_of_grade(g)] > 0
+                  and f.sum() < n * (1 - choice_constants.TOLERANCE)):
+                short[name] = short.get(name, 0) + int(round(n - f.sum()))
+                if scenario.county.roll_shortfall == "from_further":
+                    beyond += _from_further(f, n, spare, has_hh, world.t_private[:, s])
             counts = largest_remainder(f, n)
-            mine = by_school[bounds[s]:bounds[s + 1]]
             for v in np.flatnonzero(counts):
                 members = by_node[node_start[v]:node_start[v + 1]]
-                at_v = mine[hh_node[h_e[mine]] == v]
-                lookup = {int(h): float(p) for h, p in zip(h_e[at_v], p_e[at_v], strict=True)}
-                w = np.array([lookup.get(int(h), 0.0) for h in members])
-                old_enough = hh_head_age[members] >= age + 20
-                for pool_mask in (old_enough & (w > 0), w > 0, old_enough,
-                                  np.ones(len(members), bool)):
-                    if pool_mask.any():
-                        break
-                pool, pw = members[pool_mask], w[pool_mask]
-                pw = pw / pw.sum() if pw.sum() > 0 else np.full(len(pool), 1.0 / len(pool))
-                picks = rng.choice(len(pool), size=int(counts[v]), p=pw)
-                out_hh += pool[picks].tolist()
+                # each household's probability of choosing s for grade g
+                w = (prob[members, g] * (opts.cand[members, g] == s)).sum(axis=1)
+                out_hh += _draw_households(members, w, hh_head_age[members] >= age + 20,
+                                           int(counts[v]), rng).tolist()
                 placed[v, g] += counts[v]
             out_age += [age] * n
             out_school += [s] * n
@@ -175,7 +126,7 @@ def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np
     age_arr = np.array(out_age, np.int64)
     grade = age_arr - (dt.SCHOOL_ENTRY_AGE - 1)
     node = hh_node[hh]
-    access = hh_access[hh].astype(bool)
+    access = attrs["access"][hh].astype(bool)
     t = np.where(access, np.minimum(world.t_walk[node, school], world.t_private[node, school]),
                  world.t_walk[node, school]).astype(np.float64)
     mode = np.where(access & (world.t_private[node, school] < world.t_walk[node, school]),
@@ -188,11 +139,44 @@ def place(world: World, scenario: Scenario, hh_node: np.ndarray, hh_head_age: np
                                                             VILLAGE_GAP_PUPILS)):
         gaps.append((world.node_name[v], int(round(want[v])), int(round(got[v]))))
     const, board_const = choice_constants.opened_constants(world, cal.const, cal.board)
-    pupils, boarders = cal.options.expected(cal.const, cal.board, cal.weight)
+    pupils, boarders = opts.expected(cal.const, cal.board, cal.weight)
+    uncalibrated = opts.expected(np.zeros_like(cal.const), np.zeros_like(cal.board), cal.weight)[0]
     return Placement(hh, age_arr, school, mode, t, unserved, fallback, const, board, short,
-                     beyond, gaps, cal.scale, cal.rounds, cal.error, pupils,
-                     cal.level_pupils(np.zeros_like(cal.const), np.zeros_like(cal.board)),
+                     beyond, gaps, cal.scale, cal.rounds, cal.error, pupils, uncalibrated,
                      board_const, boarders)
+
+
+def _from_further(f: np.ndarray, n: int, spare: np.ndarray, has_hh: np.ndarray,
+                  t_private: np.ndarray) -> int:
+    """`county.roll_shortfall: from_further`: add to the flows `f` (nodes) of a school short of
+    children in reach the pupils its roll still lacks, from the nearest villages beyond reach,
+    each at most its `spare` children (taken from it). Returns the pupils placed so."""
+    extra, beyond = n - f.sum(), 0
+    for v in np.argsort(t_private, kind="stable"):
+        if extra <= 0:
+            break
+        if f[v] > 0 or not has_hh[v] or spare[v] <= 0:
+            continue
+        take = min(spare[v], extra)
+        f[v] += take
+        spare[v] -= take
+        extra -= take
+        beyond += int(round(take))
+    return beyond
+
+
+def _draw_households(members: np.ndarray, w: np.ndarray, old_enough: np.ndarray, n: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """n households of a village for pupils of one school and grade, in proportion to `w` (each
+    household's probability of choosing the school): among those whose head is old enough to
+    be the parent and that could choose it, else those that could, else those old enough,
+    else any (uniformly where no one could choose it)."""
+    for pool_mask in (old_enough & (w > 0), w > 0, old_enough, np.ones(len(members), bool)):
+        if pool_mask.any():
+            break
+    pool, pw = members[pool_mask], w[pool_mask]
+    pw = pw / pw.sum() if pw.sum() > 0 else np.full(len(pool), 1.0 / len(pool))
+    return pool[rng.choice(len(pool), size=n, p=pw)]
 
 
 def _boarders(world: World, scenario: Scenario, school: np.ndarray, grade: np.ndarray,

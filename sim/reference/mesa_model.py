@@ -25,6 +25,7 @@ from sim.core.kernels import counter_rng
 from sim.core.kernels import state as ev
 from sim.core.kernels.record import N_BINS
 from sim.model import build, engine
+from sim.model.arrays import school_pupils_by_level
 from sim.model.scenario import Scenario
 
 #: levels a village school merges out of (its receiving school is of another level)
@@ -928,7 +929,7 @@ def run_model(built: build.Model, start: int, stop: int, progress=None) -> engin
                 model.step()
                 steps += len(model.pupils)
             enrol = np.stack([s.enrol for s in model.schools])
-            engine.school_pupils_by_level(enrol, pupils[i, year])
+            school_pupils_by_level(enrol, pupils[i, year])
         values[i] = np.stack(model.indicators)
         events[i] = np.stack([s.events for s in model.schools])
         networks[i] = model.bus_network_ids
