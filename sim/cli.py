@@ -38,6 +38,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     overrides = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed))
                  if v is not None}
+    if args.posterior:
+        overrides["posterior"] = str(Path(args.posterior).resolve())
+    elif args.no_posterior:
+        overrides["posterior"] = None
     runs = plan_and_reference(args.scenario, overrides, args.out, not args.no_compare)
     s, out_dir = runs[0]
     with tqdm(total=sum(r.replicates for r, _ in runs), unit="replicate", desc="simulating",
@@ -317,6 +321,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", choices=["numba", "mesa"], default="numba",
                      help="numba core (default) or the Mesa reference model (same outputs, "
                           "single thread, far slower)")
+    post = run.add_mutually_exclusive_group()
+    post.add_argument("--posterior", metavar="FILE",
+                      help="calibrated posterior (posterior.csv or .parquet): each replicate draws "
+                           "its dropout, achievement and senior-high parameters from it, the same "
+                           "draw in the plan and its reference (default: the scenario's "
+                           "`posterior`, which the bundled scenarios set)")
+    post.add_argument("--no-posterior", action="store_true",
+                      help="fixed parameters: intervals show chance only, not parameter "
+                           "uncertainty")
     run.add_argument("--no-compare", action="store_true",
                      help="skip the scenario's compare_to reference run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -132,9 +132,19 @@ def _chooses_again(states):
     return _stage_switches(states) > 2 * _stage_switches(off) + 20
 
 
-def _closure_shock(states, shock=0.3):
-    """A pupil whose school closed lost the closure shock (and more for a long trip)."""
-    return any((s["child.achievement"] <= -shock + 1e-6).any() for s in states[1:2])
+def _move_effects(states, effect=0.3):
+    """The plan's forced move is two-sided: in the closure year a pupil of grades 1-3 lost the
+    younger pupils' effect (and maybe more for a long trip), and one of grade 4 or later gained
+    the older pupils' effect (with the quality and boarding terms off)."""
+    s, before = states[1], states[0]["child.school"]
+    n = len(before)
+    at = np.maximum(before, 0)
+    moved = ((s["child.status"][:n] == dt.ENROLLED) & (before >= 0) & ~s["school.open"][at]
+             & (s["child.grade"][:n] <= s["school.hi"][at]))
+    s = {k: v[:n] for k, v in s.items() if k.startswith("child.")}
+    young, older = moved & (s["child.grade"] < 4), moved & (s["child.grade"] >= 4)
+    return (bool((s["child.achievement"][young] <= -effect + 1e-6).any())
+            and bool((s["child.achievement"][older] >= effect - 1e-6).any()))
 
 
 def _senior_entry(states):
@@ -169,7 +179,12 @@ RULES = {
     "dropouts brought back to school": (
         dict(policies={"dropout_tracking": {"return_share": 0.5}},
              behaviour={"dropout": {"base_primary": 0.05, "base_junior": 0.1}}), _returned),
-    "closure shock on achievement": (dict(), _closure_shock),
+    "two-sided move effect on achievement": (
+        dict(behaviour={"achievement": {"move_before_grade_4": -0.3, "move_from_grade_4": 0.3,
+                                        "per_quality_gain": 0.0, "boarding": 0.0}},
+             policies={"closures": [{"year": 1, "below": 200, "levels": ["village_primary"]}],
+                       "receiving_capacity_check": False}, years=2),
+        _move_effects),
     "senior high entry": (dict(behaviour={"senior_high": {"entry_prob": 0.6}}), _senior_entry),
     "unplaced children ageing out": (
         dict(behaviour={"choice": {"rent_prob": 0.0}},

@@ -31,6 +31,7 @@ OVER_60_MIN = 60.0  #: minutes; `share_travel_over_60min`
 LOWER_GRADES_LAST = 3  #: grades 1-3 are the lower primary grades
 LOWER_OVER_MIN = 30.0  #: minutes; national guidance limit for grades 1-3
 YOUNG_BOARDING_BELOW_GRADE = 4  #: boarders below this grade add the young-boarding hazard
+MOVED_YOUNG_BELOW_GRADE = 4  #: a forced move below this grade takes the younger pupils' effect
 
 REFERENCE_QUALITY = 0.5  #: school quality (0-1) at which the dropout quality term is zero
 

@@ -71,7 +71,7 @@ class Simulator:
 
     def __call__(self, pars) -> dict:
         engine.set_workers(self.threads)
-        over = self.overrides(pars)
+        over = sc.FIXED_PARAMETERS | self.overrides(pars)
         parts = []
         if self.index:
             result = run_scenario(sc.load(self.base, over), 0, self.replicates).result

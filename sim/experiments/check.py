@@ -185,7 +185,7 @@ def _rule_lines(model: build.Model, pupils: np.ndarray) -> list[tuple[int, str]]
             f"{math.ceil(r.share * len(under) - 1e-9)} of them by this year ({r.share:.0%})"
         names = ", ".join(w.school_name[x] for x in under[:10]) + \
             (f" and {len(under) - 10} more" if len(under) > 10 else "")
-        lines.append((r.year, f"  year {r.year} rule: close {', '.join(r.levels)} under {r.below} pupils "
+        lines.append((r.year, f"  year {r.year} rule: close {', '.join(r.levels)} {r.size_words()} "
                      f"({r.ranking}): {len(under)} such schools in the base year"
                      + (f" ({names})" if len(under) else "") + f"; closes {what}"))
     return lines

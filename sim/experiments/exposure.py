@@ -10,6 +10,8 @@ same households and random draws until the plans differ). Each replicate gives:
 - `girls_years_at_17`, `boys_years_at_17`: mean (plan - reference) years of schooling completed
   at age 17 (`rules.SCHOOLING_MEASURED_AT_AGE`) of the exposed girls (boys) who reach 17 in the
   county in both runs (years);
+- `years_at_17`: the same for girls and boys together (Liang 2017's overall effect);
+- `gap_years_at_17`: the girls' mean less the boys' (the sex difference Hannum et al. test);
 - `compulsory_years_at_17`: the same for both sexes, years counted up to grade 9 only (the
   compulsory stage; Liang 2017 finds no effect there);
 - `senior_entry_relative`: the exposed grade-9 finishers' senior-high entry share under the
@@ -38,8 +40,8 @@ from sim.model.scenario import Scenario
 
 EXPOSED_AGES = (6, 11)  #: ages in the closure year (year 1) that count as exposed at primary ages
 COMPULSORY_YEARS = 9  #: grades of compulsory schooling
-PAIRED = ("girls_years_at_17", "boys_years_at_17", "compulsory_years_at_17",
-          "senior_entry_relative")
+PAIRED = ("girls_years_at_17", "boys_years_at_17", "gap_years_at_17", "years_at_17",
+          "compulsory_years_at_17", "senior_entry_relative")
 BASELINE = ("junior_dropout_rate", "nine_year_completion")
 STATISTICS = PAIRED + BASELINE
 
@@ -100,6 +102,8 @@ def paired_statistics(plan_model: build.Model, plan: Trace, ref: Trace) -> dict[
     res = {}
     for name, mask in (("girls_years_at_17", both & female), ("boys_years_at_17", both & ~female)):
         res[name] = float(diff[mask].mean()) if mask.any() else np.nan
+    res["gap_years_at_17"] = res["girls_years_at_17"] - res["boys_years_at_17"]
+    res["years_at_17"] = float(diff[both].mean()) if both.any() else np.nan
     capped = (np.minimum(plan.years_at_17, COMPULSORY_YEARS)
               - np.minimum(ref.years_at_17, COMPULSORY_YEARS))
     res["compulsory_years_at_17"] = float(capped[both].mean()) if both.any() else np.nan

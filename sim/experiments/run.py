@@ -74,12 +74,13 @@ def plan_and_reference(path: str | Path, overrides: dict, out: str | Path | None
                        with_reference: bool = True) -> list[tuple[Scenario, Path]]:
     """The scenario of `path` (with overrides) and its results folder (default
     results/<name>/), then its `compare_to` reference if it names one (with the plan's seed,
-    replicates and years: common random numbers) in the folder's reference/."""
+    replicates, years and posterior: common random numbers and the same parameter draw for
+    each replicate) in the folder's reference/."""
     plan = load(path, overrides)
     runs = [(plan, Path(out) if out else Path("results") / plan.name)]
     if plan.compare_to and with_reference:
         ref = load(plan.compare_to, {"seed": plan.seed, "replicates": plan.replicates,
-                                     "years": plan.years})
+                                     "years": plan.years, "posterior": plan.posterior})
         runs.append((ref, runs[0][1] / "reference"))
     return runs
 

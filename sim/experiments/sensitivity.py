@@ -168,7 +168,7 @@ def evaluate(setup: Setup, X: np.ndarray, progress=None) -> np.ndarray:
     Every point uses replicate seeds 0..replicates-1 of the base scenario's root seed."""
     Y = np.empty((len(X), len(setup.targets)))
     for i, row in enumerate(X):
-        values = run_scenario(sc.load(setup.base, _point(setup, row)), 0,
+        values = run_scenario(sc.load(setup.base, sc.FIXED_PARAMETERS | _point(setup, row)), 0,
                               setup.replicates).result.values
         year = min(setup.year, values.shape[1] - 1)
         Y[i] = simulated_means(values, [(year, INDICATOR_NAMES.index(name), LEVELS[level], -1)

@@ -39,7 +39,7 @@ def chunk_file(point: int, start: int, stop: int) -> str:
 
 @lru_cache(maxsize=4)
 def _model(base: str, overrides_json: str) -> build.Model:
-    return build.build_model(sc.load(base, json.loads(overrides_json)))
+    return build.build_model(sc.load(base, sc.FIXED_PARAMETERS | json.loads(overrides_json)))
 
 
 def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, results_dir: str,

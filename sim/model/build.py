@@ -27,6 +27,7 @@ from sim.model.births import birth_scale
 from sim.model.county_files import load_county
 from sim.model.params import Params, build_params, build_rules
 from sim.model.population import Population, synthesise
+from sim.model.posterior import Posterior, load_posterior
 from sim.model.scenario import Scenario
 from sim.model.transport import BusService, bus_service
 from sim.model.world import World, compute_travel_times, synthetic_county
@@ -52,6 +53,16 @@ class Model:
     #: base-year problems of the rolls (boarders over beds, rolls larger than the children in
     #: reach, villages far from their population's children), said before a run and by `check`
     problems: list[str]
+    #: the calibrated posterior each replicate draws its yearly-kernel parameters from (None:
+    #: every replicate runs with P)
+    posterior: Posterior | None = None
+
+    def replicate_params(self, replicate: int) -> Params:
+        """The kernel parameters replicate `replicate` runs with: P, or its posterior draw."""
+        if self.posterior is None:
+            return self.P
+        return self.posterior.params(self.scenario,
+                                     self.posterior.particle(self.scenario.seed, replicate))
 
     def policy_years(self) -> set[int]:
         """Simulated years with closure rules or named actions (bus lines are re-planned)."""
@@ -106,7 +117,7 @@ def base_state(world: World, pop: Population, years: int, W: WorldArrays,
         hh=pop.child_hh.copy(), next_sibling=nxt, age=age, female=pop.child_female.copy(),
         grade=grade, school=school, mode=mode, status=status, travel=travel, cost=cost,
         achievement=np.zeros(n_c, np.float32), schooling=base_schooling(age),
-        moved=np.zeros(n_c, bool), n_used=np.array([n_c], np.int64),
+        moved_from=np.full(n_c, -1, np.int32), n_used=np.array([n_c], np.int64),
     )
     last_fertile_age = rules.BIRTH_AGES_LOW[1]
     fertile_years = np.clip(last_fertile_age + 1 - pop.hh_head_age.astype(np.int64), 0, years).sum()
@@ -241,5 +252,6 @@ def build_model(scenario: Scenario) -> Model:
     S0, H0, C0, capacity = base_state(world, pop, scenario.years, W, P)
     bus = bus_service(world, scenario, bus_demand(world, pop), W.node_catchment)
     notes, problems = roll_notes(world, pop, raised, scenario)
+    posterior = (load_posterior(scenario.posterior, scenario) if scenario.posterior else None)
     return Model(scenario, world, pop, W, P, build_rules(scenario), S0, H0, C0, capacity, bus,
-                 A, base_year_notes(world, pop) + notes, problems)
+                 A, base_year_notes(world, pop) + notes, problems, posterior)

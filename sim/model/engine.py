@@ -17,6 +17,7 @@ from sim.core.kernels import annual
 from sim.core.kernels.state import N_COUNTS, Children, Households, Schools
 from sim.model.arrays import school_pupils_by_level
 from sim.model.build import Model
+from sim.model.params import Params
 
 
 @dataclass
@@ -94,15 +95,27 @@ def set_bus_network(model: Model, S: Schools) -> int:
     return idx
 
 
+def replicate_groups(model: Model, start: int, stop: int) -> list[tuple[Params, np.ndarray]]:
+    """Replicates start..stop-1 grouped by the kernel parameters they run with: (P, positions
+    0..stop-start-1), one group without a posterior, one per drawn particle with it."""
+    if model.posterior is None:
+        return [(model.P, np.arange(stop - start))]
+    particle = np.array([model.posterior.particle(model.scenario.seed, r)
+                         for r in range(start, stop)])
+    return [(model.posterior.params(model.scenario, int(k)), np.flatnonzero(particle == k))
+            for k in np.unique(particle)]
+
+
 def run_model(model: Model, start: int, stop: int, batch: int | None = None,
               progress=None) -> RunResult:
     """Run replicates start..stop-1. `batch` replicates step through the years together (results
-    do not depend on it); `progress(n)` is called after each batch."""
+    do not depend on it, nor on which replicates share a batch); with a posterior, replicates
+    that drew the same particle share batches. `progress(n)` is called after each batch."""
     seeds = rng.replicate_seeds(model.scenario.seed, start, stop)
     batch = batch or max(8, 4 * numba.get_num_threads())
     years = model.scenario.years
     rule_years = model.policy_years()
-    P, W, R, A = model.P, model.W, model.R, model.A
+    W, R, A = model.W, model.R, model.A
     values = np.empty((len(seeds), years + 1, N_INDICATORS, 3))
     events = np.empty((len(seeds), *model.S0.events.shape), np.int32)
     networks = np.full((len(seeds), years + 1), -1, np.int64)
@@ -110,33 +123,37 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     before = model.bus.stats()
     steps = 0
     t0 = time.perf_counter()
-    for i in range(0, len(seeds), batch):
-        sd = seeds[i:i + batch]
-        n = len(sd)
-        state = batch_state(model, n)
-        SB, HB, CB = state
-        counts = np.zeros((n, N_COUNTS), np.int64)
-        at_risk = np.zeros((n, dt.N_GRADES + 1), np.int64)
-        dropped = np.zeros((n, dt.N_GRADES + 1), np.int64)
-        st = np.zeros(n, np.int64)
-        out = np.empty((n, N_INDICATORS, 3))
-        net = np.full(n, -1, np.int64)
-        for year in range(years + 1):
-            if year > 0:
-                annual.year_batch(annual.POLICY, year, sd, P, W, R, A, SB, HB, CB, counts,
+    for P, positions in replicate_groups(model, start, stop):
+        for i in range(0, len(positions), batch):
+            pos = positions[i:i + batch]
+            sd = seeds[pos]
+            n = len(sd)
+            state = batch_state(model, n)
+            SB, HB, CB = state
+            counts = np.zeros((n, N_COUNTS), np.int64)
+            at_risk = np.zeros((n, dt.N_GRADES + 1), np.int64)
+            dropped = np.zeros((n, dt.N_GRADES + 1), np.int64)
+            st = np.zeros(n, np.int64)
+            out = np.empty((n, N_INDICATORS, 3))
+            net = np.full(n, -1, np.int64)
+            by_level = np.empty((n, *pupils.shape[2:]), np.int32)
+            for year in range(years + 1):
+                if year > 0:
+                    annual.year_batch(annual.POLICY, year, sd, P, W, R, A, SB, HB, CB, counts,
+                                      at_risk, dropped, out, st)
+                    if year in rule_years:
+                        for k in range(n):
+                            net[k] = set_bus_network(model, replicate(state, k)[0])
+                annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, A, SB, HB, CB, counts,
                                   at_risk, dropped, out, st)
-                if year in rule_years:
-                    for k in range(n):
-                        net[k] = set_bus_network(model, replicate(state, k)[0])
-            annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, A, SB, HB, CB, counts,
-                              at_risk, dropped, out, st)
-            values[i:i + n, year] = out
-            networks[i:i + n, year] = net
-            school_pupils_by_level(SB.enrol, pupils[i:i + n, year])
-        events[i:i + n] = SB.events
-        steps += int(st.sum())
-        if progress is not None:
-            progress(n)
+                values[pos, year] = out
+                networks[pos, year] = net
+                school_pupils_by_level(SB.enrol, by_level)
+                pupils[pos, year] = by_level
+            events[pos] = SB.events
+            steps += int(st.sum())
+            if progress is not None:
+                progress(n)
     after = model.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
     return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils,
@@ -160,7 +177,7 @@ def trace_replicate(model: Model, replicate_index: int = 0) -> Iterator[YearStat
     kernels in the same order as `run_model`, with identical results, for inspecting agents and
     schools between years."""
     seed = rng.replicate_seeds(model.scenario.seed, replicate_index, replicate_index + 1)[0]
-    P, W, R, A = model.P, model.W, model.R, model.A
+    P, W, R, A = model.replicate_params(replicate_index), model.W, model.R, model.A
     S, H, C = replicate(batch_state(model, 1), 0)
     counts = np.zeros(N_COUNTS, np.int64)
     at_risk = np.zeros(dt.N_GRADES + 1, np.int64)

@@ -75,7 +75,10 @@ KERNEL_PARAMETERS: dict[str, From] = {
     "b_left_behind": From("behaviour.dropout.left_behind"),
     "b_boarding": From("behaviour.dropout.boarding"),
     "b_achievement": From("behaviour.dropout.achievement"),
-    "ach_closure_shock": From("behaviour.achievement.closure_shock"),
+    "ach_move_young": From("behaviour.achievement.move_before_grade_4"),
+    "ach_move_older": From("behaviour.achievement.move_from_grade_4"),
+    "ach_per_quality": From("behaviour.achievement.per_quality_gain"),
+    "ach_boarding": From("behaviour.achievement.boarding"),
     "ach_per_10min": From("behaviour.achievement.per_10min_over_30"),
     "ach_young_boarding": From("behaviour.achievement.young_boarding"),
     "ach_persistence": From("behaviour.achievement.persistence"),
@@ -122,6 +125,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
 #: scenario fields of `behaviour` and `policies` that are not kernel parameters: the module
 #: that reads them (a field may be both, e.g. the boarding minimum grade also plans bus lines)
 READ_ELSEWHERE: dict[str, str] = {
+    "posterior": "sim/model/posterior.py (per-replicate parameter draws; Model.replicate_params)",
     "behaviour.demography.initial_one_parent_away": "sim/model/population.py",
     "behaviour.demography.births_follow_base_cohort": "sim/model/births.py (W.birth_scale)",
     "behaviour.demography.initial_both_parents_away": "sim/model/population.py",

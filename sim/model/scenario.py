@@ -165,7 +165,7 @@ class Dropout(Strict):
         0.129, ge=0, description="extra log-odds per 10 minutes travel for girls")
     cost_share: float = Field(
         1.5, ge=0, description="log-odds per unit of family school cost / household income")
-    hardship: float = Field(0.5, ge=0, description="log-odds for a household in hardship")
+    hardship: float = Field(0.6, ge=0, description="log-odds for a household in hardship")
     left_behind: float = Field(0.3, ge=0, description="log-odds for a left-behind child")
     boarding: float = Field(
         0.3, ge=0, description="log-odds for a boarder (its own term: a boarder has no daily trip)")
@@ -174,20 +174,32 @@ class Dropout(Strict):
     quality: float = Field(
         -0.5, le=0, description="log-odds per unit of school quality index above 0.5")
     achievement: float = Field(
-        0.5, ge=0, description="log-odds per unit (SD) of achievement deficit")
+        0.5, ge=0, description="log-odds lower per unit (SD) of achievement (a deficit raises it)")
 
 
 class Achievement(Strict):
-    """How closures, long trips and young boarding lower a pupil's achievement (SD units)."""
+    """What schooling does to a pupil's achievement, relative to staying in the school it had
+    (SD units, either sign): a move forced by the plan (by the grade at the move and by the
+    receiving school's quality against the old one), boarding, long day trips and young
+    boarding. Sources and status: docs/parameters.md."""
 
-    closure_shock: float = Field(
-        0.52, ge=0, description="lost when the plan closes or downgrades the pupil's school (SD)")
+    move_before_grade_4: float = Field(
+        -0.52, ge=-2, le=2, description="effect of a move forced by the plan at grades 1-3 "
+                                        "(SD, negative: a loss)")
+    move_from_grade_4: float = Field(
+        0.0, ge=-2, le=2, description="effect of a move forced by the plan at grade 4 or later "
+                                      "(SD, either sign)")
+    per_quality_gain: float = Field(
+        0.5, ge=0, description="gained at a forced move per unit of receiving-school quality "
+                               "above the old school's (SD per quality unit; negative gap: a loss)")
+    boarding: float = Field(
+        0.04, ge=-1, le=1, description="gained each year boarding, cognitive (SD per year)")
     per_10min_over_30: float = Field(
         0.02, ge=0, description="lost each year per 10 minutes of day trip beyond 30 (SD)")
     young_boarding: float = Field(
         0.1, ge=0, description="lost each year boarding below grade 4 (SD)")
     persistence: float = Field(
-        0.83, ge=0, le=1, description="share of the deficit still there a year later")
+        0.83, ge=0, le=1, description="share of the achievement gap still there a year later")
 
 
 class SeniorHigh(Strict):
@@ -247,12 +259,19 @@ class Behaviour(Strict):
 
 # --- policies -----------------------------------------------------------------------------
 class ClosureRule(Strict):
+    """A closure rule. Its size limit is `below: N` (fewer than N pupils) or `at_most: N` (N
+    pupils or fewer: the plans' "N人以下", which in Chinese legal usage includes N); give one.
+    `at_most: N` is kept as `below: N + 1` (pupil counts are whole numbers)."""
+
     year: int = Field(ge=1, description="simulated year the rule acts in (1 = first year)")
-    below: int = Field(ge=1, description="close schools with fewer pupils than this (pupils)")
+    below: int | None = Field(None, ge=1, description="close schools with fewer pupils than this "
+                                                      "(pupils)")
+    at_most: int | None = Field(None, ge=0, description="close schools with this many pupils or "
+                                                        "fewer (pupils; \"N人以下\")")
     share: float | None = Field(
         None, gt=0, le=1,
-        description="target share of the base year's schools under `below` closed by this year; "
-                    "omitted = close all such schools")
+        description="target share of the base year's schools under the size limit closed by this "
+                    "year; omitted = close all such schools")
     ranking: RankingName = Field("smallest_first", description="which schools go first")
     levels: list[LevelName] = Field(
         ["teaching_point", "village_primary"], min_length=1, description="levels the rule applies to")
@@ -260,6 +279,27 @@ class ClosureRule(Strict):
         None, min_length=1, description="levels whose schools may receive the pupils (the "
                                         "nearest open one teaching their grades); omitted = "
                                         "every level the rule does not close")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_limit(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        at_most, below = data.get("at_most"), data.get("below")
+        if at_most is None and below is None:
+            raise ValueError("give the size limit: `at_most: N` (N pupils or fewer, the plans' "
+                             "'N人以下') or `below: N` (fewer than N)")
+        if isinstance(at_most, int) and not isinstance(at_most, bool):
+            if below is not None and below != at_most + 1:
+                raise ValueError("give `below` (fewer than N pupils) or `at_most` (N or fewer), "
+                                 "not both")
+            data = {**data, "below": at_most + 1}
+        return data
+
+    def size_words(self) -> str:
+        """The size limit as the plan words it: 'of at most 30 pupils' or 'under 30 pupils'."""
+        return (f"of at most {self.at_most} pupils" if self.at_most is not None
+                else f"under {self.below} pupils")
 
 
 class Exemptions(Strict):
@@ -509,6 +549,10 @@ class Scenario(Strict):
     extends: str | None = Field(None, description="parent scenario file, relative to this file")
     compare_to: str | None = Field(
         None, description="reference scenario run alongside with common random numbers")
+    posterior: str | None = Field(
+        None, description="calibrated posterior (CSV or parquet, relative to this file): each "
+                          "replicate draws its dropout, achievement and senior-high parameters "
+                          "from it (sim/model/posterior.py); omitted = fixed parameters")
     seed: int = Field(20240425, ge=0, description="root seed; replicate seeds are spawned from it")
     replicates: int = Field(200, ge=1, le=1_000_000, description="Monte Carlo replicates")
     years: int = Field(10, ge=1, le=50, description="school years simulated after the base year")
@@ -570,14 +614,16 @@ def _parse_yaml(path: str, text: str) -> dict:
 def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     """Read a scenario YAML and its `extends:` chain into one merged dictionary.
 
-    Relative paths inside (`extends`, `compare_to`, `county.data`) are made absolute here.
+    Relative paths inside (`extends`, `compare_to`, `posterior`, `county.data`) are made
+    absolute here.
     """
     path = Path(path).resolve()
     if path in _seen:
         raise InputError(str(path), "extends", "circular 'extends' chain")
     data = read_yaml(path)
-    if isinstance(data.get("compare_to"), str):
-        data["compare_to"] = str((path.parent / data["compare_to"]).resolve())
+    for key in ("compare_to", "posterior"):
+        if isinstance(data.get(key), str):
+            data[key] = str((path.parent / data[key]).resolve())
     county = data.get("county")
     if isinstance(county, dict) and isinstance(county.get("data"), str):
         county["data"] = str((path.parent / county["data"]).resolve())
@@ -644,6 +690,11 @@ def load(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
         except PathError as exc:
             raise InputError(str(path), dotted, str(exc)) from None
     return validate(data, str(path))
+
+
+#: overrides that keep the behavioural parameters fixed at the scenario's values (no posterior
+#: draw per replicate): sweeps, sensitivity analysis and calibration vary parameters themselves
+FIXED_PARAMETERS: dict[str, Any] = {"posterior": None}
 
 
 class PathError(ValueError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.model.posterior import intervals_note
 from sim.outputs import metrics, style
 from sim.outputs.metrics import Run
 from sim.outputs.thresholds import value_text
@@ -114,7 +115,8 @@ def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
              f"(median [90% interval] over {n} replicates"
              + ("; difference: plan - reference, replicate by replicate)" if reference is not None
                 else ")"),
-             "  " + headline(plan, reference, table, thresholds, year)]
+             "  " + headline(plan, reference, table, thresholds, year),
+             f"  {intervals_note(plan.scenario)}."]
     cols = ["what", plan.scenario.name] + ([reference.scenario.name, "difference"]
                                            if reference is not None else [])
     shown = table[cols].rename(columns={"what": ""})

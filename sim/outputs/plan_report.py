@@ -83,8 +83,8 @@ def targets_table(model: Model, result: RunResult) -> pd.DataFrame:
             either = np.divide(n_either, n_base, out=np.full(len(n_base), np.nan),
                                where=n_base > 0)
             need = np.ceil(r.share * n_base - 1e-9)
-            rows.append({"year": year, "rule": f"{r.share:.0%} of the base year's schools under "
-                         f"{r.below} pupils closed by year {year}",
+            rows.append({"year": year, "rule": f"{r.share:.0%} of the base year's schools "
+                         f"{r.size_words()} closed by year {year}",
                          "target_share": r.share, "base_schools_mean": float(n_base.mean()),
                          "closed_share_mean": float(np.nanmean(share)),
                          "closed_share_p05": float(np.nanquantile(share, 0.05)),

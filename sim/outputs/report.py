@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.model.posterior import intervals_note  # noqa: E402
 from sim.outputs import store, style  # noqa: E402
 from sim.outputs.metrics import Run  # noqa: E402
 from sim.outputs.snapshot import Snapshot  # noqa: E402
@@ -260,7 +261,8 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
     body = [
         f"<h1>SchoolFlow plan comparison</h1><p>Scenarios: {names}. Reference: "
         f"{html.escape(runs[0].scenario.name)}. {n} replicates each, with common random numbers "
-        "(replicate i of every scenario has the same seed).</p>",
+        "(replicate i of every scenario has the same seed). "
+        + html.escape(intervals_note(runs[0].scenario)) + ".</p>",
         *[f"<h2>What the plan does to pupils</h2><pre class='screen'>{html.escape(s)}</pre>"
           for s in (screens or [])],
         "<h2>Thresholds of the plans</h2><p>Each scenario's own thresholds, checked in every "

@@ -122,10 +122,10 @@ class Pupil(mesa.Agent):
         self.mode = dt.MODE_NONE
         self.travel = 0.0  # one-way minutes
         self.cost = 0.0    # family cost, yuan per year
-        self.achievement = 0.0  # SD units against an undisturbed schooling (0 or below)
+        self.achievement = 0.0  # SD units against staying in the school it had (either sign)
         #: years of schooling completed: a base-year pupil aged a has completed a - 6
         self.schooling = float(min(max(age - dt.SCHOOL_ENTRY_AGE, 0), dt.N_GRADES))
-        self.moved = False      # this year the plan closed or downgraded its school
+        self.moved_from = None  # the school the plan closed or downgraded under it this year
 
     def leave_school(self) -> None:
         self.school = None
@@ -141,7 +141,8 @@ class SchoolFlowModel(mesa.Model):
         super().__init__(rng=int(scenario.seed) + replicate)
         built = built or build.build_model(scenario)
         self.scenario, self.world, self.population = scenario, built.world, built.population
-        self.p, self.w, self.rules, self.bus = built.P, built.W, built.R, built.bus
+        self.p, self.w, self.rules, self.bus = (built.replicate_params(replicate), built.W,
+                                                built.R, built.bus)
         self.actions = built.A
         self.policy_years = built.policy_years()
         self.seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
@@ -505,7 +506,7 @@ class SchoolFlowModel(mesa.Model):
             s = kid.school
             if not s.teaches(kid.grade):
                 kid.school = None
-                kid.moved = True  # the plan closed or downgraded its school
+                kid.moved_from = s  # the plan closed or downgraded its school
                 continue
             if kid.mode == dt.BUS:
                 door = self.bus_option(kid.household, s, kid.grade)
@@ -635,23 +636,27 @@ class SchoolFlowModel(mesa.Model):
         return min(pool, key=lambda o: (o[3], o[2])) if pool else None
 
     def achievement(self) -> None:
-        """Each placed pupil's achievement: last year's deficit times the persistence, less the
-        closure shock if its school closed, less the toll of a day trip beyond 30 minutes (per
-        10 minutes) and of boarding below grade 4."""
+        """Each placed pupil's achievement: last year's times the persistence, plus the effect
+        of a move the plan forced this year (by grade at the move, and by the receiving school's
+        quality against the old one's), plus the yearly boarding effect, less the toll of a day
+        trip beyond 30 minutes (per 10 minutes) and of boarding below grade 4."""
         p = self.p
         for kid in self.pupils:
+            old, kid.moved_from = kid.moved_from, None
             if kid.status != dt.ENROLLED or kid.school is None:
-                kid.moved = False
                 continue
             a = float(np.float32(kid.achievement)) * p.ach_persistence
-            if kid.moved:
-                a -= p.ach_closure_shock
-                kid.moved = False
+            if old is not None:
+                a += (p.ach_move_young if kid.grade < rules.MOVED_YOUNG_BELOW_GRADE
+                      else p.ach_move_older)
+                a += p.ach_per_quality * (kid.school.quality - old.quality)
             travel = float(np.float32(kid.travel))
             if rules.is_day_pupil(kid.mode) and travel > rules.LOWER_OVER_MIN:
                 a -= p.ach_per_10min * (travel - rules.LOWER_OVER_MIN) / 10.0
-            if kid.mode == dt.BOARDING and kid.grade < rules.YOUNG_BOARDING_BELOW_GRADE:
-                a -= p.ach_young_boarding
+            if kid.mode == dt.BOARDING:
+                a += p.ach_boarding
+                if kid.grade < rules.YOUNG_BOARDING_BELOW_GRADE:
+                    a -= p.ach_young_boarding
             kid.achievement = float(np.float32(a))
 
     def dropouts(self) -> None:

@@ -45,7 +45,7 @@ def year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out):
     Returns the child records stepped."""
     recount(P, W, S, H, C)
     place_all(year, seed, P, W, S, H, C)
-    achievement_year(P, C)
+    achievement_year(P, W, C)
     apply_dropout(year, seed, P, W, S, H, C, at_risk, dropped)
     remember_year(year, S, H, C)
     record_year(out, P, W, S, H, C, at_risk, dropped, counts)
@@ -67,7 +67,7 @@ def replicate_view(SB, HB, CB, i):
                    HB.first_child[i], HB.far[i])
     C = Children(CB.hh[i], CB.next_sibling[i], CB.age[i], CB.female[i], CB.grade[i], CB.school[i],
                  CB.mode[i], CB.status[i], CB.travel[i], CB.cost[i], CB.achievement[i],
-                 CB.schooling[i], CB.moved[i], CB.n_used[i])
+                 CB.schooling[i], CB.moved_from[i], CB.n_used[i])
     return S, H, C
 
 

@@ -159,7 +159,7 @@ def households_year(year, seed, P, W, H, C):
                 C.cost[c] = 0.0
                 C.achievement[c] = 0.0
                 C.schooling[c] = 0.0
-                C.moved[c] = False
+                C.moved_from[c] = -1
                 C.next_sibling[c] = H.first_child[h]
                 H.first_child[h] = c
         H.head_age[h] += 1

@@ -255,7 +255,7 @@ def recount(P, W, S, H, C):
         g = C.grade[c]
         if not S.open[s] or g < S.lo[s] or g > S.hi[s]:
             C.school[c] = -1
-            C.moved[c] = True  # the plan closed or downgraded the pupil's school
+            C.moved_from[c] = s  # the plan closed or downgraded the pupil's school
             continue
         if C.mode[c] == dt.BUS:
             h = C.hh[c]

@@ -163,9 +163,10 @@ Children = namedtuple("Children", [
     "status",        # int8: dt status code
     "travel",        # float32: one-way minutes to school
     "cost",          # float32: family cost of schooling, yuan per year
-    "achievement",   # float32: achievement relative to an undisturbed schooling (SD units;
-                     #   0 or below: closures, long trips and young boarding lower it)
+    "achievement",   # float32: achievement relative to staying in the school it had (SD
+                     #   units, either sign: sim/core/kernels/achievement.py)
     "schooling",     # float32: years of schooling completed
-    "moved",         # bool: this year the pupil's school closed or stopped teaching its grade
+    "moved_from",    # int32: the school the plan closed or downgraded under the pupil this
+                     #   year (-1: none)
     "n_used",        # int64 (1,): children records in use
 ])
