@@ -17,9 +17,46 @@ def test_bundled_scenarios_load():
     plan = sc.load(ROOT / "scenarios" / "default.yaml")
     ref = sc.load(ROOT / "scenarios" / "no_closure.yaml")
     assert plan.name == "default" and ref.name == "no_closure"
-    assert [r.share for r in plan.policies.closures if r.below == 100] == [0.6, 0.7, 0.8]
-    assert ref.policies.closures == []
-    assert plan.compare_to.endswith("no_closure.yaml")
+    assert [r.share for r in plan.policies.closures if r.at_most == 100] == [0.6, 0.7, 0.8]
+    # "100人以下" includes 100: at_most 100 is kept as below 101
+    assert {r.below for r in plan.policies.closures} == {31, 101}
+
+
+@pytest.mark.parametrize("rule, words", [
+    ({"year": 1}, "give the size limit"),
+    ({"year": 1, "at_most": 30, "below": 30}, "not both"),
+])
+def test_a_closure_rule_needs_one_size_limit(rule, words):
+    import copy
+
+    from tests.conftest import SMALL
+    data = copy.deepcopy(SMALL)
+    data["policies"]["closures"] = [rule]
+    with pytest.raises(sc.InputError, match=words):
+        sc.validate(data)
+
+
+def test_at_most_closes_a_school_of_exactly_that_size():
+    """`at_most: N` closes a school of N pupils in the base year, `below: N` does not (the
+    plans' "N人以下" includes N)."""
+    import copy
+
+    import numpy as np
+
+    from sim.model import build, engine
+    from tests.conftest import SMALL
+    data = copy.deepcopy(SMALL) | {"years": 1, "replicates": 1}
+    data["policies"] = {**data["policies"], "closures": [], "receiving_capacity_check": False,
+                        "exemptions": {"keep_teaching_points_if_travel_over_min": None}}
+    year0 = next(engine.trace_replicate(build.build_model(sc.validate(data)), 0))
+    totals = year0.S.enrol.sum(axis=1)
+    small = np.flatnonzero((year0.S.level == 0) & (totals > 0))  # teaching points with pupils
+    s = int(small[np.argmax(totals[small])])  # the largest: no other of its size or smaller left
+    n = int(totals[s])
+    for limit, closes in (({"at_most": n}, True), ({"below": n}, False)):
+        data["policies"]["closures"] = [{"year": 1, "levels": ["teaching_point"], **limit}]
+        last = list(engine.trace_replicate(build.build_model(sc.validate(data)), 0))[-1]
+        assert (not last.S.open[s]) == closes, (limit, n)
 
 
 def test_every_bundled_scenario_and_sweep_validates():
@@ -28,14 +65,17 @@ def test_every_bundled_scenario_and_sweep_validates():
     scenarios = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
         (ROOT / "scenarios" / "plans").glob("*.yaml"))
     names = {sc.load(p).name for p in scenarios}
-    assert {"xunwu_2024_2026", "jiangyuan_keep_points", "qujing_concentrate",
-            "town_no_transport", "no_closure"} <= names
+    assert {"xunwu_2024_2026", "xunwu_2024_2026_all_levels", "jiangyuan_keep_points",
+            "qujing_concentrate", "town_no_transport", "nanle_2022_balance", "no_closure"} <= names
     for p in (ROOT / "scenarios" / "plans").glob("*.yaml"):
         s = sc.load(p)
         assert s.compare_to is None or s.compare_to.endswith("plans/no_closure.yaml")
     xunwu = sc.load(ROOT / "scenarios" / "plans" / "xunwu_2024_2026.yaml")
-    assert [(r.year, r.below, r.share) for r in xunwu.policies.closures] == [
-        (1, 30, None), (1, 100, 0.6), (2, 30, None), (2, 100, 0.7), (3, 30, None), (3, 100, 0.8)]
+    assert [(r.year, r.at_most, r.share, r.levels) for r in xunwu.policies.closures] == [
+        (y, n, share, ["teaching_point", "village_primary"])
+        for y, n, share in ((1, 30, None), (1, 100, 0.6), (2, 30, None), (2, 100, 0.7),
+                            (3, 30, None), (3, 100, 0.8))]
+    assert xunwu.policies.exemptions.keep_teaching_points_if_travel_over_min == 30
     sweeps = sorted((ROOT / "scenarios" / "sweeps").glob("*.yaml"))
     assert sweeps and all(load_sweep(p).points for p in sweeps)
 
