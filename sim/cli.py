@@ -204,10 +204,15 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.experiments.calibrate import load_targets
-    from sim.experiments.calibrate_run import calibrate, repick
+    from sim.experiments.calibrate_run import calibrate, repick, ship_posterior
 
     targets = load_targets(args.targets)
     out = Path(args.out) if args.out else Path("results") / "calibration" / targets.path.stem
+    if args.ship:
+        path = ship_posterior(targets, out, Path(args.ship))
+        print(f"Written {path}: the final particles of {out}, with what made them; "
+              "nothing was run again")
+        return 0
     if args.pick and (out / "metadata.json").exists():
         path = repick(targets, out, args.pick)
         print(f"Written {path} (posterior {args.pick}); nothing was run again")
@@ -395,6 +400,10 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--pick", help="parameter set of calibrated.yaml: mean (default), median or "
                                    "draw:K (row K of posterior.parquet); on a finished "
                                    "calibration's --out, rewrites calibrated.yaml only")
+    ca.add_argument("--ship", metavar="FILE",
+                    help="write a finished calibration's posterior as a CSV that runs draw from "
+                         "(`posterior:` in a scenario, `run --posterior`), with its provenance; "
+                         "runs nothing")
     ca.add_argument("--resume", action="store_true",
                     help="continue an interrupted calibration in --out from its last finished "
                          "generation")

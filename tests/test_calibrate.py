@@ -109,7 +109,8 @@ def test_bad_school_rows_are_refused(tmp_path, row, message):
 
 def _cohort_files(tmp_path, **entry):
     """A small county with 2000s-style closures (plan) and without (reference), 7 years so
-    that children aged 11 at the closure reach 17, and a targets file with cohort entries."""
+    that children aged 11 at the closure (grade 5 or 6: the parameter is the effect of a move
+    from grade 4) reach 17, and a targets file with cohort entries."""
     from tests.conftest import SMALL
     plan = {**SMALL, "name": "plan", "years": 7, "replicates": 2,
             "policies": {"closures": [{"year": 1, "below": 100000}],
@@ -127,7 +128,7 @@ def _cohort_files(tmp_path, **entry):
     if entry:
         cohort = [entry]
     spec = {"scenario": "ref.yaml", "replicates": 2, "cohort": cohort,
-            "parameters": {"behaviour.achievement.move_before_grade_4": {"low": -1.0, "high": 0.0}}}
+            "parameters": {"behaviour.achievement.move_from_grade_4": {"low": -1.0, "high": 0.0}}}
     path = tmp_path / "targets.yaml"
     path.write_text(yaml.safe_dump(spec))
     return path
@@ -143,16 +144,16 @@ def test_cohort_targets_are_the_exposure_statistics_of_their_scenarios(tmp_path)
     assert list(targets.table["indicator"]) == ["girls_years_at_17", "senior_entry_relative",
                                                 "nine_year_completion"]
     assert list(targets.table["value"]) == [-0.6, -0.18, 0.957]
-    y = simulator(targets, threads=1)({"behaviour.achievement.move_before_grade_4": -0.9})["y"]
-    over = {"behaviour.achievement.move_before_grade_4": -0.9, "replicates": 2}
+    y = simulator(targets, threads=1)({"behaviour.achievement.move_from_grade_4": -0.9})["y"]
+    over = {"behaviour.achievement.move_from_grade_4": -0.9, "replicates": 2}
     direct = exposure.statistics(sc.load(tmp_path / "plan.yaml", over),
                                  sc.load(tmp_path / "ref.yaml", over), 2)
     expected = [np.nanmean(direct[k]) for k in targets.table["indicator"]]
     np.testing.assert_allclose(y, expected, rtol=1e-12)
     assert y[0] < 0 and 0.5 < y[2] < 1  # exposed girls lose schooling; completion is a share
     assert np.isfinite(targets.distance(y))
-    # a bigger loss at a young move lowers exposed pupils' senior-high entry more
-    y0 = simulator(targets, threads=1)({"behaviour.achievement.move_before_grade_4": 0.0})["y"]
+    # a bigger loss at a move from grade 4 lowers exposed pupils' senior-high entry more
+    y0 = simulator(targets, threads=1)({"behaviour.achievement.move_from_grade_4": 0.0})["y"]
     assert y[1] < y0[1]
 
 

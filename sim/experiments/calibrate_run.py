@@ -27,6 +27,7 @@ Outputs in DIR:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -378,3 +379,31 @@ def fit_figure(fit: pd.DataFrame, path: Path) -> Path:
         ax.tick_params(labelsize=7)
     return _save(fig, axes, len(groups), path)
 
+
+
+def ship_posterior(targets: Targets, out: Path, dest: Path) -> Path:
+    """Write a finished calibration's final particles (`out`/posterior.parquet) as a CSV that
+    runs can draw from (`posterior:` in a scenario, `--posterior`), with what made it in `#`
+    lines: the targets file and its sha256, the run's commit, generations, final temperature
+    and simulations. `tests/test_closure_calibration.py` fails when the targets file changes
+    under a shipped posterior or the defaults drift from its means."""
+    out = Path(out).resolve()
+    if not (out / "metadata.json").exists():
+        raise InputError(str(out), "--out", "no finished calibration here to ship")
+    meta = json.loads((out / "metadata.json").read_text())
+    posterior = pd.read_parquet(out / "posterior.parquet")
+    if sorted(posterior.columns.drop("weight")) != sorted(targets.priors):
+        raise InputError(str(out), "parameters", "this calibration fitted other parameters than "
+                         "the targets file names; give the targets file it was run with")
+    digest = hashlib.sha256(Path(targets.path).read_bytes()).hexdigest()
+    lines = [f"# posterior of {Path(targets.path).name} (sha256 {digest}), written by "
+             "`schoolflow calibrate` and sim.experiments.calibrate_run.ship_posterior",
+             f"# run: commit {meta.get('git_commit')}, {meta.get('generations')} generations of "
+             f"{meta.get('population')} particles, {meta.get('replicates')} replicates per set, "
+             f"final temperature {meta.get('final_temperature')}, "
+             f"{meta.get('accepted_simulations')} parameter sets simulated, "
+             f"{meta.get('wall_seconds')} s on {meta.get('workers')} workers"]
+    with store.atomic_path(Path(dest)) as tmp:
+        tmp.write_text("\n".join(lines) + "\n" + posterior[list(targets.priors) + ["weight"]]
+                       .to_csv(index=False, float_format="%.6g"))
+    return Path(dest)

@@ -158,11 +158,11 @@ class Dropout(Strict):
     base_primary: float = Field(
         0.002, ge=0, lt=1, description="annual dropout probability, primary, reference pupil")
     base_junior: float = Field(
-        0.0066, ge=0, lt=1, description="annual dropout probability, junior, reference pupil")
+        0.00644, ge=0, lt=1, description="annual dropout probability, junior, reference pupil")
     per_10min_travel: float = Field(
-        0.054, ge=0, description="log-odds per 10 minutes one-way travel (boys)")
+        0.0586, ge=0, description="log-odds per 10 minutes one-way travel (boys)")
     female_extra_per_10min_travel: float = Field(
-        0.129, ge=0, description="extra log-odds per 10 minutes travel for girls")
+        0.265, ge=0, description="extra log-odds per 10 minutes travel for girls")
     cost_share: float = Field(
         1.5, ge=0, description="log-odds per unit of family school cost / household income")
     hardship: float = Field(0.6, ge=0, description="log-odds for a household in hardship")
@@ -184,22 +184,22 @@ class Achievement(Strict):
     boarding. Sources and status: docs/parameters.md."""
 
     move_before_grade_4: float = Field(
-        -0.52, ge=-2, le=2, description="effect of a move forced by the plan at grades 1-3 "
+        -0.272, ge=-2, le=2, description="effect of a move forced by the plan at grades 1-3 "
                                         "(SD, negative: a loss)")
     move_from_grade_4: float = Field(
-        0.0, ge=-2, le=2, description="effect of a move forced by the plan at grade 4 or later "
+        0.256, ge=-2, le=2, description="effect of a move forced by the plan at grade 4 or later "
                                       "(SD, either sign)")
     per_quality_gain: float = Field(
-        0.5, ge=0, description="gained at a forced move per unit of receiving-school quality "
+        0.871, ge=0, description="gained at a forced move per unit of receiving-school quality "
                                "above the old school's (SD per quality unit; negative gap: a loss)")
     boarding: float = Field(
-        0.04, ge=-1, le=1, description="gained each year boarding, cognitive (SD per year)")
+        0.0394, ge=-1, le=1, description="gained each year boarding, cognitive (SD per year)")
     per_10min_over_30: float = Field(
         0.02, ge=0, description="lost each year per 10 minutes of day trip beyond 30 (SD)")
     young_boarding: float = Field(
         0.1, ge=0, description="lost each year boarding below grade 4 (SD)")
     persistence: float = Field(
-        0.83, ge=0, le=1, description="share of the achievement gap still there a year later")
+        0.831, ge=0, le=1, description="share of the achievement gap still there a year later")
 
 
 class SeniorHigh(Strict):
@@ -208,7 +208,7 @@ class SeniorHigh(Strict):
     entry_prob: float = Field(
         0.85, gt=0, lt=1, description="probability of entry for a reference pupil (no deficit, "
                                       "a boy, at the county seat)")
-    achievement: float = Field(1.91, ge=0, description="log-odds per unit (SD) of achievement")
+    achievement: float = Field(2.43, ge=0, description="log-odds per unit (SD) of achievement")
     female: float = Field(0.0, description="log-odds for a girl")
     per_10min_to_seat: float = Field(
         -0.05, le=0, description="log-odds per 10 minutes one way to the county seat")
