@@ -78,6 +78,13 @@ def test_plan_and_reference_share_each_replicate_draw(tmp_path):
     mp, mr = build.build_model(p), build.build_model(r)
     assert [mp.posterior.particle(p.seed, i) for i in range(8)] == \
         [mr.posterior.particle(r.seed, i) for i in range(8)]
+    # the results folder records which posterior drew the parameters
+    import json
+
+    from sim.experiments.run import run_plan
+    run_plan([(p, tmp_path / "o"), (r, tmp_path / "o" / "reference")])
+    meta = json.loads((tmp_path / "o" / "metadata.json").read_text())
+    assert meta["posterior"]["sha256"] == mp.posterior.sha256
     # `--no-posterior` reaches the reference too
     (p, _), (r, _) = plan_and_reference(tmp_path / "plan.yaml", {"posterior": None},
                                         tmp_path / "o")

@@ -63,9 +63,12 @@ def write_run_folder(run: ScenarioRun, out_dir: Path,
     summary = metrics.summarise(df)
     seeds = [int(x) for x in rng.replicate_seeds(s.seed, result.start,
                                                  result.start + result.values.shape[0])]
+    post = run.model.posterior
     store.write_run(Path(out_dir), s, df, summary, seeds, {
         "engine": run.engine, "threads": threads, "seconds": round(result.seconds, 3),
-        "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats},
+        "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats,
+        "posterior": None if post is None else {"file": str(post.path), "sha256": post.sha256,
+                                                 "particles": len(post.weights)}},
         tables=tables.run_tables(run.model, result))
     return df, summary
 
