@@ -76,14 +76,6 @@ def published() -> dict[tuple[str, str], tuple[float, float, str]]:
             for t in spec if t.get("reference")}
 
 
-def median_interval(values: np.ndarray) -> tuple[float, float, float, int]:
-    """(median, 5% and 95% quantiles over replicates, replicates with a value)."""
-    v = values[np.isfinite(values)]
-    if not len(v):
-        return (np.nan, np.nan, np.nan, 0)
-    return (float(np.median(v)), float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95)), len(v))
-
-
 def per_replicate(pairs: list[tuple[str, tuple[Path, Path]]], replicates: int,
                   over: dict | None = None) -> np.ndarray:
     """Each (statistic, (plan, reference)) per replicate: (replicates, entries)."""
@@ -99,7 +91,7 @@ def contrast(plan_path: Path, ref_path: Path, replicates: int, years: int | None
     o = (over or {}) | ({"years": years} if years else {})
     stats = ("girls_years_at_17", "boys_years_at_17")
     values = per_replicate([(s, (plan_path, ref_path)) for s in stats], replicates, o)
-    return {s.split("_")[0]: median_interval(values[:, i]) for i, s in enumerate(stats)}
+    return {s.split("_")[0]: exposure.summary(values[:, i]) for i, s in enumerate(stats)}
 
 
 def main() -> None:
@@ -119,7 +111,7 @@ def main() -> None:
             pub, sd, source = SHOWN[row][2:]
         else:
             pub, sd, source = targets[(stat, pair[0].name)]
-        m, lo, hi, n = median_interval(values[:, i])
+        m, lo, hi, n = exposure.summary(values[:, i])
         table.append({"outcome": row, "published": pub, "sd": sd, "model median": m,
                       "p05": lo, "p95": hi, "within": bool(lo <= pub <= hi), "replicates": n,
                       "source": source})

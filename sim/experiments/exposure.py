@@ -167,8 +167,8 @@ def evaluate(entries: list[tuple[str, Scenario, Scenario | None]],
 
 
 def summary(values: np.ndarray) -> tuple[float, float, float, int]:
-    """(mean, 5% and 95% quantiles over replicates, replicates with a value)."""
+    """(median, 5% and 95% quantiles over replicates, replicates with a value)."""
     v = values[np.isfinite(values)]
     if not len(v):
         return (np.nan, np.nan, np.nan, 0)
-    return (float(v.mean()), float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95)), len(v))
+    return (float(np.median(v)), float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95)), len(v))

@@ -61,8 +61,7 @@ class Model:
         """The kernel parameters replicate `replicate` runs with: P, or its posterior draw."""
         if self.posterior is None:
             return self.P
-        return self.posterior.params(self.scenario,
-                                     self.posterior.particle(self.scenario.seed, replicate))
+        return self.posterior.params[self.posterior.particle(self.scenario.seed, replicate)]
 
     def policy_years(self) -> set[int]:
         """Simulated years with closure rules or named actions (bus lines are re-planned)."""

@@ -102,7 +102,7 @@ def replicate_groups(model: Model, start: int, stop: int) -> list[tuple[Params, 
         return [(model.P, np.arange(stop - start))]
     particle = np.array([model.posterior.particle(model.scenario.seed, r)
                          for r in range(start, stop)])
-    return [(model.posterior.params(model.scenario, int(k)), np.flatnonzero(particle == k))
+    return [(model.posterior.params[int(k)], np.flatnonzero(particle == k))
             for k in np.unique(particle)]
 
 

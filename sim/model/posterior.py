@@ -18,7 +18,7 @@ demography, travel) shape the built county and its base year, which all replicat
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ class Posterior:
     particles: np.ndarray
     weights: np.ndarray  #: normalised to sum 1
     sha256: str
-    _params: dict = field(default_factory=dict, repr=False)
+    params: list[Params]  #: the kernel parameters of each particle (the scenario with its values)
 
     def particle(self, seed: int, replicate: int) -> int:
         """The particle replicate `replicate` of a scenario with this seed runs with."""
@@ -54,16 +54,6 @@ class Posterior:
     def values(self, k: int) -> dict[str, float]:
         """Particle k as {dotted path: value}."""
         return {n: float(v) for n, v in zip(self.names, self.particles[k], strict=True)}
-
-    def params(self, scenario: Scenario, k: int) -> Params:
-        """The kernel parameters of `scenario` with particle k's values (cached per particle)."""
-        if k not in self._params:
-            data = scenario.model_dump(mode="json")
-            for name, value in self.values(k).items():
-                set_dotted(data, name, value)
-            self._params[k] = build_params(validate(data, str(self.path)))
-        return self._params[k]
-
 
 
 def intervals_note(scenario: Scenario) -> str:
@@ -107,13 +97,19 @@ def load_posterior(path: str | Path, scenario: Scenario) -> Posterior:
                          "a value is missing or not a number")
     if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
         raise InputError(str(path), "weight", "weights must be numbers >= 0, not all 0")
-    for k in range(len(values)):  # every particle must be a valid scenario
-        trial = scenario.model_dump(mode="json")
-        for name, v in zip(names, values[k], strict=True):
-            try:
-                set_dotted(trial, name, float(v))
-            except PathError as exc:
-                raise InputError(str(path), name, f"not a scenario parameter: {exc}") from None
-        validate(trial, f"{path} (row {k + 2})")
+    params = [build_params(_with_values(scenario, dict(zip(names, map(float, row), strict=True)),
+                                        f"{path} (row {k + 2})"))
+              for k, row in enumerate(values)]  # every particle must be a valid scenario
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return Posterior(path, names, values, weights / weights.sum(), digest)
+    return Posterior(path, names, values, weights / weights.sum(), digest, params)
+
+
+def _with_values(scenario: Scenario, values: dict[str, float], label: str) -> Scenario:
+    """`scenario` with these dotted-path values set, validated (errors name `label`)."""
+    data = scenario.model_dump(mode="json")
+    for name, value in values.items():
+        try:
+            set_dotted(data, name, value)
+        except PathError as exc:
+            raise InputError(label, name, f"not a scenario parameter: {exc}") from None
+    return validate(data, label)
