@@ -228,3 +228,60 @@ def test_cache_off_simulates_again_with_the_same_result(small_run, monkeypatch):
     assert svc.networks[a].lines and svc.lines_simulated == 2 * len(svc.networks[a].lines)
     np.testing.assert_array_equal(svc.networks[a].door_min, svc.networks[b].door_min)
     np.testing.assert_array_equal(svc.networks[a].totals, svc.networks[b].totals)
+
+
+def test_rider_demand_counts_this_years_pupils_without_a_vehicle():
+    node = np.array([0, 0, 1, 1, 1, 2])
+    grade = np.array([1, 1, 4, 0, 9, 3])
+    status = np.array([1, 5, 1, 0, 2, 1])  # enrolled, unplaced, enrolled, preschool, dropout
+    access = np.array([False, False, False, False, False, True])
+    d = tr.rider_demand(node, grade, status, access, 3)
+    assert d.shape == (3, 10) and d[0, 1] == 2 and d[1, 4] == 1 and d.sum() == 3
+
+
+def test_bus_lines_are_planned_each_year_for_that_years_pupils(monkeypatch):
+    """The network of every year from the plan's first carries the pupils of that year (the
+    demand handed to the service then), not the base year's: riders and costs change with the
+    rolls, and the ledger shows each year."""
+    model = build.build_model(sc.validate({**SMALL, "years": 6}))
+    seen = []
+    original = tr.BusService.network_id
+
+    def spy(self, open_, lo, hi, receiver, demand=None):
+        idx = original(self, open_, lo, hi, receiver, demand)
+        seen.append((demand.copy(), idx))
+        return idx
+    monkeypatch.setattr(tr.BusService, "network_id", spy)
+    states = list(engine.trace_replicate(model, 0))
+    assert len(seen) == 6  # every year from year 1 (the plan's first), not only rule years
+    riders = []
+    for demand, idx in seen:
+        net = model.bus.networks[idx]
+        planned = sum(int(demand[v, (int(net.grades[v]) >> np.arange(10)) & 1 == 1].sum())
+                      for line in net.lines for v in line.route.stops)
+        assert net.totals[tr.TOTAL_RIDERS] == planned
+        riders.append(planned)
+    assert len(set(riders)) > 1, riders  # not frozen at year 1
+    assert states[-1].bus_network == seen[-1][1]
+    result = engine.run_model(model, 0, 1)
+    ledger = tables.safety_ledger(model, result)
+    by_year = ledger.groupby("year").pupils_carried.sum()
+    assert by_year.to_dict() == {y: r for y, r in enumerate(riders, start=1) if r}
+
+
+def test_villages_losing_their_school_without_a_line_are_counted(small_dict):
+    """With no bus lines in the plan, every village that lost its school and has pupils
+    without a vehicle is counted in `villages_without_bus` and listed with why."""
+    from sim.core.indicators import INDICATOR_NAMES
+    small_dict["policies"]["bus"] = {"serve_closed_villages": False}
+    model = build.build_model(sc.validate(small_dict))
+    result = engine.run_model(model, 0, 1)
+    net = model.bus.networks[result.bus_networks[0, 1]]
+    assert not net.lines and net.unserved
+    assert {why for why, _ in net.unserved.values()} == {tr.NOT_SERVED_NO_BUS}
+    assert all(pupils > 0 for _, pupils in net.unserved.values())
+    i = INDICATOR_NAMES.index("villages_without_bus")
+    assert result.values[0, 1, i, 2] == len(net.unserved)
+    stops = tables.bus_stops(model, result)
+    first = stops[stops.year == 1]
+    assert (first.pickup == f"not served: {tr.NOT_SERVED_NO_BUS}").sum() == len(net.unserved)

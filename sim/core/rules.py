@@ -61,6 +61,19 @@ def chooses_again(grade: int, board_min_grade: int) -> bool:
 
 
 @njit(cache=True)
+def class_cap(g: int, cap_primary: float, cap_junior: float) -> float:
+    """Class-size cap of grade g (pupils): the scenario's primary cap for grades 1-6, its
+    junior cap for grades 7-9."""
+    return cap_primary if g <= LAST_PRIMARY_GRADE else cap_junior
+
+
+@njit(cache=True)
+def grade_seats(g: int, classes: int, cap_primary: float, cap_junior: float) -> int:
+    """Seats (pupils) a school has in grade g: its classes per grade x the grade's class cap."""
+    return int(class_cap(g, cap_primary, cap_junior)) * classes
+
+
+@njit(cache=True)
 def very_large_at(g: int) -> int:
     """Class size (pupils) from which a class of grade g is very large (56 primary, 61 junior)."""
     return VERY_LARGE_PRIMARY if g <= LAST_PRIMARY_GRADE else VERY_LARGE_JUNIOR

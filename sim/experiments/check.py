@@ -59,8 +59,8 @@ def seats_by_grade(model: build.Model) -> np.ndarray:
     for s in range(w.n_schools):
         lo, hi = dt.LEVEL_GRADES[int(w.school_level[s])]
         for g in range(lo, hi + 1):
-            cap = p.cap_primary if g <= rule_constants.LAST_PRIMARY_GRADE else p.cap_junior
-            seats[s, g] = int(cap) * int(w.school_classes_per_grade[s])
+            seats[s, g] = rule_constants.grade_seats(g, int(w.school_classes_per_grade[s]),
+                                                     p.cap_primary, p.cap_junior)
     return seats
 
 

@@ -29,7 +29,7 @@ from sim.model.params import Params, build_params, build_rules
 from sim.model.population import Population, synthesise
 from sim.model.posterior import Posterior, load_posterior
 from sim.model.scenario import Scenario
-from sim.model.transport import BusService, bus_service
+from sim.model.transport import BusService, bus_service, rider_demand
 from sim.model.world import World, compute_travel_times, synthetic_county
 
 
@@ -64,8 +64,14 @@ class Model:
         return self.posterior.params[self.posterior.particle(self.scenario.seed, replicate)]
 
     def policy_years(self) -> set[int]:
-        """Simulated years with closure rules or named actions (bus lines are re-planned)."""
+        """Simulated years with closure rules or named actions."""
         return set(self.R.year.tolist()) | set(self.A.year.tolist())
+
+    def bus_years(self) -> int:
+        """The first simulated year of the plan: from it on, student bus lines are planned
+        every year for that year's pupils (no plan: never, a year past the horizon)."""
+        years = self.policy_years()
+        return min(years) if years else self.scenario.years + 1
 
 
 @lru_cache(maxsize=8)
@@ -151,13 +157,12 @@ def base_pupils(world: World, pop: Population,
 
 def bus_demand(world: World, pop: Population) -> np.ndarray:
     """(nodes, 10) base-year pupils by node and grade whose family has no motorbike or car: the
-    pupils student bus lines are planned for (sim/model/transport.py)."""
-    age = pop.child_age.astype(np.int64)
-    grade = age - (dt.SCHOOL_ENTRY_AGE - 1)
-    pupil = (grade >= 1) & (grade <= dt.N_GRADES) & ~pop.hh_access[pop.child_hh]
-    demand = np.zeros((world.n_nodes, dt.N_GRADES + 1), np.int64)
-    np.add.at(demand, (pop.hh_node[pop.child_hh[pupil]], grade[pupil]), 1)
-    return demand
+    pupils student bus lines are planned for (`transport.rider_demand`; every base-year child
+    of grades 1-9 counts as in school or waiting for a place)."""
+    grade = pop.child_age.astype(np.int64) - (dt.SCHOOL_ENTRY_AGE - 1)
+    status = np.full(len(grade), dt.ENROLLED, np.int8)
+    return rider_demand(pop.hh_node[pop.child_hh], grade, status, pop.hh_access[pop.child_hh],
+                        world.n_nodes)
 
 
 def base_year_notes(world: World, pop: Population) -> list[str]:

@@ -18,6 +18,7 @@ from sim.core.kernels.state import N_COUNTS, Children, Households, Schools
 from sim.model.arrays import school_pupils_by_level
 from sim.model.build import Model
 from sim.model.params import Params
+from sim.model.transport import rider_demand
 
 
 @dataclass
@@ -79,12 +80,21 @@ def replicate(state: tuple, i: int) -> tuple:
     return tuple(type(part)(*[a[i] for a in part]) for part in state)
 
 
-def set_bus_network(model: Model, S: Schools) -> int:
-    """Set up this year's student bus lines for one replicate after its closures (simulated, or
-    from the cache): writes the bus arrays of S. Called in years with closure rules only, where
-    `apply_closures` has already bumped S.version, so choice sets are rebuilt with the new
-    lines. Returns the network's index in `model.bus.networks`."""
-    idx = model.bus.network_id(S.open, S.lo, S.hi, S.receiver)
+def set_bus_network(model: Model, S: Schools, H: Households, C: Children,
+                    previous: int) -> int:
+    """Set up this year's student bus lines for one replicate after its closures, for this
+    year's pupils (simulated, or from the cache): writes the bus arrays of S, and bumps S.version
+    when the network differs from `previous` (choice sets are rebuilt with the new lines).
+    Called every year from the plan's first year (`Model.bus_years`). Returns the network's
+    index in `model.bus.networks`."""
+    n = C.n_used[0]
+    hh = C.hh[:n]
+    demand = rider_demand(H.node[hh], C.grade[:n], C.status[:n], H.access[hh],
+                          model.world.n_nodes)
+    idx = model.bus.network_id(S.open, S.lo, S.hi, S.receiver, demand)
+    if idx == previous:
+        return idx
+    S.version[0] += 1
     net = model.bus.networks[idx]
     S.bus_dest[:] = net.dest
     S.bus_grades[:] = net.grades
@@ -114,7 +124,7 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     seeds = rng.replicate_seeds(model.scenario.seed, start, stop)
     batch = batch or max(8, 4 * numba.get_num_threads())
     years = model.scenario.years
-    rule_years = model.policy_years()
+    bus_from = model.bus_years()
     W, R, A = model.W, model.R, model.A
     values = np.empty((len(seeds), years + 1, N_INDICATORS, 3))
     events = np.empty((len(seeds), *model.S0.events.shape), np.int32)
@@ -141,9 +151,9 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
                 if year > 0:
                     annual.year_batch(annual.POLICY, year, sd, P, W, R, A, SB, HB, CB, counts,
                                       at_risk, dropped, out, st)
-                    if year in rule_years:
+                    if year >= bus_from:
                         for k in range(n):
-                            net[k] = set_bus_network(model, replicate(state, k)[0])
+                            net[k] = set_bus_network(model, *replicate(state, k), net[k])
                 annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, A, SB, HB, CB, counts,
                                   at_risk, dropped, out, st)
                 values[pos, year] = out
@@ -182,13 +192,13 @@ def trace_replicate(model: Model, replicate_index: int = 0) -> Iterator[YearStat
     counts = np.zeros(N_COUNTS, np.int64)
     at_risk = np.zeros(dt.N_GRADES + 1, np.int64)
     dropped = np.zeros(dt.N_GRADES + 1, np.int64)
-    rule_years = model.policy_years()
+    bus_from = model.bus_years()
     net = -1
     for year in range(model.scenario.years + 1):
         if year > 0:
             annual.year_policy(year, seed, P, W, R, A, S, H, C, counts)
-            if year in rule_years:
-                net = set_bus_network(model, S)
+            if year >= bus_from:
+                net = set_bus_network(model, S, H, C, net)
         out = np.empty((N_INDICATORS, 3))
         annual.year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out)
         yield YearState(year, S, H, C, out, net)

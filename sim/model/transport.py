@@ -6,9 +6,12 @@ module
 
 1. finds the served villages and their destinations (`served_villages`), and the pupils the
    service is planned for (the Xunwu plan: lines for pupils moved to the receiving school):
-   base-year pupils of the village, of families without a motorbike or car, in the grades its
+   this year's pupils of the village (`rider_demand`: in school or waiting for a place, after
+   the year's ageing and moves), of families without a motorbike or car, in the grades its
    school taught and no longer does, except pupils of boarding age where the trip (road
-   estimate) is beyond the boarding threshold; only those grades ride;
+   estimate) is beyond the boarding threshold; only those grades ride. Lines are planned
+   again every year from the plan's first year, so vehicles, cost and the ledger follow the
+   pupils;
 2. builds bus lines per destination (`plan_routes`): stops ordered along the shortest road path
    towards the school, farthest first; a line takes at most one bus of pupils, and stops are
    added only while the first pupil's ride stays within the maximum ride time and the first
@@ -22,8 +25,8 @@ module
    splits the cost between government and parents.
 
 Results are cached: a network (which villages are served, where their line goes, which grades
-ride) is simulated once per process and scenario context, and a line once for its stops and
-pupils (`BusService`). The simulation has no randomness, so a cached and a fresh result are equal.
+ride, how many pupils each served village has) is simulated once per process and scenario
+context, and a line once for its stops and pupils (`BusService`). The simulation has no randomness, so a cached and a fresh result are equal.
 
 Units: simulation clock in seconds; reported times in minutes (durations) or minutes after
 midnight (times of day); distances in km; money in yuan per year.
@@ -380,7 +383,10 @@ class Network:
     yuan_per_rider: np.ndarray
     totals: np.ndarray
     lines: list[LineResult] = field(default_factory=list)
-    unserved: list[int] = field(default_factory=list)
+    #: villages that lost their school's grades and have pupils for a line but no line:
+    #: node -> (why, NOT_SERVED_*; pupils planned for); their count is the indicator
+    #: `villages_without_bus`
+    unserved: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
 def grade_mask(lo: int, hi: int) -> int:
@@ -390,17 +396,20 @@ def grade_mask(lo: int, hi: int) -> int:
 
 def served_villages(open_, lo, hi, receiver, lo0, hi0, catchment, school_node, n_nodes,
                     boarding_grades: int = 0, board_far=None):
-    """(dest node per node or -1, riding grades per node as a bit mask) of one replicate's
-    network.
+    """(dest node per node or -1, riding grades per node as a bit mask, lost grades per node as
+    a bit mask) of one replicate's network.
 
     A village is served when its base-year catchment school is closed or no longer teaches all
     its base-year grades: a dedicated line takes the pupils it lost to the node of the school
     that received them (followed on if that school closed in turn). The grades that ride are the
     catchment school's base-year grades that no open school at the village teaches and one at
     the destination does; where `board_far[v, r]` says the trip to receiving school r is beyond
-    the boarding threshold, the `boarding_grades` (bit mask) board instead."""
+    the boarding threshold, the `boarding_grades` (bit mask) board instead. The lost grades are
+    those the village's pupils would need a line for (boarding grades excepted where they
+    board), whether or not a receiving school was found."""
     dest = np.full(n_nodes, -1, np.int32)
     mask = np.zeros(n_nodes, np.int32)
+    lost = np.zeros(n_nodes, np.int32)
     taught = np.zeros(n_nodes, np.int32)
     for s in np.flatnonzero(open_):
         taught[school_node[s]] |= grade_mask(int(lo[s]), int(hi[s]))
@@ -413,22 +422,41 @@ def served_villages(open_, lo, hi, receiver, lo0, hi0, catchment, school_node, n
         while r >= 0 and not open_[r] and seen < len(receiver):
             r = receiver[r]
             seen += 1
+        gone = grade_mask(int(lo0[c]), int(hi0[c])) & ~taught[v]
+        if r >= 0 and open_[r] and board_far is not None and board_far[v, r]:
+            gone &= ~boarding_grades
+        lost[v] = gone
         if r < 0 or not open_[r] or school_node[r] == v:
             continue
-        d = school_node[r]
-        m = grade_mask(int(lo0[c]), int(hi0[c])) & taught[d] & ~taught[v]
-        if board_far is not None and board_far[v, r]:
-            m &= ~boarding_grades
+        m = gone & taught[school_node[r]]
         if m:
-            dest[v] = d
+            dest[v] = school_node[r]
             mask[v] = m
-    return dest, mask
+    return dest, mask, lost
+
+
+#: why a village that lost its school's grades has no bus line (`Network.unserved`)
+NOT_SERVED_LIMITS = "beyond the ride limits"
+NOT_SERVED_NO_BUS = "the plan runs no student bus lines"
+NOT_SERVED_NO_RECEIVER = "no receiving school teaches its grades"
+
+
+def rider_demand(node: np.ndarray, grade: np.ndarray, status: np.ndarray,
+                 access: np.ndarray, n_nodes: int) -> np.ndarray:
+    """(n_nodes, 10) pupils a bus line is planned for, by node and grade: children of grades
+    1-9 in school or waiting for a place (ENROLLED or UNPLACED) whose family has no motorbike
+    or car. Arguments are per child: home node, grade, status, family's vehicle access."""
+    pick = ((grade >= 1) & (grade <= dt.N_GRADES) & ~access.astype(bool)
+            & ((status == dt.ENROLLED) | (status == dt.UNPLACED)))
+    flat = node[pick].astype(np.int64) * (dt.N_GRADES + 1) + grade[pick].astype(np.int64)
+    return np.bincount(flat, minlength=n_nodes * (dt.N_GRADES + 1)).reshape(
+        n_nodes, dt.N_GRADES + 1)
 
 
 class BusService:
     """Builds, simulates and caches a scenario's bus networks. `demand[v, g]`: base-year pupils
-    of grade g at node v whose family has no motorbike or car (the pupils a line is planned for).
-    """
+    of grade g at node v whose family has no motorbike or car (`rider_demand`; a year's own
+    demand is passed to `network_id`)."""
 
     def __init__(self, world: World, scenario, demand: np.ndarray, catchment: np.ndarray):
         self.world = world
@@ -465,23 +493,28 @@ class BusService:
         return Network(np.full(n, -1, np.int32), np.zeros(n, np.int32), np.zeros(n), np.zeros(n),
                        np.zeros(n), np.zeros(N_TOTALS))
 
-    def network_id(self, open_, lo, hi, receiver) -> int:
-        """Index in `self.networks` of the network for this school state (built if new)."""
+    def network_id(self, open_, lo, hi, receiver, demand: np.ndarray | None = None) -> int:
+        """Index in `self.networks` of the network for this school state and this year's
+        `demand` (`rider_demand`; default: the base year's), built if new."""
         t0 = time.perf_counter()
         self.lookups += 1
-        if self.on:
-            dest, mask = served_villages(open_, lo, hi, receiver, self.lo0, self.hi0,
-                                         self.catchment,
-                                         self.world.school_node, self.world.n_nodes,
-                                         self.boarding_grades, self.board_far)
-        else:
-            dest = np.full(self.world.n_nodes, -1, np.int32)
-            mask = np.zeros_like(dest)
-        key = dest.tobytes() + mask.tobytes()
+        dest, mask, lost = served_villages(open_, lo, hi, receiver, self.lo0, self.hi0,
+                                           self.catchment, self.world.school_node,
+                                           self.world.n_nodes, self.boarding_grades,
+                                           self.board_far)
+        demand = self.demand if demand is None else demand
+        need = self.riders(demand, lost)
+        if not self.on:
+            dest[:] = -1
+            mask[:] = 0
+        riders = self.riders(demand, mask)
+        why = np.zeros(len(dest), np.int8)  # 1: no receiving school, 2: no bus lines planned
+        why[(need > 0) & (dest < 0)] = 1 if self.on else 2
+        key = dest.tobytes() + mask.tobytes() + riders.tobytes() + why.tobytes()
         idx = self._index.get(key) if self.cache else None
         if idx is None:
             idx = len(self.networks)
-            self.networks.append(self._build(dest, mask))
+            self.networks.append(self._build(dest, mask, riders, why, need))
             self._index[key] = idx
         else:
             self.network_hits += 1
@@ -498,15 +531,26 @@ class BusService:
             self.line_hits += 1
         return res
 
-    def _build(self, dest: np.ndarray, mask: np.ndarray) -> Network:
+    @staticmethod
+    def riders(demand: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Planned riders per node: its demand in the grades that ride (bit mask per node)."""
+        grades = np.arange(demand.shape[1])
+        rides = (mask[:, None] >> grades[None, :]) & 1 == 1
+        return (demand * rides).sum(axis=1).astype(np.int64)
+
+    def _build(self, dest: np.ndarray, mask: np.ndarray, riders: np.ndarray,
+               why: np.ndarray, need: np.ndarray) -> Network:
+        """The network of these destinations, riding grades and riders per node; `why` and
+        `need`: per node, why a village that lost grades has no line (1: no receiving school,
+        2: no bus lines) and its pupils planned for."""
         net = self.empty()
-        grades = np.arange(self.demand.shape[1])
-        riders = np.array([self.demand[v, (mask[v] >> grades) & 1 == 1].sum()
-                           for v in range(len(dest))])
+        for v in np.flatnonzero(why):
+            net.unserved[int(v)] = (NOT_SERVED_NO_RECEIVER if why[v] == 1 else NOT_SERVED_NO_BUS,
+                                    int(need[v]))
         for d in sorted(set(dest[dest >= 0].tolist())):
             vs = np.flatnonzero(dest == d).tolist()
             routes, unserved = plan_routes(d, vs, riders[vs].tolist(), self.roads, self.day)
-            net.unserved += unserved
+            net.unserved.update({v: (NOT_SERVED_LIMITS, int(riders[v])) for v in unserved})
             for route in routes:
                 res = self.line(route)
                 net.lines.append(res)
@@ -574,9 +618,9 @@ class BusService:
                         "door_to_school_min": round(self.walk_to_stop[v] + res.wait_min[i]
                                                     + res.ride_min[i], 2),
                     })
-            for v in self.networks[idx].unserved:
+            for v, (why, pupils) in sorted(self.networks[idx].unserved.items()):
                 rows.append({"year": year, "line": "", "village": names[v], "destination": "",
-                             "pupils": 0, "pickup": "not served: beyond the ride limits"})
+                             "pupils": pupils, "pickup": f"not served: {why}"})
         return pd.DataFrame(rows)
 
     def parent_payment(self, res: LineResult) -> float:

@@ -37,7 +37,7 @@ def _class_sizes(S, W, P, grades: range) -> np.ndarray:
             n = int(S.enrol[s, g])
             if n == 0:
                 continue
-            cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
+            cap = rules.class_cap(g, P.cap_primary, P.cap_junior)
             nc, q, r = rules.class_split(n, cap, int(S.classes[s]))
             sizes += [q + 1] * r + [q] * (nc - r)
     return np.array(sizes, dtype=np.int64)

@@ -24,7 +24,7 @@ from sim.core.indicators import N_INDICATORS, ROW
 from sim.core.kernels import counter_rng
 from sim.core.kernels import state as ev
 from sim.core.kernels.record import N_BINS
-from sim.model import build, engine
+from sim.model import build, engine, transport
 from sim.model.arrays import school_pupils_by_level
 from sim.model.scenario import Scenario
 
@@ -42,7 +42,7 @@ LIVE_CHARTS = {
 
 def cap_for(grade: int, p) -> float:
     """Class-size cap of a grade (pupils): the primary or the junior cap."""
-    return p.cap_primary if grade <= rules.LAST_PRIMARY_GRADE else p.cap_junior
+    return rules.class_cap(grade, p.cap_primary, p.cap_junior)
 
 
 class School(mesa.Agent):
@@ -78,7 +78,7 @@ class School(mesa.Agent):
         return int(self.last_enrol_g.sum())
 
     def seats(self, grade: int, p) -> int:
-        return int(cap_for(grade, p)) * self.classes
+        return rules.grade_seats(grade, self.classes, p.cap_primary, p.cap_junior)
 
 
 class Household(mesa.Agent):
@@ -144,7 +144,7 @@ class SchoolFlowModel(mesa.Model):
         self.p, self.w, self.rules, self.bus = (built.replicate_params(replicate), built.W,
                                                 built.R, built.bus)
         self.actions = built.A
-        self.policy_years = built.policy_years()
+        self.bus_from = built.bus_years()
         self.seed = rng.replicate_seeds(scenario.seed, replicate, replicate + 1)[0]
         self.year = 0
         self.closed = self.deferred_total = self.exempted = 0  # cumulative counts
@@ -475,14 +475,22 @@ class SchoolFlowModel(mesa.Model):
         return 0
 
     def set_up_bus_lines(self) -> None:
-        """In a year with closure rules or plan actions, plan and simulate the student bus lines of the new
-        network (sim/model/transport.py: simpy school day, shared with the numba engine)."""
-        if self.year not in self.policy_years:
+        """Every year from the plan's first, plan and simulate the student bus lines of the
+        school network for this year's pupils (sim/model/transport.py: simpy school day, shared
+        with the numba engine)."""
+        if self.year < self.bus_from:
             return
         s = self.schools
+        kids = self.pupils
+        demand = transport.rider_demand(
+            np.array([k.household.node for k in kids], np.int64),
+            np.array([k.grade for k in kids], np.int64),
+            np.array([k.status for k in kids], np.int64),
+            np.array([k.household.access for k in kids], bool), self.world.n_nodes)
         idx = self.bus.network_id(np.array([x.open for x in s]), np.array([x.lo for x in s]),
                                   np.array([x.hi for x in s]),
-                                  np.array([-1 if x.receiver is None else x.receiver.sid for x in s]))
+                                  np.array([-1 if x.receiver is None else x.receiver.sid for x in s]),
+                                  demand)
         self.bus_network = self.bus.networks[idx]
         self.bus_network_id = idx
 

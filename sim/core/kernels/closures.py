@@ -79,8 +79,8 @@ def alternative_time(s, mask, P, W, S):
 def _free_seats(r, lo, hi, P, S, reserved):
     free = 0
     for g in range(lo, hi + 1):
-        cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
-        free += int(cap) * S.classes[r] - S.last_enrol_g[r, g]
+        free += rules.grade_seats(g, S.classes[r], P.cap_primary, P.cap_junior) \
+            - S.last_enrol_g[r, g]
     return free - reserved[r]
 
 

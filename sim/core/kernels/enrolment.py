@@ -175,8 +175,7 @@ def place_all(year, seed, P, W, S, H, C):
                                                H.w_quality[h], H.w_cost[h], P, W, S)
             if not ok:
                 continue
-            cap = P.cap_primary if g <= rules.LAST_PRIMARY_GRADE else P.cap_junior
-            seats = int(cap) * S.classes[s]
+            seats = rules.grade_seats(g, S.classes[s], P.cap_primary, P.cap_junior)
             buf_s[k] = s
             buf_m[k] = mode
             buf_t[k] = t

@@ -213,7 +213,7 @@ def record_year(out, P, W, S, H, C, at_risk_g, dropped_g, counts):
                 continue
             lv = rules.level_of_grade(g)
             primary = lv == dt.LEVEL_PRIMARY
-            cap = P.cap_primary if primary else P.cap_junior
+            cap = rules.class_cap(g, P.cap_primary, P.cap_junior)
             very_at = rules.very_large_at(g)
             nc, q, r = rules.class_split(n, cap, S.classes[s])  # r of q + 1, nc - r of q
             tg = rules.grade_teachers(n, nc, P.teachers_class_primary if primary
