@@ -26,7 +26,8 @@ module
 
 Results are cached: a network (which villages are served, where their line goes, which grades
 ride, how many pupils each served village has) is simulated once per process and scenario
-context, and a line once for its stops and pupils (`BusService`). The simulation has no randomness, so a cached and a fresh result are equal.
+context, and a line once for its stops and pupils (`BusService`). The simulation has no
+randomness, so a cached and a fresh result are equal.
 
 Units: simulation clock in seconds; reported times in minutes (durations) or minutes after
 midnight (times of day); distances in km; money in yuan per year.
