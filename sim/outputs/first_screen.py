@@ -13,7 +13,7 @@ import pandas as pd
 from sim.model.posterior import intervals_note
 from sim.outputs import metrics, style
 from sim.outputs.metrics import Run
-from sim.outputs.thresholds import value_text
+from sim.outputs.thresholds import RULE_WORDS, value_text
 
 #: (label, indicator, level): what changes for pupils, in the order a reader asks
 ROWS = [
@@ -136,7 +136,7 @@ def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
             "bed is free (`schoolflow check` lists the villages)")
     mine = thresholds[thresholds["scenario"] == plan.scenario.name]
     if len(mine):
-        lines.append("  Thresholds (checked in every simulated year; the worst year shown):")
+        lines.append(f"  Thresholds (checked in every simulated year, the worst year shown; {RULE_WORDS}):")
         for row in mine.itertuples():
             status = {"met": "met   ", "missed": "MISSED", "n/a": "n/a   "}[row.status]
             row_ = pd.Series(row._asdict())

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.dtypes import INDICATOR_LEVELS
-from sim.core.indicators import INDICATOR_NAMES
+from sim.core.indicators import BY_NAME, INDICATOR_NAMES
 from sim.model.scenario import Scenario
 
 
@@ -48,15 +48,40 @@ def tidy(values: np.ndarray, scenario: str, first_replicate: int = 0) -> pd.Data
     })
 
 
+#: units of indicators that count things: their interval ends are replicates' own values
+COUNT_UNITS = frozenset({"buses", "children", "pupils", "schools", "villages"})
+
+
+def is_count(indicator: str) -> bool:
+    """Whether an indicator counts things (schools, pupils, ...), shown as whole numbers."""
+    return indicator in BY_NAME and BY_NAME[indicator].unit in COUNT_UNITS
+
+
+def interval(g, indicators: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """5th and 95th percentiles over replicates of a grouped series `g`: interpolated, except
+    for counts (`indicators`: the indicator of each group), whose ends are the replicates' own
+    values just outside (a count of schools reads 0 [0, 1], never [0, 0.05])."""
+    lo, hi = g.quantile(0.05), g.quantile(0.95)
+    if indicators is None:
+        return lo, hi
+    counts = indicators.map(is_count).to_numpy(bool)
+    if counts.any():
+        lo = lo.where(~counts, g.quantile(0.05, interpolation="lower"))
+        hi = hi.where(~counts, g.quantile(0.95, interpolation="higher"))
+    return lo, hi
+
+
 def summarise(df: pd.DataFrame, by: tuple[str, ...] = (), count: bool = False) -> pd.DataFrame:
-    """Mean, median and 90% interval (5th and 95th percentiles over replicates) per indicator,
-    level and year (and the `by` columns first); with `count`, the replicates in each group too.
-    Printed tables show the median with the interval: both are quantiles of the same
-    replicates, so the middle value always lies inside its interval (a mean need not)."""
+    """Mean, median and 90% interval (5th and 95th percentiles over replicates, `interval`)
+    per indicator, level and year (and the `by` columns first); with `count`, the replicates in
+    each group too. Printed tables show the median with the interval: both are quantiles of the
+    same replicates, so the middle value always lies inside its interval (a mean need not)."""
     g = df.groupby([*by, "indicator", "level", "year"], observed=True)["value"]
     cols = {"replicates": g.size()} if count else {}
-    out = pd.DataFrame({**cols, "mean": g.mean(), "p05": g.quantile(0.05), "p50": g.median(),
-                        "p95": g.quantile(0.95)})
+    mean = g.mean()
+    p05, p95 = interval(g, mean.index.get_level_values("indicator").to_series(index=mean.index)
+                        .astype(str))
+    out = pd.DataFrame({**cols, "mean": mean, "p05": p05, "p50": g.median(), "p95": p95})
     return out.reset_index()
 
 
