@@ -68,8 +68,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("children_migrated", "children",
               "children living outside the county with their parents", COUNTY),
     Indicator("closures_exempted", "schools", "schools kept open for grades 1-3 (as teaching "
-              "points) since the base year because closing them would break the exemption's "
-              "travel-time limit", COUNTY),
+              "points, or teaching points left open) since the base year because closing them "
+              "would break the exemption's travel-time limit; each school counted once", COUNTY),
     Indicator("teachers_per_100_pupils_cv", "ratio", "inter-school coefficient of variation "
               "(population standard deviation / mean over open schools with pupils at the level) "
               "of teachers per 100 pupils; Nanle 2022 plan: at most 0.50 primary, 0.45 junior"),
@@ -84,8 +84,10 @@ INDICATORS: tuple[Indicator, ...] = (
               "together)", COUNTY),
     Indicator("parent_cost_yuan_per_pupil", "yuan per year", "parents' bus fares and boarding "
               "fees per pupil who rides a student bus or boards", COUNTY),
-    Indicator("villages_without_bus", "villages", "villages whose school closed that no bus line "
-              "can serve within the ride limits (max ride, earliest pick-up)", COUNTY),
+    Indicator("villages_without_bus", "villages", "villages whose school closed (or lost "
+              "grades), with pupils of families without a motorbike or car in those grades, that "
+              "have no bus line this year: beyond the ride limits (max ride, earliest pick-up), "
+              "no receiving school, or no bus lines in the plan", COUNTY),
     Indicator("pupils_renting", "pupils", "pupils whose family rents a room near the school "
               "(no school within the day-travel limit)"),
     Indicator("children_aged_out_unplaced", "children", "children who passed compulsory-school "

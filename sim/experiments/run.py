@@ -17,7 +17,16 @@ import pandas as pd
 from sim.core import rng
 from sim.model import build, engine
 from sim.model.scenario import Scenario, load
-from sim.outputs import console, first_screen, metrics, plan_report, store, tables, thresholds
+from sim.outputs import (
+    console,
+    first_screen,
+    metrics,
+    per_school,
+    plan_report,
+    store,
+    tables,
+    thresholds,
+)
 
 Engine = Literal["numba", "mesa"]
 
@@ -53,23 +62,27 @@ def run_scenario(scenario: Scenario, start: int = 0, stop: int | None = None,
     return ScenarioRun(scenario, model, result, engine_name)
 
 
-def write_run_folder(run: ScenarioRun, out_dir: Path,
-                     threads: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def write_run_folder(run: ScenarioRun, out_dir: Path, threads: int | None = None,
+                     written: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write a run's results folder (indicators.parquet, summary.csv, scenario.yaml,
-    metadata.json, the bus-day tables and school_pupils.csv; see results/README.md). Returns the
-    tidy indicators and their summary."""
+    metadata.json, the bus-day, plan and per-school tables; see results/README.md). Returns the
+    tidy indicators and their summary; `written`, where given, receives the CSV tables by file
+    name."""
     s, result = run.scenario, run.result
     df = run.tidy()
     summary = metrics.summarise(df)
     seeds = [int(x) for x in rng.replicate_seeds(s.seed, result.start,
                                                  result.start + result.values.shape[0])]
     post = run.model.posterior
+    csvs = tables.run_tables(run.model, result)
+    if written is not None:
+        written.update(csvs)
     store.write_run(Path(out_dir), s, df, summary, seeds, {
         "engine": run.engine, "threads": threads, "seconds": round(result.seconds, 3),
         "child_year_steps": result.child_year_steps, "bus_cache": result.bus_stats,
         "posterior": None if post is None else {"file": str(post.path), "sha256": post.sha256,
                                                  "particles": len(post.weights)}},
-        tables=tables.run_tables(run.model, result))
+        tables=csvs)
     return df, summary
 
 
@@ -122,10 +135,13 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
         if on_scenario is not None:
             on_scenario(s.name)
         run = run_scenario(s, engine_name=engine_name, model=model, progress=progress)
-        df, summary = write_run_folder(run, out_dir, threads)
+        csvs: dict = {}
+        df, summary = write_run_folder(run, out_dir, threads, csvs)
         frames.append((s, df, summary))
         bus_lines.append(f"{s.name}: {console.cache_line(run.result.bus_stats)}")
-        blocks.append(plan_report.block_for_run(model, run.result))
+        blocks.append("\n".join([plan_report.block_for_run(model, run.result),
+                                 *per_school.console_lines(csvs["affected_pupils.csv"],
+                                                           csvs["affected_villages.csv"])]))
     plan, df, summary = frames[0]
     columns = [(plan.name, summary)]
     done = [metrics.Run(s, d, out) for (s, d, _), (_, out) in zip(frames, runs, strict=True)]

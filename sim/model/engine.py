@@ -15,6 +15,7 @@ from sim.core import rng
 from sim.core.indicators import N_INDICATORS
 from sim.core.kernels import annual
 from sim.core.kernels.state import N_COUNTS, Children, Households, Schools
+from sim.model.affected import Affected, ChildYear, SchoolTrack, SchoolYear, tally
 from sim.model.arrays import school_pupils_by_level
 from sim.model.build import Model
 from sim.model.params import Params
@@ -28,7 +29,8 @@ class RunResult:
     school_pupils[replicate, year, school, level]: pupils enrolled at the end of the year by
     school (World order) and level (primary, junior, all); school_events[replicate, school,
     year]: what the plan did to each school each year (EV_* flags of
-    sim/core/kernels/state.py)."""
+    sim/core/kernels/state.py); affected: the pupils the plan moved (sim/model/affected.py);
+    schools: each school's pupils by grade, classes, beds and canteen by replicate and year."""
 
     values: np.ndarray
     start: int
@@ -38,6 +40,8 @@ class RunResult:
     bus_stats: dict
     school_pupils: np.ndarray
     school_events: np.ndarray
+    affected: Affected
+    schools: SchoolTrack
 
 
 def set_workers(workers: int | None) -> int:
@@ -105,6 +109,14 @@ def set_bus_network(model: Model, S: Schools, H: Households, C: Children,
     return idx
 
 
+def child_year(S: Schools, H: Households, C: Children) -> tuple[ChildYear, SchoolYear]:
+    """Copies of one replicate's children and schools as the affected-pupil tally reads them."""
+    n = C.n_used[0]
+    return (ChildYear.copy_of(C.school[:n], C.mode[:n], C.travel[:n], C.status[:n], C.grade[:n],
+                              H.node[C.hh[:n]]),
+            SchoolYear.copy_of(S.open, S.lo, S.hi))
+
+
 def replicate_groups(model: Model, start: int, stop: int) -> list[tuple[Params, np.ndarray]]:
     """Replicates start..stop-1 grouped by the kernel parameters they run with: (P, positions
     0..stop-start-1), one group without a posterior, one per drawn particle with it."""
@@ -130,6 +142,9 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     events = np.empty((len(seeds), *model.S0.events.shape), np.int32)
     networks = np.full((len(seeds), years + 1), -1, np.int64)
     pupils = np.empty((len(seeds), years + 1, model.S0.enrol.shape[0], 3), np.int32)
+    track = SchoolTrack.empty(len(seeds), years, model.S0.enrol.shape[0])
+    affected = Affected()
+    moving_years = model.policy_years()
     before = model.bus.stats()
     steps = 0
     t0 = time.perf_counter()
@@ -148,6 +163,8 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
             net = np.full(n, -1, np.int64)
             by_level = np.empty((n, *pupils.shape[2:]), np.int32)
             for year in range(years + 1):
+                if year in moving_years:
+                    last = [child_year(*replicate(state, k)) for k in range(n)]
                 if year > 0:
                     annual.year_batch(annual.POLICY, year, sd, P, W, R, A, SB, HB, CB, counts,
                                       at_risk, dropped, out, st)
@@ -160,6 +177,13 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
                 networks[pos, year] = net
                 school_pupils_by_level(SB.enrol, by_level)
                 pupils[pos, year] = by_level
+                for k in range(n):
+                    track.put(pos[k], year, SB.enrol[k], SB.classes[k], SB.beds[k],
+                              SB.beds_used[k], SB.canteen[k], SB.open[k])
+                    if year in moving_years:
+                        affected.add(tally(start + int(pos[k]), year, *last[k],
+                                           *child_year(*replicate(state, k)),
+                                           SB.events[k][:, year]))
             events[pos] = SB.events
             steps += int(st.sum())
             if progress is not None:
@@ -167,7 +191,7 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     after = model.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
     return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils,
-                     events)
+                     events, affected, track)
 
 
 @dataclass

@@ -31,10 +31,13 @@ def bus_tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
 
 def run_tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
     """The CSV tables a run's folder holds besides its indicators: the bus day of replicate 0,
-    every school's pupils over all replicates, and what the plan did (sim/outputs/plan_report.py)."""
+    every school's pupils over all replicates, what the plan did (sim/outputs/plan_report.py),
+    and school by school where its pupils went and its classes, beds and canteen by year
+    (sim/outputs/per_school.py)."""
+    from sim.outputs import per_school
     from sim.outputs.plan_report import plan_tables
     return {**bus_tables(model, result), "school_pupils.csv": school_table(model, result),
-            **plan_tables(model, result)}
+            **plan_tables(model, result), **per_school.tables(model, result)}
 
 
 def school_table(model: Model, result: RunResult) -> pd.DataFrame:

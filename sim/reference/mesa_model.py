@@ -25,6 +25,7 @@ from sim.core.kernels import counter_rng
 from sim.core.kernels import state as ev
 from sim.core.kernels.record import N_BINS
 from sim.model import build, engine, transport
+from sim.model.affected import Affected, ChildYear, SchoolTrack, SchoolYear, tally
 from sim.model.arrays import school_pupils_by_level
 from sim.model.scenario import Scenario
 
@@ -407,8 +408,10 @@ class SchoolFlowModel(mesa.Model):
             if rs is not None and p.exempt_over_min >= 0 and t > p.exempt_over_min:
                 if s.hi > p.exempt_hi_grade:  # kept for the lower grades
                     s.hi, s.level, s.receiver = int(p.exempt_hi_grade), dt.TEACHING_POINT, rs
-                    s.events[self.year] |= ev.EV_EXEMPTED
+                # an event every year a rule keeps it (a teaching point too), counted once
+                if not any(s.events[y] & ev.EV_EXEMPTED for y in range(self.year + 1)):
                     self.exempted += 1
+                s.events[self.year] |= ev.EV_EXEMPTED
                 continue
             missing = self.try_close(s, rs, t, reserved)
             if missing:
@@ -933,16 +936,27 @@ def run_model(built: build.Model, start: int, stop: int, progress=None) -> engin
     networks = np.full((stop - start, scenario.years + 1), -1, np.int64)
     pupils = np.empty((stop - start, scenario.years + 1, len(built.world.school_name), 3), np.int32)
     events = np.empty((stop - start, *built.S0.events.shape), np.int32)
+    track = SchoolTrack.empty(stop - start, scenario.years, len(built.world.school_name))
+    affected = Affected()
+    moving_years = built.policy_years()
     steps = 0
     for i, r in enumerate(range(start, stop)):
         model = SchoolFlowModel(scenario, r, built)
         steps += len(model.pupils)
         for year in range(scenario.years + 1):
+            if year in moving_years:
+                last = child_year(model)
             if year > 0:
                 model.step()
                 steps += len(model.pupils)
             enrol = np.stack([s.enrol for s in model.schools])
             school_pupils_by_level(enrol, pupils[i, year])
+            sch = model.schools
+            track.put(i, year, enrol, [s.classes for s in sch], [s.beds for s in sch],
+                      [s.beds_used for s in sch], [s.canteen for s in sch], [s.open for s in sch])
+            if year in moving_years:
+                affected.add(tally(r, year, *last, *child_year(model),
+                                   np.array([s.events[year] for s in sch])))
         values[i] = np.stack(model.indicators)
         events[i] = np.stack([s.events for s in model.schools])
         networks[i] = model.bus_network_ids
@@ -951,4 +965,13 @@ def run_model(built: build.Model, start: int, stop: int, progress=None) -> engin
     after = built.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
     return engine.RunResult(values, start, steps, time.perf_counter() - t0, networks, stats,
-                            pupils, events)
+                            pupils, events, affected, track)
+
+
+def child_year(m: SchoolFlowModel) -> tuple[ChildYear, SchoolYear]:
+    """The agents as the affected-pupil tally reads them (sim/model/affected.py)."""
+    kids, sch = m.pupils, m.schools
+    return (ChildYear.copy_of([-1 if k.school is None else k.school.sid for k in kids],
+                      [k.mode for k in kids], [k.travel for k in kids], [k.status for k in kids],
+                      [k.grade for k in kids], [k.household.node for k in kids]),
+            SchoolYear.copy_of([s.open for s in sch], [s.lo for s in sch], [s.hi for s in sch]))

@@ -172,11 +172,21 @@ def apply_actions(year, P, W, A, S, counts, reserved, reserved_beds, reserved_ca
 
 
 @njit(cache=True)
+def _exempted_before(s, year, S):
+    """Whether a rule's travel exemption kept school `s` in an earlier year or this one."""
+    for y in range(year + 1):
+        if S.events[s, y] & EV_EXEMPTED:
+            return True
+    return False
+
+
+@njit(cache=True)
 def apply_closures(year, P, W, R, A, S, counts):
     """The plan for `year`: named actions, then the closure rules. counts[COUNT_CLOSED] +=
     closures, counts[COUNT_DEFERRED] += schools whose closure was deferred this year (no
     receiving school with room; a school counted once a year however many rules),
-    counts[COUNT_EXEMPTED] += schools kept for the lower grades by the travel exemption.
+    counts[COUNT_EXEMPTED] += schools kept for the lower grades by the travel exemption (a
+    teaching point left open by it too; each school counted once).
     Records what happened to each school in S.events[:, year] and each closed or downgraded
     school's receiving school (S.receiver), and bumps S.version (choice sets are rebuilt) in a
     year with actions or rules."""
@@ -232,8 +242,11 @@ def apply_closures(year, P, W, R, A, S, counts):
                     S.hi[s] = P.exempt_hi_grade
                     S.receiver[s] = rs
                     S.level[s] = dt.TEACHING_POINT
-                    S.events[s, year] |= EV_EXEMPTED
+                # kept for the lower grades (or a teaching point left open): an event every
+                # year a rule keeps it, counted once
+                if not _exempted_before(s, year, S):
                     counts[COUNT_EXEMPTED] += 1
+                S.events[s, year] |= EV_EXEMPTED
                 continue
             missing = try_close(s, rs, t, year, P, S, reserved, reserved_beds, reserved_canteen)
             if missing:

@@ -1,0 +1,297 @@
+"""School by school: where the pupils of each closed, downgraded or exempted school went
+(`affected_pupils.csv`), the villages that lost their school (`affected_villages.csv`), and every
+school's pupils, classes, boarders against beds and canteen use by year (`school_years.csv`),
+over a run's replicates; and the short console lines and report tables made from them.
+
+Affected pupils are defined in sim/model/affected.py. Counts per replicate are medians with
+the 5th and 95th percentiles over replicates; travel (one-way day minutes, door to school) is
+over the affected day pupils of all replicates (median, 5th and 95th percentiles); shares are of
+the affected pupils of all replicates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.core import dtypes as dt
+from sim.core import rules
+from sim.core.kernels.state import EV_CLOSED, EV_DOWNGRADED, EV_EXEMPTED, EV_EXPANDED, EV_RECEIVED
+from sim.model.affected import MOVING_EVENTS
+from sim.model.build import Model
+from sim.model.engine import RunResult
+
+MODE_OF_CODE = {code: name for name, code in dt.MODE_NAMES.items()}
+#: what happened to an affected pupil by the end of the year, from its status and school
+OUTCOMES = ("moved", "unplaced", "dropped_out", "left_county", "other")
+
+
+def _outcome(status: np.ndarray, destination: np.ndarray) -> np.ndarray:
+    out = np.full(len(status), "other", object)
+    out[(status == dt.ENROLLED) & (destination >= 0)] = "moved"
+    out[(status == dt.UNPLACED) | ((status == dt.ENROLLED) & (destination < 0))] = "unplaced"
+    out[status == dt.DROPPED_OUT] = "dropped_out"
+    out[status == dt.MIGRATED] = "left_county"
+    return out
+
+
+def pupils_frame(model: Model, result: RunResult) -> pd.DataFrame:
+    """The affected pupils of a run, one row per pupil and replicate, with names."""
+    df = pd.DataFrame(result.affected.columns())
+    if df.empty:
+        return df.assign(outcome=pd.Series(dtype=object))
+    names = np.array(model.world.school_name, object)
+    df["outcome"] = _outcome(df["status_after"].to_numpy(), df["destination"].to_numpy())
+    df["school_name"] = names[df["school"].to_numpy()]
+    dest = df["destination"].to_numpy()
+    df["destination_name"] = np.where(dest >= 0, names[np.maximum(dest, 0)], "")
+    df["village_name"] = np.array(model.world.node_name, object)[df["village"].to_numpy()]
+    return df
+
+
+def _event(events: np.ndarray, s: int, year: int) -> str:
+    """closed / downgraded / exempted: what the plan did to school s in `year` (replicate mode)."""
+    flags = events[:, s, year]
+    for name, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
+                      ("exempted", EV_EXEMPTED)):
+        if ((flags & bit) != 0).mean() >= 0.5:
+            return name
+    for name, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
+                      ("exempted", EV_EXEMPTED)):
+        if ((flags & bit) != 0).any():
+            return name
+    return ""
+
+
+def _per_replicate(counts: pd.Series, replicates: int) -> tuple[float, float, float]:
+    """Median, 5th and 95th percentiles over `replicates` replicates of a count (0 where
+    absent)."""
+    full = np.zeros(replicates)
+    full[: len(counts)] = counts.to_numpy()
+    return (float(np.median(full)), float(np.quantile(full, 0.05, method="lower")),
+            float(np.quantile(full, 0.95, method="higher")))
+
+
+def _quantiles(x: pd.Series) -> tuple[float, float, float]:
+    x = x.dropna().to_numpy()
+    if not len(x):
+        return (np.nan, np.nan, np.nan)
+    return tuple(float(v) for v in np.quantile(x, [0.5, 0.05, 0.95]))
+
+
+def _destinations(sel: pd.DataFrame, top: int = 4) -> str:
+    """'S03 82%, S07 15%, out of school 3%': where the pupils are at the end of the year."""
+    where = np.where(sel["outcome"] == "moved", sel["destination_name"],
+                     sel["outcome"].str.replace("_", " "))
+    share = pd.Series(where).value_counts(normalize=True, sort=False)
+    share = share.sort_values(ascending=False, kind="mergesort")
+    parts = [f"{k} {v:.0%}" for k, v in share.head(top).items()]
+    return ", ".join(parts) + (f" and {len(share) - top} more" if len(share) > top else "")
+
+
+AFFECTED_COLUMNS = [
+    "year", "school", "event", "share_of_replicates", "pupils_per_replicate", "pupils_p05", "pupils_p95",
+    "destinations", "main_destination", "share_moved", "share_unplaced", "share_dropped_out",
+    "share_left_county", *[f"share_{m}" for m in ("walk", "bus", "private", "boarding", "renting")],
+    "travel_before_p50", "travel_before_p05", "travel_before_p95",
+    "travel_after_p50", "travel_after_p05", "travel_after_p95", "out_of_school_per_replicate"]
+
+
+def affected_table(model: Model, result: RunResult, pupils: pd.DataFrame | None = None
+                   ) -> pd.DataFrame:
+    """One row per year and school the plan closed, downgraded or kept for the lower grades
+    whose pupils had to move (see module docstring): pupils per replicate, where they are at the
+    end of the year (schools and shares), their mode after, and one-way day travel before and
+    after (minutes)."""
+    df = pupils_frame(model, result) if pupils is None else pupils
+    reps = result.values.shape[0]
+    rows = []
+    if df.empty:
+        return pd.DataFrame(rows, columns=AFFECTED_COLUMNS)
+    moving = (result.school_events & MOVING_EVENTS) != 0
+    for (year, s), sel in df.groupby(["year", "school"], sort=True):
+        n = sel.groupby("replicate").size()
+        acted = int(moving[:, int(s), int(year)].sum())  # replicates in which the plan acted
+        p50, p05, p95 = _per_replicate(n, max(acted, len(n)))
+        moved = sel[sel["outcome"] == "moved"]
+        main = moved["destination_name"].value_counts()
+        modes = moved["mode_after"].map(MODE_OF_CODE).value_counts(normalize=False)
+        out = sel["outcome"].isin(["unplaced", "dropped_out"])
+        tb, ta = _quantiles(sel["travel_before"]), _quantiles(sel["travel_after"])
+        rows.append({
+            "year": int(year), "school": model.world.school_name[int(s)],
+            "event": _event(result.school_events, int(s), int(year)),
+            "share_of_replicates": acted / reps,
+            "pupils_per_replicate": p50, "pupils_p05": p05, "pupils_p95": p95,
+            "destinations": _destinations(sel),
+            "main_destination": main.index[0] if len(main) else "",
+            **{f"share_{o}": float((sel["outcome"] == o).mean())
+               for o in ("moved", "unplaced", "dropped_out", "left_county")},
+            **{f"share_{m}": float(modes.get(m, 0) / len(sel))
+               for m in ("walk", "bus", "private", "boarding", "renting")},
+            "travel_before_p50": tb[0], "travel_before_p05": tb[1], "travel_before_p95": tb[2],
+            "travel_after_p50": ta[0], "travel_after_p05": ta[1], "travel_after_p95": ta[2],
+            "out_of_school_per_replicate": float(out.sum() / max(acted, 1))})
+    return pd.DataFrame(rows, columns=AFFECTED_COLUMNS)
+
+
+VILLAGE_COLUMNS = ["year", "village", "schools_lost", "pupils_per_replicate", "destinations",
+                   "bus_line_share_of_replicates", "share_bus", "share_boarding",
+                   "travel_after_p50", "travel_after_p95", "share_out_of_school", "no_line_why"]
+
+
+def village_table(model: Model, result: RunResult, pupils: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
+    """One row per year and village that lost its school (the school in the village, or its
+    base-year catchment school: the nearest teaching grade 1, on foot) with pupils the plan
+    moved: the schools it lost, where its pupils went, whether a student bus line serves it
+    (share of replicates) and why not where none does (replicate 0's network), bus and
+    boarding shares, travel after."""
+    df = pupils_frame(model, result) if pupils is None else pupils
+    reps = result.values.shape[0]
+    rows = []
+    if df.empty:
+        return pd.DataFrame(rows, columns=VILLAGE_COLUMNS)
+    nets = model.bus.networks
+    own = (model.W.school_node[df["school"].to_numpy()] == df["village"].to_numpy()) | (
+        model.W.node_catchment[df["village"].to_numpy()] == df["school"].to_numpy())
+    df = df[own]
+    for (year, v), sel in df.groupby(["year", "village"], sort=True):
+        lines = [nets[k].dest[v] >= 0 for k in result.bus_networks[:, int(year)] if k >= 0]
+        k0 = result.bus_networks[0, int(year)]
+        why = nets[k0].unserved.get(int(v), ("", 0))[0] if k0 >= 0 else ""
+        moved = sel[sel["outcome"] == "moved"]
+        ta = _quantiles(sel["travel_after"])
+        rows.append({
+            "year": int(year), "village": model.world.node_name[int(v)],
+            "schools_lost": ", ".join(sorted(set(sel["school_name"]))),
+            "pupils_per_replicate": float(len(sel) / reps),
+            "destinations": _destinations(sel, top=3),
+            "bus_line_share_of_replicates": float(np.mean(lines)) if lines else 0.0,
+            "share_bus": float((moved["mode_after"] == dt.BUS).sum() / len(sel)),
+            "share_boarding": float((moved["mode_after"] == dt.BOARDING).sum() / len(sel)),
+            "travel_after_p50": ta[0], "travel_after_p95": ta[2],
+            "share_out_of_school": float(sel["outcome"].isin(["unplaced", "dropped_out"]).mean()),
+            "no_line_why": why})
+    return pd.DataFrame(rows, columns=VILLAGE_COLUMNS)
+
+
+def _class_shape(enrol: np.ndarray, classes: np.ndarray, model: Model) -> tuple[np.ndarray, ...]:
+    """(classes taught, largest class) per grade from pupils by grade and classes per grade:
+    the indicators' class split (`rules.class_split`: as few classes as the cap allows, at most
+    the school's classes per grade, pupils spread evenly)."""
+    p = model.P
+    cap = np.array([rules.class_cap(g, p.cap_primary, p.cap_junior)
+                    for g in range(dt.N_GRADES + 1)])
+    need = np.ceil(enrol / cap)
+    n_cls = np.minimum(need, classes[..., None]).astype(np.int64)
+    n_cls = np.where(enrol > 0, np.maximum(n_cls, 1), 0)
+    largest = np.where(n_cls > 0, np.ceil(enrol / np.maximum(n_cls, 1)), 0)
+    return n_cls, largest, cap
+
+
+def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
+    """Every school in every year (end of the year), over the replicates in which it is open:
+    pupils, classes and the mean and largest class, the grade of the largest class, classes over
+    the cap, boarders against beds, canteen places and pupils per place, and per grade the
+    pupils and largest class (medians; `largest_class_p95` the 95th percentile); plus what the
+    plan did to it that year and the share of replicates in which it is open."""
+    t = result.schools
+    w = model.world
+    n_cls, largest, cap = _class_shape(t.enrol, t.classes, model)
+    pupils = t.enrol.sum(axis=-1)
+    classes = n_cls.sum(axis=-1)
+    mean_class = np.divide(pupils, classes, out=np.zeros(pupils.shape), where=classes > 0)
+    biggest = largest.max(axis=-1)
+    over_cap = ((largest > cap) & (n_cls > 0)).sum(axis=-1)
+    canteen_use = np.divide(pupils, t.canteen, out=np.full(pupils.shape, np.nan),
+                            where=t.canteen > 0)
+    level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
+    events = result.school_events
+    rows = []
+    for s, name in enumerate(w.school_name):
+        for year in range(t.enrol.shape[1]):
+            on = t.open[:, year, s]
+            if not on.any():
+                continue
+
+            def med(a: np.ndarray, on=on, year=year, s=s) -> float:
+                return float(np.median(a[on, year, s]))
+            flags = events[:, s, year]
+            what = [k for k, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
+                                     ("exempted", EV_EXEMPTED), ("expanded", EV_EXPANDED),
+                                     ("received", EV_RECEIVED)) if ((flags & bit) != 0).any()]
+            g_big = np.argmax(np.median(largest[on, year, s], axis=0))
+            row = {"year": year, "school": name,
+                   "school_level": level_name[int(w.school_level[s])],
+                   "share_open": float(on.mean()), "events": ", ".join(what),
+                   "pupils": med(pupils), "classes": med(classes),
+                   "mean_class": round(med(mean_class), 1), "largest_class": med(biggest),
+                   "largest_class_p95": float(np.quantile(biggest[on, year, s], 0.95,
+                                                          method="higher")),
+                   "largest_class_grade": int(g_big),
+                   "classes_over_cap": med(over_cap),
+                   "boarders": med(t.beds_used), "beds": med(t.beds),
+                   "canteen_places": med(t.canteen),
+                   "pupils_per_canteen_place": (round(med(canteen_use), 2)
+                                                if (t.canteen[on, year, s] > 0).all() else np.nan)}
+            for g in range(1, dt.N_GRADES + 1):
+                row[f"g{g}_pupils"] = float(np.median(t.enrol[on, year, s, g]))
+                row[f"g{g}_largest_class"] = float(np.median(largest[on, year, s, g]))
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    df["over_cap"] = df["classes_over_cap"] > 0
+    df["boarders_over_beds"] = df["boarders"] > df["beds"]
+    df["canteen_over_places"] = df["pupils_per_canteen_place"] > 1
+    return df
+
+
+def touched_schools(result: RunResult, model: Model) -> list[str]:
+    """Schools the plan closes, downgrades, exempts, expands or makes receive, in county order."""
+    moved = EV_CLOSED | EV_DOWNGRADED | EV_EXEMPTED | EV_EXPANDED | EV_RECEIVED
+    any_ = ((result.school_events & moved) != 0).any(axis=(0, 2))
+    return [model.world.school_name[s] for s in np.flatnonzero(any_)]
+
+
+def tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
+    """The per-school CSV tables of a run folder."""
+    pupils = pupils_frame(model, result)
+    return {"affected_pupils.csv": affected_table(model, result, pupils).round(3),
+            "affected_villages.csv": village_table(model, result, pupils).round(3),
+            "school_years.csv": school_years_table(model, result).round(3)}
+
+
+def _minutes(x: float) -> str:
+    return "-" if x != x else f"{x:.0f}"
+
+
+def console_lines(affected: pd.DataFrame, villages: pd.DataFrame, top: int = 8) -> list[str]:
+    """The short console block: the largest moves first, one line per school."""
+    if affected.empty:
+        return []
+    lines = ["Pupils the plan moves (per replicate, median; travel one way, median [90%] of "
+             "day pupils; affected_pupils.csv has every school):"]
+    show = affected.sort_values(["pupils_per_replicate", "year"], ascending=[False, True],
+                                kind="mergesort").head(top)
+    for r in show.itertuples():
+        out = r.out_of_school_per_replicate
+        lines.append(
+            f"  year {r.year} {r.school} ({r.event}"
+            + (f" in {r.share_of_replicates:.0%} of replicates" if r.share_of_replicates < 1
+               else "") + f"): {r.pupils_per_replicate:.0f} pupils -> "
+            f"{r.destinations}; travel {_minutes(r.travel_before_p50)} -> "
+            f"{_minutes(r.travel_after_p50)} min [{_minutes(r.travel_after_p05)}, "
+            f"{_minutes(r.travel_after_p95)}]; bus {r.share_bus:.0%}, boarding "
+            f"{r.share_boarding:.0%}" + (f"; OUT OF SCHOOL {out:.1f} per replicate" if out > 0
+                                         else ""))
+    if len(affected) > top:
+        lines.append(f"  ... and {len(affected) - top} more schools")
+    no_line = villages[villages["no_line_why"] != ""]
+    if len(no_line):
+        lines.append(f"  VILLAGES THAT LOST THEIR SCHOOL WITH NO BUS LINE (replicate 0; "
+                     f"{len(no_line)} village-years): " + ", ".join(
+                         f"{r.village} (year {r.year}"
+                         + (f": {r.no_line_why}" if r.no_line_why else "") + ")"
+                         for r in no_line.head(8).itertuples())
+                     + (" ..." if len(no_line) > 8 else ""))
+    return lines
