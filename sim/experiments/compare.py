@@ -154,7 +154,16 @@ def plan_blocks(runs: list[Run]) -> list[str]:
                                            "share"])
             targets = pd.read_csv(r.folder / "plan_targets.csv")
         n = int(r.indicators["replicate"].nunique())
-        blocks.append(plan_report.carried_out_block(s, events, targets, n))
+        per = {}
+        for name in ("affected_pupils", "affected_villages"):
+            try:
+                per[name] = pd.read_csv(r.folder / f"{name}.csv", keep_default_na=False,
+                                        na_values=[""] if name == "affected_pupils" else [])
+            except (FileNotFoundError, pd.errors.EmptyDataError):
+                per[name] = None
+        blocks.append(plan_report.carried_out_block(s, events, targets, n,
+                                                    per["affected_pupils"],
+                                                    per["affected_villages"]))
     return blocks
 
 

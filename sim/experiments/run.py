@@ -139,9 +139,8 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
         df, summary = write_run_folder(run, out_dir, threads, csvs)
         frames.append((s, df, summary))
         bus_lines.append(f"{s.name}: {console.cache_line(run.result.bus_stats)}")
-        blocks.append("\n".join([plan_report.block_for_run(model, run.result),
-                                 *per_school.console_lines(csvs["affected_pupils.csv"],
-                                                           csvs["affected_villages.csv"])]))
+        blocks.append("\n".join([plan_report.block_for_run(model, run.result, csvs),
+                                 *per_school.console_lines(csvs["affected_pupils.csv"])]))
     plan, df, summary = frames[0]
     columns = [(plan.name, summary)]
     done = [metrics.Run(s, d, out) for (s, d, _), (_, out) in zip(frames, runs, strict=True)]

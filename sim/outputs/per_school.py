@@ -265,8 +265,9 @@ def _minutes(x: float) -> str:
     return "-" if x != x else f"{x:.0f}"
 
 
-def console_lines(affected: pd.DataFrame, villages: pd.DataFrame, top: int = 8) -> list[str]:
-    """The short console block: the largest moves first, one line per school."""
+def console_lines(affected: pd.DataFrame, top: int = 8) -> list[str]:
+    """The short console block: the largest moves first, one line per school (villages left
+    without a bus line are in the plan-carried-out block)."""
     if affected.empty:
         return []
     lines = ["Pupils the plan moves (per replicate, median; travel one way, median [90%] of "
@@ -286,12 +287,4 @@ def console_lines(affected: pd.DataFrame, villages: pd.DataFrame, top: int = 8) 
                                          else ""))
     if len(affected) > top:
         lines.append(f"  ... and {len(affected) - top} more schools")
-    no_line = villages[villages["no_line_why"] != ""]
-    if len(no_line):
-        lines.append(f"  VILLAGES THAT LOST THEIR SCHOOL WITH NO BUS LINE (replicate 0; "
-                     f"{len(no_line)} village-years): " + ", ".join(
-                         f"{r.village} (year {r.year}"
-                         + (f": {r.no_line_why}" if r.no_line_why else "") + ")"
-                         for r in no_line.head(8).itertuples())
-                     + (" ..." if len(no_line) > 8 else ""))
     return lines

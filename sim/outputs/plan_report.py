@@ -147,10 +147,14 @@ def _action_lines(scenario: Scenario, year: int) -> list[str]:
 
 
 def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.DataFrame,
-                      n_rep: int) -> str:
+                      n_rep: int, affected: pd.DataFrame | None = None,
+                      villages: pd.DataFrame | None = None) -> str:
     """The "plan carried out" text: a loud first line when the plan did not happen as written,
-    then per year the named actions and what became of them, the rules' closures, deferrals
-    with their reasons and school ids, and the targets met or missed."""
+    then per year the named actions and what became of them, the rules' closures (and the
+    schools the travel exemption kept), deferrals with their reasons and school ids, closures
+    that left pupils without a school place (`affected`: affected_pupils.csv), villages that
+    lost their school with no bus line (`villages`: affected_villages.csv), and the targets met
+    or missed."""
     years = sorted({a.year for a in scenario.policies.actions}
                    | {r.year for r in scenario.policies.closures})
     if not years:
@@ -176,8 +180,8 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
             exempt = rule[rule["event"] == "exempted"]
             out.append(f"    rules:    {_per_rep(closed, n_rep)} schools closed per replicate"
                        + (f" ({_ids(closed, 6)})" if len(closed) else "")
-                       + (f"; {_per_rep(exempt, n_rep)} kept for the lower grades (travel "
-                          "exemption)" if len(exempt) else ""))
+                       + (f"; {_per_rep(exempt, n_rep)} kept for the lower grades by the travel "
+                          f"exemption ({_ids(exempt, 6)})" if len(exempt) else ""))
             deferred = rule[rule["event"].isin(list(DEFER_REASONS))]
             if len(deferred):
                 n_def = deferred.groupby("school")["replicates"].max().sum() / n_rep
@@ -185,6 +189,24 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
                 for words, sel in _deferrals(deferred):
                     out.append(f"              {words}: {_ids(sel)}")
                 problems.append(f"year {year}: {n_def:.1f} rule closures deferred per replicate")
+        if affected is not None and len(affected):
+            stuck = affected[(affected["year"] == year) & (affected["share_unplaced"] > 0)]
+            for r in stuck.itertuples():
+                per = r.share_unplaced * r.pupils_per_replicate
+                out.append(f"    UNPLACED: {r.school} {r.event}: {per:.1f} of its "
+                           f"{r.pupils_per_replicate:.0f} pupils per replicate without a school "
+                           "place (no school they can reach by day, board at or rent near "
+                           "takes them)")
+                problems.append(f"year {year}: {r.school} {r.event} leaves {per:.1f} pupils "
+                                "per replicate without a school place")
+        if villages is not None and len(villages):
+            alone = villages[(villages["year"] == year) & (villages["no_line_why"] != "")]
+            for r in alone.itertuples():
+                out.append(f"    NO BUS:   {r.village} lost {r.schools_lost}, no bus line "
+                           f"(replicate 0): {r.no_line_why}")
+            if len(alone):
+                problems.append(f"year {year}: {len(alone)} village(s) lost their school with "
+                                "no bus line")
         for t in targets[targets["year"] == year].itertuples():
             met = t.replicates_met
             verdict = "met" if is_met(met) else "MISSED"
@@ -210,9 +232,13 @@ def plan_tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
             "plan_targets.csv": targets_table(model, result)}
 
 
-def block_for_run(model: Model, result: RunResult) -> str:
-    """The "plan carried out" text of a run just made."""
-    tables = plan_tables(model, result)
+def block_for_run(model: Model, result: RunResult, written: dict | None = None) -> str:
+    """The "plan carried out" text of a run just made (`written`: the run folder's tables
+    already made, by file name)."""
+    from sim.outputs import per_school
+    tables = written if written is not None else {**plan_tables(model, result),
+                                                  **per_school.tables(model, result)}
     return carried_out_block(model.scenario, tables["plan_events.csv"],
-                             tables["plan_targets.csv"], result.values.shape[0])
+                             tables["plan_targets.csv"], result.values.shape[0],
+                             tables["affected_pupils.csv"], tables["affected_villages.csv"])
 
