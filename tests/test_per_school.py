@@ -150,3 +150,48 @@ def test_a_closure_without_a_bus_line_is_said_in_the_plan_block(tmp_path):
     per = affected.share_unplaced * affected.pupils_per_replicate
     assert f"UNPLACED: village closed: {per:.1f} of its" in block
     assert "leaves" in block.splitlines()[0]
+
+
+def _check_names(lines: list[str], year: int) -> dict[str, set[str]]:
+    """Schools `check` says were closed, deferred or kept by the exemption in `year`."""
+    text = "\n".join(lines).split(f"  year {year}:")[1].split("\n  year ")[0]
+    out = {"closed": set(), "deferred": set(), "exempted": set()}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("closed ("):
+            out["closed"].add(line.split(": ")[1].split(" into ")[0])
+        elif line.startswith("DEFERRED ("):
+            out["deferred"].add(line.split(": ")[1])
+        elif line.startswith("kept for the lower grades"):
+            out["exempted"].add(line.split(": ")[1].split(" keeps")[0])
+    return out
+
+
+def test_check_previews_what_a_one_replicate_run_does_in_year_1(tmp_path):
+    """`check` runs the plan's kernels on replicate 0: the schools it says close, are deferred
+    or kept by the exemption in year 1 are those a 1-replicate run's plan_events.csv records,
+    with a rule that closes, defers and exempts in year 1."""
+    import yaml
+
+    from sim.cli import main
+    from sim.experiments.check import check
+    actions = [a for a in sc.load_raw(EXAMPLE / "example_plan.yaml")["policies"]["actions"]
+               if a["year"] == 1]
+    data = {"name": "preview", "extends": str(EXAMPLE / "example_no_closure.yaml"), "years": 1,
+            "replicates": 1,
+            "policies": {"actions": actions,
+                         "closures": [{"year": 1, "at_most": 100, "share": 0.8}],
+                         "exemptions": {"keep_teaching_points_if_travel_over_min": 25}}}
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(data))
+    scenario = sc.load(path)
+    said = _check_names(check(scenario).lines, 1)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet",
+                 "--no-posterior"]) == 0
+    events = pd.read_csv(tmp_path / "out" / "plan_events.csv")
+    y1 = events[events.year == 1]
+    done = {"closed": set(y1[y1.event == "closed"].school),
+            "deferred": set(y1[y1.event.str.startswith("deferred")].school),
+            "exempted": set(y1[y1.event == "exempted"].school)}
+    assert said == done
+    assert said["closed"] and said["deferred"] | said["exempted"]

@@ -13,7 +13,6 @@ replicate 0 (synthesised from the villages' populations, the only simulated step
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,9 +21,9 @@ import pandas as pd
 from sim.core import dtypes as dt
 from sim.core import rules as rule_constants
 from sim.core.indicators import ROW
-from sim.core.kernels.closures import VILLAGE_LEVELS, alternative_time
+from sim.core.kernels import state as ev
 from sim.model import build, engine
-from sim.model.scenario import CloseAction, DowngradeAction, ExpandAction, OpenAction, Scenario
+from sim.model.scenario import CloseAction, DowngradeAction, ExpandAction, Scenario
 
 LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 
@@ -79,7 +78,9 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
         "village": [w.node_name[n] for n in w.school_node],
         "pupils": pupils.sum(axis=1), "seats": seats.sum(axis=1),
         "boarders": np.where(boarders >= 0, boarders, -1), "beds": w.school_beds,
-        "canteen_places": w.school_canteen, "teachers": teachers,
+        "canteen_places": np.where(w.school_canteen >= 0, w.school_canteen.astype(object),
+                                   "not given"),
+        "teachers": np.where(np.isnan(teachers), "not given", teachers.astype(object)),
         "opens_later": w.planned(),
         "flag": np.where(w.planned(), "opens later (plan)",
                          np.where(over, "OVER-FULL: more pupils than seats in a grade", "")),
@@ -109,86 +110,131 @@ def unreachable(model: build.Model, on_foot: bool = False) -> dict[str, list[str
     return out
 
 
-def _capacity(model: build.Model, pupils: np.ndarray, closing: list[int],
-              receiver: int) -> list[str]:
-    """What the capacity check would say about closing `closing` into `receiver` in year 1
-    (base-year pupils, no other closure that year)."""
+@dataclass
+class YearPreview:
+    """What the plan did in one year of replicate 0: schools' state at the end of the year
+    before (pupils by grade, classes, beds, beds used, canteen places) and at the end of the
+    plan's half of this year (events, receivers, classes and beds after the year's actions)."""
+
+    year: int
+    last_enrol_g: np.ndarray
+    beds_used: np.ndarray
+    events: np.ndarray
+    receiver: np.ndarray
+    classes: np.ndarray
+    beds: np.ndarray
+    canteen: np.ndarray
+    hi: np.ndarray
+    lo_before: np.ndarray
+    hi_before: np.ndarray
+
+
+def preview(model: build.Model) -> list[YearPreview]:
+    """Replicate 0 run through the plan's years with the same kernels as `schoolflow run`
+    (`engine.trace_replicate`): each plan year's events as the run records them."""
+    years = sorted(model.policy_years())
+    out: list[YearPreview] = []
+    if not years:
+        return out
+    before = None
+    for st in engine.trace_replicate(model, 0):
+        S = st.S
+        if st.year in years and before is not None:
+            out.append(YearPreview(
+                year=st.year, last_enrol_g=before["enrol"], beds_used=before["beds_used"],
+                events=S.events[:, st.year].copy(), receiver=S.receiver.copy(),
+                classes=S.classes.copy(), beds=S.beds.copy(), canteen=S.canteen.copy(),
+                hi=S.hi.copy(), lo_before=before["lo"], hi_before=before["hi"]))
+        if st.year >= years[-1]:
+            break
+        before = {"enrol": S.last_enrol_g.copy(), "beds_used": S.beds_used.copy(),
+                  "lo": S.lo.copy(), "hi": S.hi.copy()}
+    return out
+
+
+def _room(model: build.Model, y: YearPreview, s: int, r: int) -> str:
+    """The receiving school's room for school s's pupils in year y: free seats in the grades
+    that move, by grade (`rules.grade_seats` after the year's expansions, less last year's
+    pupils), beds and canteen places, as the capacity check reads them."""
     w, p = model.world, model.P
-    seats = seats_by_grade(model)
-    moving = pupils[closing].sum(axis=0)
-    lo, hi = dt.LEVEL_GRADES[int(w.school_level[receiver])]
-    free = int((seats[receiver, lo:hi + 1] - pupils[receiver, lo:hi + 1]).sum())
-    n = int(moving.sum())
-    lines = [f"{n} pupils move; {w.school_name[receiver]} has {free} free seats in grades "
-             f"{lo}-{hi}" + (" - too few: the closure would be DEFERRED" if free < n and
-                              p.capacity_check > 0 else "")]
-    canteen = int(w.school_canteen[receiver])
-    if canteen < 0:
-        lines.append(f"canteen places of {w.school_name[receiver]} not given: the canteen check "
-                     "is skipped")
-    elif canteen < n and p.capacity_check > 0:
-        lines.append(f"{w.school_name[receiver]} has {canteen} canteen places for {n} pupils "
-                     "moving in - too few: the closure would be DEFERRED")
-    return lines
+    lo, hi = int(y.lo_before[s]), int(y.hi_before[s])
+    keep_hi = int(y.hi[s]) if not (y.events[s] & ev.EV_CLOSED) else lo - 1
+    grades = range(max(lo, keep_hi + 1), hi + 1)
+    moving = int(sum(y.last_enrol_g[s, g] for g in grades))
+    free = [rule_constants.grade_seats(g, int(y.classes[r]), p.cap_primary, p.cap_junior)
+            - int(y.last_enrol_g[r, g]) for g in grades]
+    tight = [f"grade {g} {f}" for g, f in zip(grades, free, strict=True) if f < y.last_enrol_g[s, g]]
+    canteen = int(y.canteen[r])
+    return (f"{moving} pupils of grades {grades.start}-{grades.stop - 1} move to "
+            f"{w.school_name[r]}: {sum(free)} free seats in those grades"
+            + (f" (short in {', '.join(tight)})" if tight else "")
+            + f"; {int(y.beds[r]) - int(y.beds_used[r])} free beds of {int(y.beds[r])}; "
+            + ("canteen places not given" if canteen < 0 else f"{canteen} canteen places"))
 
 
-def _action_lines(model: build.Model, pupils: np.ndarray) -> list[tuple[int, str]]:
+DEFER_WORDS = {ev.EV_DEFER_RECEIVER: "no open school teaching its grades to receive",
+               ev.EV_DEFER_SEATS: "too few free seats", ev.EV_DEFER_CANTEEN:
+               "too few canteen places", ev.EV_DEFER_BEDS: "too few boarding beds"}
+
+
+def _plan_lines(model: build.Model) -> list[str]:
+    """The plan year by year as replicate 0 carries it out (see `preview`): the actions as
+    written, then each school the plan or its rules closed, downgraded, kept by the travel
+    exemption or deferred, with its receiving school's room and why."""
     w, s = model.world, model.scenario
-    index = {name: i for i, name in enumerate(w.school_name)}
+    t_plan = w.t_bus if model.P.bus_on > 0 else w.t_walk
     lines = []
-    for i, a in enumerate(s.policies.actions):
-        tag = f"  year {a.year} action {i}:"
-        start = len(lines)
-        if isinstance(a, CloseAction):
-            ids = [index[x] for x in a.close]
-            rolls = ", ".join(f"{w.school_name[x]} {int(pupils[x].sum())}" for x in ids)
-            if a.receiver is not None:
-                recv = index[a.receiver]
-            else:  # the model's own rule (sim/core/kernels/closures.py), in the base year
-                s0 = ids[0]
-                mask = VILLAGE_LEVELS if (VILLAGE_LEVELS >> int(w.school_level[s0])) & 1 else 0
-                recv = int(alternative_time(s0, mask, model.P, model.W, model.S0)[0])
-            lines.append(f"{tag} close {', '.join(a.close)} (pupils: {rolls}) into "
-                         + (w.school_name[recv] if recv >= 0 else "NO SCHOOL (none teaches "
-                            "their grades): the closure would be DEFERRED")
-                         + ("" if a.receiver else " (nearest)"))
-            if recv >= 0:
-                lines += [f"      {x}" for x in _capacity(model, pupils, ids, recv)]
-        elif isinstance(a, ExpandAction):
-            x = index[a.expand]
-            lines.append(f"{tag} expand {a.expand} ({int(w.school_classes_per_grade[x])} classes "
-                         f"per grade, {int(w.school_beds[x])} beds) by +{a.classes_per_grade} "
-                         f"classes per grade, +{a.boarding_beds} beds, +{a.canteen_places} "
-                         "canteen places")
-        elif isinstance(a, DowngradeAction):
-            for sid in a.downgrade:
-                x = index[sid]
-                upper = int(pupils[x, max(a.grades) + 1:].sum())
-                lines.append(f"{tag} downgrade {sid} to grades 1-{max(a.grades)}: {upper} pupils "
-                             f"of grades {max(a.grades) + 1} and up change school")
-        elif isinstance(a, OpenAction):
-            o = a.open
-            lines.append(f"{tag} open {o.school_id} ({o.level}, {o.classes_per_grade} classes per "
-                         f"grade) at {o.village_id}")
-        lines[start:] = [(a.year, x) for x in lines[start:]]
+    for y in preview(model):
+        lines.append(f"  year {y.year}:")
+        for i, a in enumerate(s.policies.actions):
+            if a.year == y.year:
+                lines.append(f"    action {i}: {_action_words(a)}")
+        for r in sorted(s.policies.closures, key=lambda r: r.year):
+            if r.year == y.year:
+                what = "all of them" if r.share is None else \
+                    f"up to {r.share:.0%} of the base year's such schools"
+                lines.append(f"    rule: close {', '.join(r.levels)} {r.size_words()} "
+                             f"({r.ranking}), {what}")
+        for x in np.flatnonzero(y.events):
+            e, name = int(y.events[x]), w.school_name[x]
+            who = "action" if e & ev.EV_BY_ACTION else "rule"
+            rec = int(y.receiver[x])
+            if e & ev.EV_CLOSED:
+                lines.append(f"    closed ({who}): {name} into {w.school_name[rec]}; "
+                             + _room(model, y, x, rec))
+            elif e & (ev.EV_DOWNGRADED | ev.EV_EXEMPTED):
+                how = "downgraded (action)" if e & ev.EV_DOWNGRADED else \
+                    "kept for the lower grades by the travel exemption (rule)"
+                why = "" if e & ev.EV_DOWNGRADED or rec < 0 else \
+                    f", {t_plan[w.school_node[x], rec]:.0f} min to {w.school_name[rec]} > " \
+                    f"{model.P.exempt_over_min:g} min"
+                lines.append(f"    {how}: {name} keeps grades 1-{int(y.hi[x])}{why}"
+                             + (f"; {_room(model, y, x, rec)}" if rec >= 0 and
+                                y.hi_before[x] > y.hi[x] else ""))
+            if e & ev.EV_DEFERRED:
+                reasons = ", ".join(v for k, v in DEFER_WORDS.items() if e & k)
+                near = "" if rec < 0 else f"; {_room(model, y, x, rec)}"
+                lines.append(f"    DEFERRED ({who}): {name}: {reasons}{near}")
+            if e & ev.EV_EXPANDED:
+                lines.append(f"    expanded: {name} now {int(y.classes[x])} classes per grade, "
+                             f"{int(y.beds[x])} beds, "
+                             + ("canteen places not given" if y.canteen[x] < 0
+                                else f"{int(y.canteen[x])} canteen places"))
+            if e & ev.EV_OPENED:
+                lines.append(f"    opened: {name}")
     return lines
 
 
-def _rule_lines(model: build.Model, pupils: np.ndarray) -> list[tuple[int, str]]:
-    w, s = model.world, model.scenario
-    total = pupils.sum(axis=1)
-    lines = []
-    for r in sorted(s.policies.closures, key=lambda r: r.year):
-        levels = np.isin(w.school_level, [dt.LEVEL_NAMES[x] for x in r.levels]) & ~w.planned()
-        under = np.flatnonzero(levels & (total < r.below))
-        what = "all of them" if r.share is None else \
-            f"{math.ceil(r.share * len(under) - 1e-9)} of them by this year ({r.share:.0%})"
-        names = ", ".join(w.school_name[x] for x in under[:10]) + \
-            (f" and {len(under) - 10} more" if len(under) > 10 else "")
-        lines.append((r.year, f"  year {r.year} rule: close {', '.join(r.levels)} {r.size_words()} "
-                     f"({r.ranking}): {len(under)} such schools in the base year"
-                     + (f" ({names})" if len(under) else "") + f"; closes {what}"))
-    return lines
+def _action_words(a) -> str:
+    if isinstance(a, CloseAction):
+        return f"close {', '.join(a.close)} into " + (a.receiver or "the nearest school")
+    if isinstance(a, ExpandAction):
+        return (f"expand {a.expand} by +{a.classes_per_grade} classes per grade, "
+                f"+{a.boarding_beds} beds, +{a.canteen_places} canteen places")
+    if isinstance(a, DowngradeAction):
+        return f"downgrade {', '.join(a.downgrade)} to grades 1-{max(a.grades)}"
+    o = a.open
+    return f"open {o.school_id} ({o.level}, {o.classes_per_grade} classes per grade) at {o.village_id}"
 
 
 def check(scenario: Scenario) -> CheckReport:
@@ -217,6 +263,14 @@ def check(scenario: Scenario) -> CheckReport:
         lines.append(f"  OVER-FULL in the base year ({len(over)}): " + ", ".join(
             f"{r.school} grade {r.worst_grade}: {r.worst_grade_pupils} pupils / "
             f"{r.worst_grade_seats} seats" for r in over.itertuples()))
+    if w.school_teachers is not None:
+        none = existing[(existing["pupils"] > 0) & (existing["teachers"].astype(str) == "0.0")]
+        if len(none):
+            problems += len(none)
+            lines.append(f"  NO TEACHERS at {len(none)} school(s) with pupils: " + ", ".join(
+                f"{r.school} ({r.pupils} pupils)" for r in none.itertuples())
+                + " - give their teachers in schools.csv, or leave the column empty if not "
+                "known")
     for problem in model.problems:  # from the calibration to the rolls (sim/model/build.py)
         problems += 1
         lines.append(f"  BASE-YEAR PROBLEM: {problem}")
@@ -244,9 +298,9 @@ def check(scenario: Scenario) -> CheckReport:
                      + (" ..." if len(years) > 6 else ""))
     else:
         lines.append("  births: the scenario's fertility parameters (no births table)")
-    steps = _action_lines(model, pupils) + _rule_lines(model, pupils)
-    plan = [line for _, line in sorted(steps, key=lambda x: x[0])]  # stable: actions first
-    lines.append("Plan, in the order it acts (named actions before the rules of their year):")
+    plan = _plan_lines(model)
+    lines.append("Plan, year by year, as replicate 0 of `schoolflow run` carries it out (the "
+                 "same kernels: named actions, then the rules; rooms after the year's expansions):")
     lines += plan or ["  no actions or closure rules"]
     problems += sum("DEFERRED" in x for x in plan)
     return CheckReport(lines, table, problems)

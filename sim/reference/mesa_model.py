@@ -406,8 +406,9 @@ class SchoolFlowModel(mesa.Model):
             if rs is not None and not rs.open:  # closed a moment ago: look again
                 rs, t = self.receiving_school(s, excluded)
             if rs is not None and p.exempt_over_min >= 0 and t > p.exempt_over_min:
+                s.receiver = rs  # where its pupils would have gone (upper grades go)
                 if s.hi > p.exempt_hi_grade:  # kept for the lower grades
-                    s.hi, s.level, s.receiver = int(p.exempt_hi_grade), dt.TEACHING_POINT, rs
+                    s.hi, s.level = int(p.exempt_hi_grade), dt.TEACHING_POINT
                 # an event every year a rule keeps it (a teaching point too), counted once
                 if not any(s.events[y] & ev.EV_EXEMPTED for y in range(self.year + 1)):
                     self.exempted += 1

@@ -238,9 +238,9 @@ def apply_closures(year, P, W, R, A, S, counts):
             if rs >= 0 and not S.open[rs]:  # closed earlier in this loop: look again
                 rs, t = alternative_time(s, R.excluded[r], P, W, S)
             if rs >= 0 and P.exempt_over_min >= 0 and t > P.exempt_over_min:
+                S.receiver[s] = rs  # where its pupils would have gone (upper grades go)
                 if S.hi[s] > P.exempt_hi_grade:
                     S.hi[s] = P.exempt_hi_grade
-                    S.receiver[s] = rs
                     S.level[s] = dt.TEACHING_POINT
                 # kept for the lower grades (or a teaching point left open): an event every
                 # year a rule keeps it, counted once
