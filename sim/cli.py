@@ -151,7 +151,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     screens = compare.first_screens(runs, thresholds)
     for screen in screens:
         print(screen + "\n")
-    for block in compare.plan_blocks(runs):
+    blocks = compare.plan_blocks(runs)
+    for block in blocks.values():
         print(block + "\n")
     print("Thresholds of each scenario (checked in every simulated year; '-': not its threshold)")
     print(compare.threshold_wide(runs, thresholds).to_string(index=False))
@@ -164,7 +165,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(last[["scenario", "indicator", "median [90% interval]"]].to_string(index=False))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
     snaps = [snapshot.take(r.scenario) for r in runs]
-    files = report.write_report(report_path, runs, final, paired, thresholds, snaps, screens)
+    files = report.write_report(report_path, runs, final, paired, thresholds, snaps, blocks)
     print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")
     return 0
 

@@ -16,7 +16,7 @@ def test_compare_runs_plans_and_writes_report(write_yaml, small_dict, tmp_path):
             "--report", str(report), "--quiet"]
     assert main(args) == 0
     page = report.read_text()
-    assert page.count("data:image/png;base64,") == 5
+    assert page.count("data:image/png;base64,") == 6  # five figures and the plan's flow map
     for name in ("final_year", "paired_difference", "thresholds"):
         assert (tmp_path / "out" / f"report_{name}.csv").exists()
     paired = pd.read_csv(tmp_path / "out" / "report_paired_difference.csv")
@@ -62,17 +62,30 @@ def test_report_renders_in_headless_chromium(write_yaml, small_dict, tmp_path):
     shot = tmp_path / "shot.png"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])
-        page = b.new_page(viewport={"width": 1400, "height": 900})
+        page = b.new_page(viewport={"width": 1280, "height": 900})
         page.goto(report.as_uri())
         images = page.evaluate(
             "Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])")
         text = page.inner_text("body")
+        # nothing clipped or scrolled sideways at a common laptop width
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        clipped = page.evaluate(
+            "Array.from(document.querySelectorAll('p,pre,table,ul,h2,h3')).filter(e => "
+            "e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > "
+            "window.innerWidth).map(e => e.tagName + ' ' + e.textContent.slice(0, 60))")
+        headings = page.evaluate("Array.from(document.querySelectorAll('h2')).map(h => "
+                                 "h.textContent)")
         page.screenshot(path=str(shot), full_page=True)
         b.close()
+    assert wide <= 1280 and clipped == []
     assert dict(images) == {k: True for k in ("trajectories", "differences", "distributions",
-                                              "dropout_by_group", "map")}
+                                              "dropout_by_group", "map", "flows_small")}
     assert "Thresholds of the plans" in text and "60% of the base year's schools" in text
-    assert "What the plan does to pupils" in text and "Children out of school" in text
+    assert "What small does to pupils, against reference" in headings
+    assert headings.count("What small does to pupils, against reference") == 1
+    assert "Children out of school" in text and "Plan carried out (small" in text
+    assert "Pupils the plan moves, school by school" in text
+    assert "Schools the plan touches" in text
     pixels = imread(shot)[..., :3]
     assert pixels.shape[0] > 1500  # the whole page, figures included
     assert (pixels.std(axis=(0, 1)) > 0.05).all() and (pixels < 0.5).mean() > 0.01  # not blank

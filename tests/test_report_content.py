@@ -4,6 +4,7 @@ value, reason), the first screen against the tables, and people's number formats
 from __future__ import annotations
 
 import copy
+import html
 import math
 
 import numpy as np
@@ -176,15 +177,30 @@ def test_compare_first_screen_and_thresholds_in_report(write_yaml, small_dict, t
     out = capsys.readouterr().out
     assert out.startswith("What small does to pupils, against reference, year 4")
     page = report.read_text()
-    assert "What the plan does to pupils" in page and "Children out of school" in page
+    assert "What small does to pupils" in page and "Children out of school" in page
     t = pd.read_csv(str(report).replace(".html", "_thresholds.csv"))
     closure = t[(t.scenario == "small") & t.threshold.str.startswith("60%")].iloc[0]
     assert closure["status"] == "missed" and closure["worst_year"] == 1
     assert "travel exemption" in closure["reason"]
-    assert thresholds.cell(closure) in page
+    assert html.escape(thresholds.cell(closure)) in page
     assert thresholds.cell(closure).startswith(
         f"MISSED, {style.number(closure['value'], 'share_under100_closed')} [")
     assert "travel exemption" in out
+    # one heading per plan, its banner and plan-carried-out block, its pupils school by school
+    assert page.count("<h2>What small does to pupils, against reference</h2>") == 1
+    assert "<p class='banner'>!! THE PLAN WAS NOT CARRIED OUT AS WRITTEN" in page
+    affected = pd.read_csv(tmp_path / "res" / "small" / "affected_pupils.csv")
+    first = affected.iloc[0]
+    assert f"<td>{first.school}</td>" in page and first.destinations in page
+    years = pd.read_csv(tmp_path / "res" / "small" / "school_years.csv")
+    receiver = years[(years.school == first.main_destination) & (years.year == first.year)]
+    assert f"{receiver.boarders.iloc[0]:.0f} / {receiver.beds.iloc[0]:.0f}" in page
+    # a panel with nothing to show is left out, and the report says so
+    young = pd.concat([pd.read_parquet(tmp_path / "res" / n / "indicators.parquet")
+                       for n in ("small", "reference")]).query("indicator == 'young_boarders'")
+    if (young.value == 0).all():
+        note = page.split("Left out of the figure, zero in every scenario and year: ")[1]
+        assert "Boarders below grade 4" in note.split("</p>")[0]
 
 
 def test_every_indicator_has_a_format():

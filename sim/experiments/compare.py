@@ -133,10 +133,10 @@ def threshold_wide(runs: list[Run], checked: pd.DataFrame) -> pd.DataFrame:
     return thresholds.wide(checked, [r.scenario.name for r in runs])
 
 
-def plan_blocks(runs: list[Run]) -> list[str]:
+def plan_blocks(runs: list[Run]) -> dict[str, str]:
     """The "plan carried out" block of each run with closures or actions, from the plan tables
-    of its results folder (sim/outputs/plan_report.py)."""
-    blocks = []
+    of its results folder (sim/outputs/plan_report.py), by scenario name."""
+    blocks: dict[str, str] = {}
     for r in runs:
         s = r.scenario
         if not (s.policies.actions or s.policies.closures) or r.folder is None:
@@ -145,9 +145,9 @@ def plan_blocks(runs: list[Run]) -> list[str]:
             events = pd.read_csv(r.folder / "plan_events.csv")
             targets = pd.read_csv(r.folder / "plan_targets.csv")
         except FileNotFoundError:
-            blocks.append(f"Plan carried out ({s.name}): not known - {r.folder} has no "
-                          "plan_events.csv (written by SchoolFlow before plan tables existed); "
-                          "run the scenario again")
+            blocks[s.name] = (f"Plan carried out ({s.name}): not known - {r.folder} has no "
+                              "plan_events.csv (written by SchoolFlow before plan tables "
+                              "existed); run the scenario again")
             continue
         except pd.errors.EmptyDataError:
             events = pd.DataFrame(columns=["year", "school", "event", "by_action", "replicates",
@@ -161,9 +161,9 @@ def plan_blocks(runs: list[Run]) -> list[str]:
                                         na_values=[""] if name == "affected_pupils" else [])
             except (FileNotFoundError, pd.errors.EmptyDataError):
                 per[name] = None
-        blocks.append(plan_report.carried_out_block(s, events, targets, n,
-                                                    per["affected_pupils"],
-                                                    per["affected_villages"]))
+        blocks[s.name] = plan_report.carried_out_block(s, events, targets, n,
+                                                       per["affected_pupils"],
+                                                       per["affected_villages"])
     return blocks
 
 

@@ -8,6 +8,9 @@ and the paired difference plan - reference, replicate by replicate with common r
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass
+
 import pandas as pd
 
 from sim.model.posterior import intervals_note
@@ -47,9 +50,11 @@ def _cell(row: pd.Series | None, ind: str, signed: bool = False) -> str:
     return style.interval(row["p50"], row["p05"], row["p95"], ind, signed)
 
 
-def changes_table(plan: Run, reference: Run | None, year: int) -> pd.DataFrame:
+def changes_table(plan: Run, reference: Run | None, year: int,
+                  worst: int | None = None) -> pd.DataFrame:
     """The first screen's table: per row of ROWS, the plan, the reference and the paired
-    difference in `year` (formatted), and the raw numbers beside them."""
+    difference in `year` (formatted), and the raw numbers beside them; with `worst` (a year
+    before `year`), the paired difference in that year too (column `worst_year`)."""
     ps = metrics.summarise(plan.indicators)
     rs = metrics.summarise(reference.indicators) if reference is not None else None
     ds = metrics.paired_difference(plan.indicators, reference.indicators) \
@@ -67,6 +72,8 @@ def changes_table(plan: Run, reference: Run | None, year: int) -> pd.DataFrame:
                        difference_p50=None if d is None else d["p50"],
                        difference_p05=None if d is None else d["p05"],
                        difference_p95=None if d is None else d["p95"])
+            if worst is not None:
+                row["worst_year"] = _cell(_pick(ds, ind, level, worst), ind, signed=True)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -105,42 +112,105 @@ def headline(plan: Run, reference: Run | None, table: pd.DataFrame, thresholds: 
             f"cost per pupil {diff('cost_per_pupil_yuan')} yuan; {t_part}.")
 
 
-def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
-    """The first screen as text (see module docstring)."""
+def worst_year(plan: Run, reference: Run | None) -> int | None:
+    """The year before the final one with the most extra children out of school (median
+    paired difference above 0), shown beside the final year: a closure's harm is often largest
+    in its first years. None without a reference, or when the final year is the worst."""
+    if reference is None:
+        return None
+    worst = worst_out_of_school(plan, reference)
+    last = int(plan.indicators["year"].max())
+    if worst is None or worst[1]["p50"] <= 0 or worst[0] == last:
+        return None
+    return worst[0]
+
+
+def worst_label(year: int) -> str:
+    return f"difference, year {year} (worst)"
+
+
+@dataclass
+class Screen:
+    """The first screen's parts, rendered as text (`render`) or HTML (`render_html`)."""
+
+    title: str
+    headline: str
+    note: str
+    table: pd.DataFrame  #: the shown columns, formatted
+    remarks: list[str]
+    thresholds_title: str
+    thresholds: list[tuple[str, str, str]]  #: (status, threshold, value and reason)
+
+
+def screen(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> Screen:
+    """The first screen of `plan` against `reference` (see module docstring)."""
     year = int(plan.indicators["year"].max())
     n = int(plan.indicators["replicate"].nunique())
-    table = changes_table(plan, reference, year)
+    worst = worst_year(plan, reference)
+    table = changes_table(plan, reference, year, worst)
     against = f", against {reference.scenario.name}" if reference is not None else ""
-    lines = [f"What {plan.scenario.name} does to pupils{against}, year {year} "
+    title = (f"What {plan.scenario.name} does to pupils{against}, year {year} "
              f"(median [90% interval] over {n} replicates"
              + ("; difference: plan - reference, replicate by replicate)" if reference is not None
-                else ")"),
-             "  " + headline(plan, reference, table, thresholds, year),
-             f"  {intervals_note(plan.scenario)}."]
+                else ")"))
     cols = ["what", plan.scenario.name] + ([reference.scenario.name, "difference"]
                                            if reference is not None else [])
-    shown = table[cols].rename(columns={"what": ""})
-    lines += ["  " + x for x in shown.to_string(index=False, justify="left").splitlines()]
+    if worst is not None:
+        cols.append("worst_year")
+    shown = table[cols].rename(columns={"what": "", "difference": f"difference, year {year}",
+                                        "worst_year": worst_label(worst or 0)})
+    remarks = []
     if reference is not None:
-        worst = worst_out_of_school(plan, reference)
-        if worst is not None and worst[1]["p50"] > 0:
-            y, w = worst
-            lines.append(f"  Most extra children out of school: year {y}, "
-                         f"{style.interval(w['p50'], w['p05'], w['p95'], 'children_out_of_school', True)}")
+        most = worst_out_of_school(plan, reference)
+        if most is not None and most[1]["p50"] > 0:
+            y, w = most
+            remarks.append(f"Most extra children out of school: year {y}, "
+                           f"{style.interval(w['p50'], w['p05'], w['p95'], 'children_out_of_school', True)}")
     base = _pick(metrics.summarise(plan.indicators), "pupils_unplaced", "all", 0)
     if base is not None and base["p50"] > 0:
-        lines.append(
-            f"  Base year, before any plan: {_cell(base, 'pupils_unplaced')} pupils without a "
+        remarks.append(
+            f"Base year, before any plan: {_cell(base, 'pupils_unplaced')} pupils without a "
             "school place in every scenario: families without a motorbike or car living beyond "
             "the day-travel limit on foot from a school teaching their grade, where no boarding "
             "bed is free (`schoolflow check` lists the villages)")
-    mine = thresholds[thresholds["scenario"] == plan.scenario.name]
-    if len(mine):
-        lines.append(f"  Thresholds (checked in every simulated year, the worst year shown; {RULE_WORDS}):")
-        for row in mine.itertuples():
-            status = {"met": "met   ", "missed": "MISSED", "n/a": "n/a   "}[row.status]
-            row_ = pd.Series(row._asdict())
-            text = (row.reason or "not applicable") if row.status == "n/a" else value_text(row_)
-            reason = f" - {row.reason}" if row.status == "missed" and row.reason else ""
-            lines.append(f"    {status} {row.threshold}: {text}{reason}")
+    rows = []
+    for row in thresholds[thresholds["scenario"] == plan.scenario.name].itertuples():
+        row_ = pd.Series(row._asdict())
+        text = (row.reason or "not applicable") if row.status == "n/a" else value_text(row_)
+        reason = f" - {row.reason}" if row.status == "missed" and row.reason else ""
+        rows.append(({"met": "met", "missed": "MISSED", "n/a": "n/a"}[row.status],
+                     row.threshold, text + reason))
+    return Screen(title, headline(plan, reference, table, thresholds, year),
+                  f"{intervals_note(plan.scenario)}.", shown, remarks,
+                  f"Thresholds (checked in every simulated year, the worst year shown; "
+                  f"{RULE_WORDS})", rows)
+
+
+def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
+    """The first screen as text (see module docstring)."""
+    sc = screen(plan, reference, thresholds)
+    lines = [sc.title, "  " + sc.headline, "  " + sc.note]
+    lines += ["  " + x for x in sc.table.to_string(index=False, justify="left").splitlines()]
+    lines += ["  " + x for x in sc.remarks]
+    if sc.thresholds:
+        lines.append(f"  {sc.thresholds_title}:")
+        lines += [f"    {status:<6} {name}: {text}" for status, name, text in sc.thresholds]
     return "\n".join(lines)
+
+
+def render_html(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
+    """The first screen as an HTML section: one heading naming the plan, the headline sentence
+    and notes as wrapped paragraphs, the table as a table, the thresholds as a list."""
+    sc = screen(plan, reference, thresholds)
+    e = html.escape
+    parts = [f"<h2>{e(sc.title.split(', year')[0])}</h2>",
+             f"<p class='headline'>{e(sc.headline)}</p>",
+             f"<p class='note'>{e(sc.title)}. {e(sc.note)}</p>",
+             sc.table.to_html(index=False, border=0, classes="t screen", escape=True)]
+    parts += [f"<p>{e(x)}</p>" for x in sc.remarks]
+    if sc.thresholds:
+        parts.append(f"<p>{e(sc.thresholds_title)}:</p><ul class='thresholds'>")
+        parts += [f"<li class='{status.lower().replace('/', '')}'><b>{e(status)}</b> "
+                  f"{e(name)}: {e(text)}</li>" for status, name, text in sc.thresholds]
+        parts.append("</ul>")
+    return "\n".join(parts)

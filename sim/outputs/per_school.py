@@ -218,9 +218,13 @@ def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
             def med(a: np.ndarray, on=on, year=year, s=s) -> float:
                 return float(np.median(a[on, year, s]))
             flags = events[:, s, year]
-            what = [k for k, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
-                                     ("exempted", EV_EXEMPTED), ("expanded", EV_EXPANDED),
-                                     ("received", EV_RECEIVED)) if ((flags & bit) != 0).any()]
+            what = []
+            for k, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
+                           ("exempted", EV_EXEMPTED), ("expanded", EV_EXPANDED),
+                           ("received", EV_RECEIVED)):
+                share = ((flags & bit) != 0).mean()
+                if share > 0:
+                    what.append(k if share >= 1 else f"{k} ({share:.0%})")
             g_big = np.argmax(np.median(largest[on, year, s], axis=0))
             row = {"year": year, "school": name,
                    "school_level": level_name[int(w.school_level[s])],
@@ -246,6 +250,26 @@ def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
     return df
 
 
+FLOW_COLUMNS = ["year", "school", "destination", "pupils_per_replicate"]
+
+
+def flows_table(model: Model, result: RunResult, pupils: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
+    """Closed (downgraded, exempted) school -> school its pupils are at by the end of the year:
+    pupils per replicate in which the plan acted on the school (the flow map's widths)."""
+    df = pupils_frame(model, result) if pupils is None else pupils
+    if df.empty:
+        return pd.DataFrame(columns=FLOW_COLUMNS)
+    moving = (result.school_events & MOVING_EVENTS) != 0
+    moved = df[df["destination"] >= 0]
+    rows = []
+    for (year, s, d), sel in moved.groupby(["year", "school", "destination"], sort=True):
+        acted = max(int(moving[:, int(s), int(year)].sum()), 1)
+        rows.append((int(year), model.world.school_name[int(s)],
+                     model.world.school_name[int(d)], len(sel) / acted))
+    return pd.DataFrame(rows, columns=FLOW_COLUMNS)
+
+
 def touched_schools(result: RunResult, model: Model) -> list[str]:
     """Schools the plan closes, downgrades, exempts, expands or makes receive, in county order."""
     moved = EV_CLOSED | EV_DOWNGRADED | EV_EXEMPTED | EV_EXPANDED | EV_RECEIVED
@@ -257,6 +281,7 @@ def tables(model: Model, result: RunResult) -> dict[str, pd.DataFrame]:
     """The per-school CSV tables of a run folder."""
     pupils = pupils_frame(model, result)
     return {"affected_pupils.csv": affected_table(model, result, pupils).round(3),
+            "affected_flows.csv": flows_table(model, result, pupils).round(3),
             "affected_villages.csv": village_table(model, result, pupils).round(3),
             "school_years.csv": school_years_table(model, result).round(3)}
 

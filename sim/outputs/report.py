@@ -15,9 +15,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.model.posterior import intervals_note  # noqa: E402
-from sim.outputs import store, style  # noqa: E402
+from sim.outputs import first_screen, report_schools, store, style  # noqa: E402
 from sim.outputs.metrics import Run  # noqa: E402
 from sim.outputs.snapshot import Snapshot  # noqa: E402
+from sim.outputs.thresholds import RULE_WORDS  # noqa: E402
 
 #: (indicator, level, title) drawn as trajectories with 90% bands and as paired differences
 TRAJECTORIES = [
@@ -63,12 +64,31 @@ def _not_flat(ax, axis: str = "y") -> None:
         (ax.set_ylim if axis == "y" else ax.set_xlim)(*span)
 
 
+def informative(runs: list[Run]) -> list[tuple[str, str, str]]:
+    """The TRAJECTORIES panels that show something: a value other than 0 in some scenario and
+    year (a panel of all zeros is left out, and the report says which)."""
+    keep = []
+    for ind, level, title in TRAJECTORIES:
+        values = [r.indicators.loc[(r.indicators["indicator"] == ind)
+                                   & (r.indicators["level"] == level), "value"] for r in runs]
+        if any(len(v) and (v.abs() > 0).any() for v in values):
+            keep.append((ind, level, title))
+    return keep
+
+
 def trajectories_figure(runs: list[Run]) -> plt.Figure:
-    """Each TRAJECTORIES indicator by year: median and 90% band per scenario; the reference
-    (the first run) in black, dashed and on top; shares in percent; threshold lines."""
+    """Each informative TRAJECTORIES indicator by year: median and 90% band per scenario; the
+    reference (the first run) in black, dashed and on top; shares in percent; threshold
+    lines."""
+    panels = informative(runs) or TRAJECTORIES[:1]
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
     with style.figure_style():
-        fig, axes = plt.subplots(3, 3, figsize=(13, 10), constrained_layout=True)
-        for ax, (ind, level, title) in zip(axes.flat, TRAJECTORIES, strict=True):
+        fig, axes = plt.subplots(rows, cols, figsize=(4.4 * cols, 3.4 * rows),
+                                 constrained_layout=True, squeeze=False)
+        for ax in axes.flat[len(panels):]:
+            ax.set_visible(False)
+        for ax, (ind, level, title) in zip(axes.flat, panels, strict=False):
             k = style.scale(ind)
             for i, r in enumerate(runs):
                 df = r.indicators
@@ -225,11 +245,45 @@ def _table_html(df: pd.DataFrame) -> str:
                       float_format=lambda x: f"{x:,.4g}")
 
 
+def plan_section(plan: Run, reference: Run | None, thresholds: pd.DataFrame,
+                 block: str | None, snap: Snapshot | None, stem: Path,
+                 images: dict[str, str], written: list[Path]) -> str:
+    """One plan's part of the report: its first screen (sim/outputs/first_screen.py) under one
+    heading with its name, its plan-carried-out block with the banner, and school by school
+    (sim/outputs/report_schools.py) with the flow map."""
+    parts = [first_screen.render_html(plan, reference, thresholds)]
+    if block:
+        head, _, rest = block.partition("\n") if block.startswith("!!") else ("", "", block)
+        parts.append(f"<h3>Plan carried out: {html.escape(plan.scenario.name)}</h3>")
+        if head:
+            parts.append(f"<p class='banner'>{html.escape(head)}</p>")
+        parts.append(f"<pre class='block'>{html.escape(rest)}</pre>")
+    tables = report_schools.read(plan.folder)
+    if tables is not None and (plan.scenario.policies.actions or plan.scenario.policies.closures):
+        last = int(plan.indicators["year"].max())
+        parts.append(report_schools.section(tables, last))
+        fig = None if snap is None else report_schools.flow_figure(
+            tables["affected_flows"], snap.world, plan.scenario.name)
+        if fig is not None:
+            key = f"flows_{plan.scenario.name}"
+            target = Path(f"{stem}_{key}.png")
+            with store.atomic_path(target) as tmp:
+                fig.savefig(tmp, format="png", dpi=100)
+            plt.close(fig)
+            images[key] = base64.b64encode(target.read_bytes()).decode()
+            written.append(target)
+            parts.append(f'<img alt="{html.escape(key)}" src="data:image/png;base64,'
+                         f'{images[key]}">')
+    return "\n".join(parts)
+
+
 def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.DataFrame,
                  thresholds: pd.DataFrame, snaps: list[Snapshot] | None = None,
-                 screens: list[str] | None = None) -> list[Path]:
-    """Write FILE.html and, beside it, FILE_<name>.png / .csv. `screens`: the first screen of
-    each plan (sim/outputs/first_screen.py), shown first. Returns the files written."""
+                 blocks: dict[str, str] | None = None) -> list[Path]:
+    """Write FILE.html and, beside it, FILE_<name>.png / .csv: first each plan against the first
+    run (the reference) with its plan-carried-out block (`blocks`, by scenario name) and its
+    pupils school by school, then the thresholds, the figures and the final-year tables.
+    Returns the files written."""
     from sim.outputs.thresholds import wide
     path = Path(path)
     stem = path.with_suffix("")
@@ -258,18 +312,27 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
     names = ", ".join(html.escape(r.scenario.name) for r in runs)
     n = int(runs[0].indicators["replicate"].nunique())
     status = wide(thresholds, [r.scenario.name for r in runs])
+    by_name = {s.scenario: s for s in (snaps or [])}
+    plans = [(r, runs[0]) for r in runs[1:]] or [(runs[0], None)]
+    left_out = [t for _, _, t in TRAJECTORIES if t not in {x for _, _, x in informative(runs)}]
+    figures_html = [f'<h2>{TITLES[k]}</h2><img alt="{k}" src="data:image/png;base64,{v}">'
+                    for k, v in images.items()]
+    if left_out:
+        figures_html.insert(1, "<p>Left out of the figure, zero in every scenario and year: "
+                            + html.escape("; ".join(left_out)) + ".</p>")
     body = [
         f"<h1>SchoolFlow plan comparison</h1><p>Scenarios: {names}. Reference: "
         f"{html.escape(runs[0].scenario.name)}. {n} replicates each, with common random numbers "
         "(replicate i of every scenario has the same seed). "
         + html.escape(intervals_note(runs[0].scenario)) + ".</p>",
-        *[f"<h2>What the plan does to pupils</h2><pre class='screen'>{html.escape(s)}</pre>"
-          for s in (screens or [])],
+        *[plan_section(p, ref, thresholds, (blocks or {}).get(p.scenario.name),
+                       by_name.get(p.scenario.name), stem, images, written)
+          for p, ref in plans],
         "<h2>Thresholds of the plans</h2><p>Each scenario's own thresholds, checked in every "
-        "simulated year; the worst year is shown. '-': not a threshold of that scenario.</p>",
+        f"simulated year; the worst year is shown; {html.escape(RULE_WORDS)}. '-': not a "
+        "threshold of that scenario.</p>",
         _table_html(status),
-        *[f'<h2>{TITLES[k]}</h2><img alt="{k}" src="data:image/png;base64,{v}">'
-          for k, v in images.items()],
+        *figures_html,
     ]
     for level in ("primary", "junior", "all"):
         t = final[final["level"] == level].pivot_table(index="indicator", columns="scenario",
@@ -288,10 +351,13 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
                  _table_html(shown[["scenario", "indicator", "median [90% interval]",
                                     "paired_width", "unpaired_width"]])]
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>SchoolFlow comparison</title>"
-            "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
-            "table.t{border-collapse:collapse;font-size:12px}table.t td,table.t th{padding:2px 8px;"
-            "border-bottom:1px solid #ddd}img{max-width:100%}pre.screen{font-size:12px;"
-            "background:#f6f6f6;padding:1em;overflow-x:auto}</style></head><body>"
+            "<style>body{font-family:sans-serif;margin:2em auto;max-width:1200px;padding:0 1em}"
+            "table.t{border-collapse:collapse;font-size:12px;max-width:100%}"
+            "table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;"
+            "overflow-wrap:break-word}img{max-width:100%}p.headline{font-size:16px}"
+            "p.banner{color:#b00;font-weight:bold}pre.block{font-size:12px;background:#f6f6f6;"
+            "padding:1em;white-space:pre-wrap;overflow-wrap:break-word}"
+            "li.missed{color:#b00}</style></head><body>"
             + "\n".join(body) + "</body></html>")
     with store.atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
