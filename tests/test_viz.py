@@ -62,8 +62,16 @@ def test_viz_page_draws_map_and_charts_and_steps(tmp_path):
             page = b.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(f"http://localhost:{port}/", timeout=60_000)
             page.wait_for_selector("text=School year: 0 of 4", timeout=90_000)
-            page.wait_for_function(f"({IMAGES})().length >= 5", timeout=60_000)
+            page.wait_for_function(f"({IMAGES})().length >= 4", timeout=60_000)
+            page.wait_for_selector(".county-map svg", timeout=60_000)
             before = page.evaluate(IMAGES)
+            # the map: a legend of school levels, and each school named on hover (<title>)
+            legend = page.inner_text(".county-map")
+            assert "village primary" in legend and "bus line" in legend
+            titles = page.evaluate("Array.from(document.querySelectorAll('.county-map svg "
+                                   "title')).map(t => t.textContent)")
+            assert len(titles) >= 10 and all(" pupils" in t for t in titles)
+            assert any(t.startswith("T01-") for t in titles)
             shot = tmp_path / "viz_year0.png"
             page.screenshot(path=str(shot), full_page=True)
             assert shot.stat().st_size > 50_000  # a drawn page, not a blank one
@@ -72,11 +80,14 @@ def test_viz_page_draws_map_and_charts_and_steps(tmp_path):
             assert "Page 0" not in text and "PAGE 0" not in text and "Model Parameters" not in text
             page.get_by_role("button", name="Next year").first.click()
             page.wait_for_selector("text=School year: 1 of 4", timeout=90_000)
-            # every figure (map + 4 charts) is redrawn with the new year
+            # every chart is redrawn with the new year, and the map shows the closures
             page.wait_for_function(
                 f"(() => {{ const now = ({IMAGES})(); const old = {before!r};"
-                " return now.length >= 5 && now.every(s => !old.includes(s)); })()",
+                " return now.length >= 4 && now.every(s => !old.includes(s)); })()",
                 timeout=60_000)
+            page.wait_for_function("Array.from(document.querySelectorAll('.county-map svg "
+                                   "title')).some(t => t.textContent.includes('closed in year 1'))",
+                                   timeout=60_000)
             page.screenshot(path=str(tmp_path / "viz_year1.png"), full_page=True)
             # a second browser session starts at year 0: one model per session
             other = b.new_page(viewport={"width": 1400, "height": 1000})

@@ -1,7 +1,8 @@
 """The web view: the Mesa reference model in a Solara page.
 
 `schoolflow viz SCENARIO` serves this page (`solara run`, in a child process that dies with the
-command): the county map (villages, schools sized by pupils, closed schools, student bus lines),
+command): the county map (villages, schools sized by pupils and coloured by level with a
+legend, closed schools, student bus lines; each school's name and numbers on hover),
 Reset / Play / Next year, and live charts by school year of the dropout rate, class-size shares
 and primary p95 travel time. Each browser session gets its own model. The scenario comes from
 the SCHOOLFLOW_SCENARIO environment variable (the command sets it); the replicate from
@@ -10,6 +11,8 @@ SCHOOLFLOW_REPLICATE (default 0).
 
 from __future__ import annotations
 
+import html
+import io
 import os
 import time
 
@@ -32,10 +35,25 @@ LEVEL_COLOURS = {dt.TEACHING_POINT: "#8fbc8f", dt.VILLAGE_PRIMARY: "#2e8b57",
 PLAY_SECONDS = 1.5  #: pause between school years while playing
 
 
+LEVEL_OF_CODE = {code: name.replace("_", " ") for name, code in dt.LEVEL_NAMES.items()}
+
+
+def school_label(s) -> str:
+    """What hovering over a school says: name, level, village, pupils, classes, beds."""
+    w = s.model.world
+    if not s.open:
+        return (f"{w.school_name[s.sid]}: closed in year {s.closed_year}"
+                + (f", pupils to {w.school_name[s.receiver.sid]}" if s.receiver else ""))
+    return (f"{w.school_name[s.sid]} ({LEVEL_OF_CODE[s.level]}, grades {s.lo}-{s.hi}) at "
+            f"{w.node_name[s.node]}: {int(s.enrol.sum())} pupils, {s.classes} classes per grade, "
+            f"{s.beds_used} of {s.beds} beds used")
+
+
 def draw_county(model: SchoolFlowModel) -> Figure:
     """The county this year: villages (grey dots), open schools as circles sized by pupils and
-    coloured by level, closed schools as grey crosses, bus lines from their first stop through
-    the others to the school."""
+    coloured by level (with a legend of the levels), closed schools as grey crosses, bus lines
+    from their first stop through the others to the school. Each school is its own artist
+    with the id `school-<index>`, so `county_svg` can label it for hovering."""
     w = model.world
     fig = Figure(figsize=(6.4, 6.0), layout="constrained")
     ax = fig.subplots()
@@ -45,21 +63,41 @@ def draw_county(model: SchoolFlowModel) -> Figure:
         ax.plot(w.node_x_km[path], w.node_y_km[path], color="#ff9900", lw=1.2, alpha=0.8, zorder=2)
     open_ = [s for s in model.schools if s.open]
     closed = [s for s in model.schools if not s.open and s.closed_year >= 0]
+    for s in closed:
+        ax.scatter(w.node_x_km[s.node], w.node_y_km[s.node], marker="x", s=25, c="#999999",
+                   zorder=3, gid=f"school-{s.sid}")
+    for s in open_:
+        ax.scatter(w.node_x_km[s.node], w.node_y_km[s.node], s=8 + 0.25 * float(s.enrol.sum()),
+                   c=LEVEL_COLOURS[s.level], alpha=0.7, edgecolors="k", linewidths=0.3,
+                   zorder=4, gid=f"school-{s.sid}")
+    for level, colour in LEVEL_COLOURS.items():
+        if any(s.level == level for s in open_):
+            ax.scatter([], [], c=colour, alpha=0.7, edgecolors="k", linewidths=0.3, s=30,
+                       label=LEVEL_OF_CODE[level])
     if closed:
-        ax.scatter(w.node_x_km[[s.node for s in closed]], w.node_y_km[[s.node for s in closed]],
-                   marker="x", s=25, c="#999999", zorder=3, label="closed school")
-    pupils = np.array([s.enrol.sum() for s in open_], float)
-    ax.scatter(w.node_x_km[[s.node for s in open_]], w.node_y_km[[s.node for s in open_]],
-               s=8 + 0.25 * pupils, c=[LEVEL_COLOURS[s.level] for s in open_], alpha=0.7,
-               edgecolors="k", linewidths=0.3, zorder=4, label="open school (size: pupils)")
+        ax.scatter([], [], marker="x", s=25, c="#999999", label="closed school")
     ax.plot([], [], color="#ff9900", label="bus line")
     ax.set_title(f"{model.scenario.name}: school year {model.year}, {len(open_)} schools open, "
                  f"{len(model.bus_network.lines)} bus lines", fontsize=9)
     ax.set_xlabel("km east")
     ax.set_ylabel("km north")
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=7)
+    ax.legend(loc="upper right", fontsize=7, title="schools (size: pupils)",
+              title_fontsize=7)
     return fig
+
+
+def county_svg(model: SchoolFlowModel) -> str:
+    """The county map as SVG, each school carrying a <title> (shown on hover by browsers)."""
+    fig = draw_county(model)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # labels stay text
+        fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    for s in model.schools:
+        tag = f'<g id="school-{s.sid}">'
+        svg = svg.replace(tag, f"{tag}<title>{html.escape(school_label(s))}</title>", 1)
+    return svg[svg.index("<svg"):]
 
 
 def draw_chart(model: SchoolFlowModel, label: str) -> Figure:
@@ -135,8 +173,8 @@ def Page():
                             f"year 0 is the base year, {years} school years simulated.")
     with solara.Columns([3, 2]):
         with solara.Column():
-            solara.FigureMatplotlib(draw_county(model), format="png", dpi=90,
-                                    dependencies=[year.value, generation.value])
+            svg = solara.use_memo(lambda: county_svg(model), [year.value, generation.value])
+            solara.HTML(tag="div", unsafe_innerHTML=svg, classes=["county-map"])
         with solara.Column():
             for label in LIVE_CHARTS:
                 solara.FigureMatplotlib(draw_chart(model, label), format="png", dpi=90,
