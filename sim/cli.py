@@ -152,8 +152,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for screen in screens:
         print(screen + "\n")
     blocks = compare.plan_blocks(runs)
-    for block in blocks.values():
-        print(block + "\n")
+    moved = compare.moves(runs)
+    for name, block in blocks.items():
+        print("\n".join([block, *moved.get(name, [])]) + "\n")
     print("Thresholds of each scenario (checked in every simulated year; '-': not its threshold)")
     print(compare.threshold_wide(runs, thresholds).to_string(index=False))
     if len(paired):

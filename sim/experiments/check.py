@@ -158,8 +158,8 @@ def _room(model: build.Model, y: YearPreview, s: int, r: int) -> str:
     pupils), beds and canteen places, as the capacity check reads them."""
     w, p = model.world, model.P
     lo, hi = int(y.lo_before[s]), int(y.hi_before[s])
-    keep_hi = int(y.hi[s]) if not (y.events[s] & ev.EV_CLOSED) else lo - 1
-    grades = range(max(lo, keep_hi + 1), hi + 1)
+    kept = y.events[s] & (ev.EV_DOWNGRADED | ev.EV_EXEMPTED) and not y.events[s] & ev.EV_CLOSED
+    grades = range(int(y.hi[s]) + 1 if kept else lo, hi + 1)  # the grades that move
     moving = int(sum(y.last_enrol_g[s, g] for g in grades))
     free = [rule_constants.grade_seats(g, int(y.classes[r]), p.cap_primary, p.cap_junior)
             - int(y.last_enrol_g[r, g]) for g in grades]

@@ -15,7 +15,7 @@ import yaml
 from sim.core.errors import InputError
 from sim.experiments.run import run_scenario, write_run_folder
 from sim.model import scenario as sc
-from sim.outputs import first_screen, metrics, plan_report, thresholds
+from sim.outputs import first_screen, metrics, per_school, plan_report, thresholds
 from sim.outputs.metrics import Run
 
 
@@ -165,6 +165,21 @@ def plan_blocks(runs: list[Run]) -> dict[str, str]:
                                                        per["affected_pupils"],
                                                        per["affected_villages"])
     return blocks
+
+
+def moves(runs: list[Run]) -> dict[str, list[str]]:
+    """The short "pupils the plan moves" lines of each run with a results folder that has
+    affected_pupils.csv (sim/outputs/per_school.py), by scenario name."""
+    out = {}
+    for r in runs:
+        if r.folder is None:
+            continue
+        try:
+            table = pd.read_csv(r.folder / "affected_pupils.csv")
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            continue
+        out[r.scenario.name] = per_school.console_lines(table)
+    return out
 
 
 def threshold_table(runs: list[Run]) -> pd.DataFrame:

@@ -466,6 +466,7 @@ class SchoolFlowModel(mesa.Model):
                        | (ev.EV_DEFER_BEDS if free_beds < need_beds else 0)
                        | (ev.EV_DEFER_CANTEEN if rs.canteen >= 0 and free_canteen < pupils else 0))
             if missing:
+                s.receiver = rs  # the school that would have received its pupils
                 return missing
             reserved["beds"][rs.sid] = reserved["beds"].get(rs.sid, 0) + need_beds
             reserved["canteen"][rs.sid] = reserved["canteen"].get(rs.sid, 0) + pupils

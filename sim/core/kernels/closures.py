@@ -90,7 +90,8 @@ def try_close(s, rs, t, year, P, S, reserved, reserved_beds, reserved_canteen):
     check allows: free seats for its pupils in its grades, canteen places for them (skipped
     where the receiver's canteen places are not known), and beds for its boarding-age pupils
     when t is beyond the day-travel limit. Returns 0 when closed, else the EV_DEFER_* flags of
-    what was missing. Seats, beds and canteen places taken are reserved for this year."""
+    what was missing (S.receiver then names the school that would have received). Seats,
+    beds and canteen places taken are reserved for this year."""
     if rs < 0:
         return EV_DEFER_RECEIVER
     pupils = S.last_enrol[s]
@@ -109,6 +110,7 @@ def try_close(s, rs, t, year, P, S, reserved, reserved_beds, reserved_canteen):
         if S.canteen[rs] >= 0 and S.canteen[rs] - reserved_canteen[rs] < pupils:
             missing |= EV_DEFER_CANTEEN
         if missing:
+            S.receiver[s] = rs  # the school that would have received its pupils
             return missing
         reserved_beds[rs] += need_beds
         reserved_canteen[rs] += pupils

@@ -117,7 +117,8 @@ Schools = namedtuple("Schools", [
     "base_enrol",    # int32: pupils in the base year
     "events",        # int32 (schools, years + 1): EV_* flags of what happened each year
     "receiver",      # int32: school that took this school's pupils (closed) or upper grades
-                     #   (kept as a teaching point); -1 if none
+                     #   (kept as a teaching point), or would have (deferred, or kept by
+                     #   the travel exemption); -1 if none
     # this year's student bus service, set from sim.model.transport between closures and enrolment
     "bus_dest",      # int32 (nodes): node the village's bus line goes to, -1 if none
     "bus_grades",    # int32 (nodes): bit g set if pupils of grade g may ride the line
