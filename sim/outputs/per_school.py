@@ -11,6 +11,8 @@ the affected pupils of all replicates.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -190,6 +192,15 @@ def _class_shape(enrol: np.ndarray, classes: np.ndarray, model: Model) -> tuple[
     return n_cls, largest, cap
 
 
+def _median_open(a: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """Median over replicates (axis 0) of the replicates in which the school is open (NaN
+    where it is open in none)."""
+    x = np.where(on.reshape(on.shape + (1,) * (a.ndim - on.ndim)), a, np.nan).astype(float)
+    with warnings.catch_warnings():  # all-NaN slices: schools closed in every replicate
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(x, axis=0)
+
+
 def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
     """Every school in every year (end of the year), over the replicates in which it is open:
     pupils, classes and the mean and largest class, the grade of the largest class, classes over
@@ -206,17 +217,23 @@ def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
     over_cap = ((largest > cap) & (n_cls > 0)).sum(axis=-1)
     canteen_use = np.divide(pupils, t.canteen, out=np.full(pupils.shape, np.nan),
                             where=t.canteen > 0)
+    on = t.open  # (replicate, year, school)
+    med = {k: _median_open(v, on) for k, v in (
+        ("pupils", pupils), ("classes", classes), ("mean_class", mean_class),
+        ("largest_class", biggest), ("classes_over_cap", over_cap), ("boarders", t.beds_used),
+        ("beds", t.beds), ("canteen_places", t.canteen), ("canteen_use", canteen_use))}
+    by_grade = _median_open(t.enrol, on)           # (year, school, grade)
+    largest_g = _median_open(largest, on)
+    big_p95 = np.where(on, biggest, -1).astype(float)
+    share_open = on.mean(axis=0)
+    known = np.where(on, t.canteen > 0, True).all(axis=0)
     level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
-    events = result.school_events
+    events = result.school_events  # (replicate, school, year)
     rows = []
     for s, name in enumerate(w.school_name):
         for year in range(t.enrol.shape[1]):
-            on = t.open[:, year, s]
-            if not on.any():
+            if share_open[year, s] == 0:
                 continue
-
-            def med(a: np.ndarray, on=on, year=year, s=s) -> float:
-                return float(np.median(a[on, year, s]))
             flags = events[:, s, year]
             what = []
             for k, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
@@ -225,25 +242,25 @@ def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
                 share = ((flags & bit) != 0).mean()
                 if share > 0:
                     what.append(k if share >= 1 else f"{k} ({share:.0%})")
-            g_big = np.argmax(np.median(largest[on, year, s], axis=0))
+            open_big = big_p95[on[:, year, s], year, s]
             row = {"year": year, "school": name,
                    "school_level": level_name[int(w.school_level[s])],
-                   "share_open": float(on.mean()), "events": ", ".join(what),
-                   "pupils": med(pupils), "classes": med(classes),
-                   "mean_class": round(med(mean_class), 1), "largest_class": med(biggest),
-                   "largest_class_p95": float(np.quantile(biggest[on, year, s], 0.95,
-                                                          method="higher")),
-                   "largest_class_grade": int(g_big),
-                   "classes_over_cap": med(over_cap),
-                   "boarders": med(t.beds_used), "beds": med(t.beds),
-                   "canteen_places": med(t.canteen),
-                   "pupils_per_canteen_place": (round(med(canteen_use), 2)
-                                                if (t.canteen[on, year, s] > 0).all() else np.nan)}
+                   "share_open": float(share_open[year, s]), "events": ", ".join(what),
+                   **{k: float(med[k][year, s]) for k in ("pupils", "classes", "mean_class",
+                                                          "largest_class")},
+                   "largest_class_p95": float(np.quantile(open_big, 0.95, method="higher")),
+                   "largest_class_grade": int(np.argmax(largest_g[year, s])),
+                   **{k: float(med[k][year, s]) for k in ("classes_over_cap", "boarders",
+                                                          "beds", "canteen_places")},
+                   "pupils_per_canteen_place": (float(med["canteen_use"][year, s])
+                                                if known[year, s] else np.nan)}
             for g in range(1, dt.N_GRADES + 1):
-                row[f"g{g}_pupils"] = float(np.median(t.enrol[on, year, s, g]))
-                row[f"g{g}_largest_class"] = float(np.median(largest[on, year, s, g]))
+                row[f"g{g}_pupils"] = float(by_grade[year, s, g])
+                row[f"g{g}_largest_class"] = float(largest_g[year, s, g])
             rows.append(row)
     df = pd.DataFrame(rows)
+    df["mean_class"] = df["mean_class"].round(1)
+    df["pupils_per_canteen_place"] = df["pupils_per_canteen_place"].round(2)
     df["over_cap"] = df["classes_over_cap"] > 0
     df["boarders_over_beds"] = df["boarders"] > df["beds"]
     df["canteen_over_places"] = df["pupils_per_canteen_place"] > 1

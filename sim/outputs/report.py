@@ -245,9 +245,19 @@ def _table_html(df: pd.DataFrame) -> str:
                       float_format=lambda x: f"{x:,.4g}")
 
 
+def _save(fig: plt.Figure, stem: Path, name: str, written: list[Path]) -> str:
+    """Save a figure as STEM_name.png (appended to `written`); returns it base64-encoded."""
+    target = Path(f"{stem}_{name}.png")
+    with store.atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    written.append(target)
+    return base64.b64encode(target.read_bytes()).decode()
+
+
 def plan_section(plan: Run, reference: Run | None, thresholds: pd.DataFrame,
                  block: str | None, snap: Snapshot | None, stem: Path,
-                 images: dict[str, str], written: list[Path]) -> str:
+                 written: list[Path]) -> str:
     """One plan's part of the report: its first screen (sim/outputs/first_screen.py) under one
     heading with its name, its plan-carried-out block with the banner, and school by school
     (sim/outputs/report_schools.py) with the flow map."""
@@ -266,14 +276,8 @@ def plan_section(plan: Run, reference: Run | None, thresholds: pd.DataFrame,
             tables["affected_flows"], snap.world, plan.scenario.name)
         if fig is not None:
             key = f"flows_{plan.scenario.name}"
-            target = Path(f"{stem}_{key}.png")
-            with store.atomic_path(target) as tmp:
-                fig.savefig(tmp, format="png", dpi=100)
-            plt.close(fig)
-            images[key] = base64.b64encode(target.read_bytes()).decode()
-            written.append(target)
             parts.append(f'<img alt="{html.escape(key)}" src="data:image/png;base64,'
-                         f'{images[key]}">')
+                         f'{_save(fig, stem, key, written)}">')
     return "\n".join(parts)
 
 
@@ -301,14 +305,7 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         figures["distributions"] = distributions_figure(snaps)
         figures["dropout_by_group"] = dropout_groups_figure(snaps)
         figures["map"] = map_figure(snaps)
-    images = {}
-    for name, fig in figures.items():
-        target = Path(f"{stem}_{name}.png")
-        with store.atomic_path(target) as tmp:
-            fig.savefig(tmp, format="png", dpi=100)
-        plt.close(fig)
-        images[name] = base64.b64encode(target.read_bytes()).decode()
-        written.append(target)
+    images = {name: _save(fig, stem, name, written) for name, fig in figures.items()}
     names = ", ".join(html.escape(r.scenario.name) for r in runs)
     n = int(runs[0].indicators["replicate"].nunique())
     status = wide(thresholds, [r.scenario.name for r in runs])
@@ -326,7 +323,7 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         "(replicate i of every scenario has the same seed). "
         + html.escape(intervals_note(runs[0].scenario)) + ".</p>",
         *[plan_section(p, ref, thresholds, (blocks or {}).get(p.scenario.name),
-                       by_name.get(p.scenario.name), stem, images, written)
+                       by_name.get(p.scenario.name), stem, written)
           for p, ref in plans],
         "<h2>Thresholds of the plans</h2><p>Each scenario's own thresholds, checked in every "
         f"simulated year; the worst year is shown; {html.escape(RULE_WORDS)}. '-': not a "
