@@ -30,24 +30,32 @@ def plans():
         numba_run = engine.run_model(built, 0, NUMBA_REPLICATES)
         mesa_run = mesa_model.run_model(built, 0, MESA_REPLICATES)
         out[s.name] = (built, numba_run.values, mesa_run.values,
-                       (numba_run.school_pupils, mesa_run.school_pupils))
+                       (numba_run.school_pupils, mesa_run.school_pupils), (numba_run, mesa_run))
     return out
 
 
 def test_engines_agree_replicate_by_replicate(plans):
     """Both engines draw the same counter-based numbers: a replicate is the same in both, down
     to every school's pupils each year."""
-    for _built, numba_values, mesa_values, (numba_pupils, mesa_pupils) in plans.values():
+    for _built, numba_values, mesa_values, (numba_pupils, mesa_pupils), runs in plans.values():
         np.testing.assert_allclose(mesa_values, numba_values[:MESA_REPLICATES], rtol=1e-9,
                                    atol=1e-12, equal_nan=True)
         np.testing.assert_array_equal(mesa_pupils, numba_pupils[:MESA_REPLICATES])
+        # the same pupils moved by the plan, and the same schools' classes, beds and canteen
+        a, b = runs[0].affected.columns(), runs[1].affected.columns()
+        keep = a["replicate"] < MESA_REPLICATES
+        for col in a:
+            np.testing.assert_array_equal(a[col][keep], b[col], err_msg=col)
+        for f in ("enrol", "classes", "beds", "beds_used", "canteen", "open"):
+            np.testing.assert_array_equal(getattr(runs[0].schools, f)[:MESA_REPLICATES],
+                                          getattr(runs[1].schools, f), err_msg=f)
         # the schools' pupils add up to the pupils_enrolled indicator
         total = numba_values[:, :, INDICATOR_NAMES.index("pupils_enrolled"), :]
         np.testing.assert_array_equal(numba_pupils.sum(axis=2), total)
 
 
 def test_engine_means_agree_within_the_critical_z(plans):
-    for name, (_built, numba_values, mesa_values, _pupils) in plans.items():
+    for name, (_built, numba_values, mesa_values, _pupils, _runs) in plans.items():
         table = agreement.agreement_table(numba_values, mesa_values)
         assert len(table) > 200, name
         bad = table[~table.agrees]

@@ -28,8 +28,8 @@ from sim.model import scenario as sc
 from tests.conftest import ROOT, SMALL
 
 EXAMPLES = int(os.environ.get("SCHOOLFLOW_FUZZ_EXAMPLES", "0"))
-SCENARIO_RUNS = EXAMPLES or 200
-COUNTY_RUNS = EXAMPLES or 100
+SCENARIO_RUNS = EXAMPLES or 120
+COUNTY_RUNS = EXAMPLES or 60
 COUNTY = ROOT / "scenarios" / "counties" / "example_county"
 
 
