@@ -325,7 +325,7 @@ def console_lines(affected: pd.DataFrame, top: int = 8) -> list[str]:
             f"{r.destinations}; travel {_minutes(r.travel_before_p50)} -> "
             f"{_minutes(r.travel_after_p50)} min [{_minutes(r.travel_after_p05)}, "
             f"{_minutes(r.travel_after_p95)}]; bus {r.share_bus:.0%}, boarding "
-            f"{r.share_boarding:.0%}" + (f"; OUT OF SCHOOL {out:.1f} per replicate" if out > 0
+            f"{r.share_boarding:.0%}" + (f"; OUT OF SCHOOL {out:.2g} per replicate" if out > 0
                                          else ""))
     if len(affected) > top:
         lines.append(f"  ... and {len(affected) - top} more schools")

@@ -108,7 +108,8 @@ def targets_table(model: Model, result: RunResult) -> pd.DataFrame:
 def _ids(df: pd.DataFrame, limit: int = 8) -> str:
     """Schools of `df` (most frequent first), with the share of replicates where not all."""
     df = df.sort_values(["share", "school"], ascending=[False, True])
-    parts = [f"{r.school}" + ("" if r.share >= 1 else f" ({r.share:.0%})")
+    parts = [f"{r.school}" + ("" if r.share >= 1 else f" ({r.share:.0%})" if r.share >= 0.01
+                              else " (<1%)")
              for r in df.head(limit).itertuples()]
     more = len(df) - limit
     return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
