@@ -17,6 +17,7 @@ import pandas as pd
 from sim.core.errors import InputError
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  #: 128 + SIGINT, as shells report an interrupted command
 DESCRIPTION = """SchoolFlow: what a rural school consolidation plan does to pupils, with 90% intervals
 over Monte Carlo replicates.
 
@@ -453,6 +454,12 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"schoolflow: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        # results are written into temporary folders and files that are removed on the way out
+        # (sim/outputs/store.py): nothing half-written is left under the results' names
+        print("\nschoolflow: interrupted; nothing was written for the unfinished run",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -325,7 +325,8 @@ def test_check_flags_over_full_schools_and_deferrals(tmp_path):
     data["policies"]["actions"] = [{"year": 1, "close": ["S12"], "receiver": "S25"}]
     report = check(_load(data, tmp_path))
     text = "\n".join(report.lines)
-    assert "OVER-FULL in the base year (1): S34 grade 1: 60 pupils / 45 seats" in text
+    assert ("BASE-YEAR PROBLEM: more pupils than seats (classes per grade x the class cap) in a "
+            "grade at 1 school(s): S34 grade 1: 60 pupils / 45 seats") in text
     assert "DEFERRED (action): S12: too few canteen places; 41 pupils of grades 1-6 move to " \
            "S25" in text and "; 10 canteen places" in text
     assert report.problems == 2

@@ -80,6 +80,14 @@ def _deferred(states):
     return _indicator(states, "closures_deferred")[-1] > 0
 
 
+def _deferred_for_beds(states):
+    """A rule closure deferred because the receiver lacks beds (the capacity check's beds
+    branch), not for seats or canteen."""
+    from sim.core.kernels import state as ev
+    events = np.stack([s["school.events"] for s in states])
+    return bool(((events & ev.EV_DEFER_BEDS) != 0).any())
+
+
 def _moved(states):
     return (states[-1]["household.node"] != states[0]["household.node"]).any()
 
@@ -207,6 +215,10 @@ RULES = {
     "receiving capacity deferral": (
         dict(policies={"receiving_capacity_check": True, "class_caps": {"primary": 20}}),
         _deferred),
+    "receiving capacity deferral for beds": (
+        dict(policies={"exemptions": {"keep_teaching_points_if_travel_over_min": None},
+                       "max_travel_min": 30, "boarding": {"beds_per_receiving_school": 0}}),
+        _deferred_for_beds),
     "household moves": (
         dict(behaviour={"demography": {"move_to_town_prob": 0.2, "move_to_seat_prob": 0.1}}),
         _moved),

@@ -123,6 +123,17 @@ ROW: dict[str, int] = {name: i for i, name in enumerate(INDICATOR_NAMES)}
 BY_NAME: dict[str, Indicator] = {x.name: x for x in INDICATORS}
 N_INDICATORS = len(INDICATORS)
 
+
+def pair_error(indicator: str, level: str) -> str | None:
+    """Why (indicator, level) is not a value the model reports, in words; None if it is. The
+    one check of scenario targets and of observed data for calibration."""
+    if indicator not in BY_NAME:
+        return f"unknown indicator {indicator!r}; see docs/indicators.md for the names"
+    if level not in BY_NAME[indicator].levels:
+        return (f"{indicator} has no level {level!r}; it has "
+                + ", ".join(BY_NAME[indicator].levels))
+    return None
+
 # Row constants for the numba recorder (module globals are compile-time constants in numba).
 SCHOOLS_OPEN = ROW["schools_open"]
 PUPILS_ENROLLED = ROW["pupils_enrolled"]

@@ -49,7 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from sim.core.dtypes import LEVELS
 from sim.core.errors import InputError
-from sim.core.indicators import INDICATOR_NAMES
+from sim.core.indicators import INDICATOR_NAMES, pair_error
 from sim.experiments import exposure
 from sim.experiments.sweep import Range
 from sim.model import scenario as sc
@@ -196,12 +196,10 @@ def _read_observed(path: Path, years: int) -> pd.DataFrame:
         raise InputError(str(path), missing[0], "missing column; required: "
                          + ", ".join(OBSERVED_COLUMNS))
     for i, row in enumerate(df.itertuples(), start=2):
-        if row.indicator not in INDICATOR_NAMES:
-            raise InputError(str(path), "indicator", f"row {i}: {row.indicator!r} is not an "
-                             "indicator; see docs/indicators.md for the names")
-        if row.level not in LEVELS:
-            raise InputError(str(path), "level", f"row {i}: {row.level!r}; use primary, junior "
-                             "or all")
+        problem = pair_error(str(row.indicator), str(row.level))
+        if problem:  # the same check as a scenario's targets
+            field = "indicator" if row.indicator not in INDICATOR_NAMES else "level"
+            raise InputError(str(path), field, f"row {i}: {problem}")
         if not (isinstance(row.year, int | np.integer) and 0 <= row.year <= years):
             raise InputError(str(path), "year", f"row {i}: {row.year!r} must be a whole year "
                              f"from 0 to the scenario's {years}")

@@ -257,12 +257,6 @@ def check(scenario: Scenario) -> CheckReport:
              f"  schools under 30 pupils: {int((existing['pupils'] < 30).sum())}; under 100: "
              f"{int((existing['pupils'] < 100).sum())}"]
     problems = 0
-    over = existing[existing["flag"] != ""]
-    if len(over):
-        problems += len(over)
-        lines.append(f"  OVER-FULL in the base year ({len(over)}): " + ", ".join(
-            f"{r.school} grade {r.worst_grade}: {r.worst_grade_pupils} pupils / "
-            f"{r.worst_grade_seats} seats" for r in over.itertuples()))
     if w.school_teachers is not None:
         none = existing[(existing["pupils"] > 0) & (existing["teachers"].astype(str) == "0.0")]
         if len(none):
@@ -271,7 +265,9 @@ def check(scenario: Scenario) -> CheckReport:
                 f"{r.school} ({r.pupils} pupils)" for r in none.itertuples())
                 + " - give their teachers in schools.csv, or leave the column empty if not "
                 "known")
-    for problem in model.problems:  # from the calibration to the rolls (sim/model/build.py)
+    # the base-year problems `run` prints too (sim/model/build.py: over-full grades, boarders
+    # over beds, rolls larger than the children in reach, villages far from their population)
+    for problem in model.problems:
         problems += 1
         lines.append(f"  BASE-YEAR PROBLEM: {problem}")
     for level, villages in unreachable(model).items():

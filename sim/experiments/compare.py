@@ -7,15 +7,16 @@ scenarios/base.yaml).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 from sim.core.errors import InputError
-from sim.experiments.run import run_scenario, write_run_folder
+from sim.experiments.run import check_out, run_scenario, write_run_folder
 from sim.model import scenario as sc
-from sim.outputs import first_screen, metrics, per_school, plan_report, thresholds
+from sim.outputs import first_screen, metrics, per_school, plan_report, store, thresholds
 from sim.outputs.metrics import Run
 
 
@@ -52,12 +53,14 @@ def load_runs(sources: list[str], replicates: int | None, results_root: Path,
             seed, years, n = s.seed, s.years, s.replicates
         folder = results_root / s.name
         if (folder / "metadata.json").exists():
-            old = _from_results(folder)
-            if sc.scenario_hash(old.scenario) == sc.scenario_hash(s) and (
-                    folder / "plan_events.csv").exists():
-                runs[i] = old
+            # the hash the folder was written with: scenario and its files' content then
+            made = json.loads((folder / "metadata.json").read_text()).get("scenario_hash")
+            if made == sc.scenario_hash(s) and (folder / "plan_events.csv").exists():
+                runs[i] = _from_results(folder)
                 continue
-        df, _ = write_run_folder(run_scenario(s, progress=progress), folder)
+        check_out(folder, "--results")
+        with store.atomic_dir(folder) as tmp:  # a complete run folder, or the old one
+            df, _ = write_run_folder(run_scenario(s, progress=progress), tmp)
         runs[i] = Run(s, df, folder)
     names = [r.scenario.name for r in runs]
     if len(set(names)) < len(names):

@@ -7,6 +7,7 @@ whichever engine, command, chunk or worker runs it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Literal
 import pandas as pd
 
 from sim.core import rng
+from sim.core.errors import InputError
 from sim.model import build, engine
 from sim.model.scenario import Scenario, load
 from sim.outputs import (
@@ -94,11 +96,24 @@ def plan_and_reference(path: str | Path, overrides: dict, out: str | Path | None
     each replicate) in the folder's reference/."""
     plan = load(path, overrides)
     runs = [(plan, Path(out) if out else Path("results") / plan.name)]
+    check_out(runs[0][1], "--out" if out else "results folder")
     if plan.compare_to and with_reference:
         ref = load(plan.compare_to, {"seed": plan.seed, "replicates": plan.replicates,
                                      "years": plan.years, "posterior": plan.posterior})
         runs.append((ref, runs[0][1] / "reference"))
     return runs
+
+
+def check_out(folder: Path, what: str = "--out") -> None:
+    """Refuse, before any work, a results folder that is an existing file or cannot be made."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(str(folder), what, "is an existing file, not a folder; give a folder "
+                         "for the results (it is made if missing)")
+    parent = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InputError(str(folder), what, f"cannot be written ({parent} is not a writable "
+                         "folder); give a folder you can write to")
 
 
 @dataclass
@@ -121,7 +136,12 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
              say: Callable[[str], object] | None = None) -> PlanRun:
     """`schoolflow run`: run each (scenario, folder) and write its folder; with a reference, also
     the paired difference plan - reference (paired_difference.csv in the plan's folder).
-    `say(line)` gets the notes on the county's data before the simulation starts."""
+    `say(line)` gets the notes on the county's data before the simulation starts.
+
+    Everything is written into a fresh temporary folder that replaces the plan's folder only
+    when the whole run (plan, reference, paired difference) is written (`store.atomic_dir`):
+    a rerun into the same folder never leaves the first run's files beside the second's, and
+    an interrupted run leaves the earlier folder as it was."""
     threads = 1 if engine_name == "mesa" else engine.set_workers(workers)
     models = [build.build_model(s) for s, _ in runs]
     notes = list(dict.fromkeys(n for m in models for n in m.notes))
@@ -130,6 +150,21 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
         for line in lines:
             if say is not None:
                 say(f"{label}: {line}")
+    final = runs[0][1]
+    with store.atomic_dir(final) as tmp:
+        return _run_into(runs, models, tmp, final, engine_name, threads, notes, progress,
+                         on_scenario)
+
+
+def _run_into(runs, models, tmp: Path, final: Path, engine_name: Engine, threads: int,
+              notes: list[str], progress, on_scenario) -> PlanRun:
+    """The body of `run_plan`, writing the folders under `tmp` in place of `final`."""
+    def where(folder: Path) -> Path:
+        try:
+            return tmp / Path(folder).relative_to(final)
+        except ValueError:
+            return Path(folder)  # a folder outside the plan's (not made by plan_and_reference)
+    runs = [(s, where(out)) for s, out in runs]
     frames, bus_lines, blocks = [], [], []
     for model, (s, out_dir) in zip(models, runs, strict=True):
         if on_scenario is not None:

@@ -95,8 +95,10 @@ class Sweep:
         return [(p, a, min(a + k, n)) for p in range(len(self.points)) for a in range(0, n, k)]
 
     def fingerprint(self) -> str:
-        """Hash of what determines the results (base scenario, design points, replicates)."""
-        base = sc.resolved_dict(sc.load(self.base))
+        """Hash of what determines the results: the base scenario with the content of every
+        file it reads (`scenario.scenario_hash`: county files, births, workbook, posterior),
+        the design points and replicates."""
+        base = sc.scenario_hash(sc.load(self.base))
         text = json.dumps({"base": base, "points": self.points, "replicates": self.spec.replicates},
                           sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]

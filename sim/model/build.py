@@ -199,6 +199,28 @@ def raise_beds(world: World, boarders: np.ndarray | None) -> tuple[World, list[s
     return replace(world, school_beds=beds), said
 
 
+def over_seats(world: World, scenario: Scenario) -> list[str]:
+    """Schools whose base-year roll has more pupils in a grade than seats (classes per grade x
+    the scenario's class cap, `rules.grade_seats`), as 'S34 grade 1: 60 pupils / 45 seats' (the
+    worst grade of each)."""
+    roll = world.school_roll
+    if roll is None:
+        return []
+    caps = scenario.policies.class_caps
+    out = []
+    for s in range(roll.shape[0]):
+        excess = [(int(roll[s, g]) - rules.grade_seats(g, int(world.school_classes_per_grade[s]),
+                                                        caps.primary, caps.junior), g)
+                  for g in range(1, dt.N_GRADES + 1) if roll[s, g] > 0]
+        if excess and max(excess)[0] > 0:
+            _, g = max(excess)
+            seats = rules.grade_seats(g, int(world.school_classes_per_grade[s]), caps.primary,
+                                      caps.junior)
+            out.append(f"{world.school_name[s]} grade {g}: {int(roll[s, g])} pupils / {seats} "
+                       "seats")
+    return out
+
+
 def roll_notes(world: World, pop: Population, raised: list[str],
                scenario: Scenario) -> tuple[list[str], list[str]]:
     """What the calibration of school choice to the rolls did, in words: (notes, problems);
@@ -207,6 +229,11 @@ def roll_notes(world: World, pop: Population, raised: list[str],
     if placed is None:
         return [], []
     notes, problems = [], []
+    over = over_seats(world, scenario)
+    if over:
+        problems.append(f"more pupils than seats (classes per grade x the class cap) in a grade "
+                        f"at {len(over)} school(s): " + ", ".join(over[:12])
+                        + (" ..." if len(over) > 12 else ""))
     if raised:
         problems.append(f"more base-year boarders than beds at {len(raised)} school(s) "
                         f"(boarders / beds): {', '.join(raised)}; their beds were raised to the "

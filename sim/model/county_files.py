@@ -21,6 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from sim.core import dtypes as dt
+from sim.core import rules
 from sim.core.errors import InputError
 from sim.model.age_structure import grade_weights
 from sim.model.world import COUNTY_SEAT, NODE_KIND_NAMES, World
@@ -243,6 +244,36 @@ def _rolls(t: Table, level: np.ndarray) -> np.ndarray | None:
     return roll
 
 
+#: pupils in one class beyond which a grade's roll is taken as a typing error: twice the plans'
+#: "super large" class (rules.SUPER_LARGE, 66 pupils)
+IMPLAUSIBLE_CLASS = 2 * rules.SUPER_LARGE
+
+
+def _plausible_rolls(t: Table, roll: np.ndarray | None, classes: np.ndarray,
+                     boarders: np.ndarray) -> None:
+    """Refuse rolls no school could hold: more boarders than pupils, or a grade with more
+    pupils than IMPLAUSIBLE_CLASS per class. (More pupils than seats at the scenario's caps is
+    only a warning: sim/model/build.py `roll_notes`.)"""
+    ids = t.df["school_id"]
+    if roll is not None:
+        pupils = roll.sum(axis=1)
+        over = np.flatnonzero((boarders >= 0) & (boarders > pupils))
+        if len(over):
+            i = int(over[0])
+            raise InputError(t.label, "boarders", f"row {i + 2}: school {ids.iloc[i]!r} has "
+                             f"{int(boarders[i])} boarders but {int(pupils[i])} pupils on its "
+                             "rolls; boarders are pupils who board, at most the school's pupils: "
+                             "correct the number")
+        limit = classes[:, None].astype(np.int64) * IMPLAUSIBLE_CLASS
+        big = np.argwhere(roll[:, 1:] > limit)
+        if len(big):
+            i, g = int(big[0][0]), int(big[0][1]) + 1
+            raise InputError(t.label, f"pupils_g{g}", f"row {i + 2}: school {ids.iloc[i]!r} has "
+                             f"{int(roll[i, g])} pupils in grade {g} with {int(classes[i])} "
+                             f"class(es) per grade: over {IMPLAUSIBLE_CLASS} per class, which no "
+                             "school holds; correct the number or classes_per_grade")
+
+
 def _births(t: Table | None) -> dict[int, float] | None:
     if t is None:
         return None
@@ -310,6 +341,9 @@ def load_county(source: str | Path) -> World:
         raise InputError(s.label, "quality", f"row {row + 2}, column quality: must lie between 0 "
                          "and 1")
     roll = _rolls(s, level)
+    classes = numbers(s, "classes_per_grade", 1.0, whole=True).astype(dt.INDEX)
+    boarders = numbers(s, "boarders", 0.0, whole=True, empty=-1.0).astype(np.int64)
+    _plausible_rolls(s, roll, classes, boarders)
     return World(
         node_name=list(ids), node_kind=kind,
         node_township=towns.map({t: i for i, t in enumerate(township_names)}).to_numpy(dt.INDEX),

@@ -107,6 +107,21 @@ def build_actions(scenario: Scenario, world: World) -> Actions:
                              f"{world.school_name[s]!r} opens only in year {opened_in[s]}; act on "
                              "it from that year")
 
+    acts: dict[tuple[int, int], tuple[int, str]] = {}  # (school, year) -> (action, kind)
+
+    def one_kind_a_year(i: int, key: str, s: int, year: int) -> None:
+        """A school closed or downgraded in a year takes no other action that year (two
+        expansions of one school in a year add up)."""
+        if (s, year) in acts and not (key == "expand" and acts[(s, year)][1] == "expanded"):
+            j, kind = acts[(s, year)]
+            raise InputError(file, f"policies.actions[{i}].{key}", f"school "
+                             f"{world.school_name[s]!r} is already to be {kind} in year {year} by "
+                             f"policies.actions[{j}]; a school takes one action a year (expand "
+                             "the receiver, not the school that closes; close or downgrade, not "
+                             "both)")
+        acts[(s, year)] = (i, {"close": "closed", "downgrade": "downgraded",
+                               "expand": "expanded"}[key])
+
     for i, a in enumerate(scenario.policies.actions):
         check_year(i, a)
         if isinstance(a, CloseAction):
@@ -117,6 +132,7 @@ def build_actions(scenario: Scenario, world: World) -> Actions:
                     raise InputError(file, f"policies.actions[{i}].close", f"school {sid!r} is "
                                      f"already closed by policies.actions[{closed_by[s][0]}]; "
                                      "close each school once")
+                one_kind_a_year(i, "close", s, a.year)
                 closed_by[s] = (i, a.year)
         elif isinstance(a, DowngradeAction):
             for sid in a.downgrade:
@@ -127,10 +143,12 @@ def build_actions(scenario: Scenario, world: World) -> Actions:
                                      f"is a {LEVEL_OF_CODE[int(world.school_level[s])]} (grades "
                                      f"{lo[s]}-{hi[s]}); a downgrade keeps grades 1-"
                                      f"{max(a.grades)} of a school that teaches more, from grade 1")
+                one_kind_a_year(i, "downgrade", s, a.year)
                 rows.append((a.year, ACT_DOWNGRADE, s, -1, max(a.grades), 0, 0, 0))
         elif isinstance(a, ExpandAction):
             s = school(i, "expand", a.expand)
             exists_by(i, "expand", s, a.year)
+            one_kind_a_year(i, "expand", s, a.year)
             rows.append((a.year, ACT_EXPAND, s, -1, 0, a.classes_per_grade, a.boarding_beds,
                          a.canteen_places))
         elif isinstance(a, OpenAction):

@@ -532,14 +532,12 @@ class Target(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Target:
-        from sim.core.indicators import BY_NAME
+        from sim.core.indicators import pair_error
         if (self.at_most is None) == (self.at_least is None):
             raise ValueError("give exactly one of at_most or at_least")
-        if self.indicator not in BY_NAME:
-            raise ValueError(f"unknown indicator {self.indicator!r}; see docs/indicators.md")
-        if self.level not in BY_NAME[self.indicator].levels:
-            raise ValueError(f"{self.indicator} has no level {self.level!r}; it has "
-                             + ", ".join(BY_NAME[self.indicator].levels))
+        problem = pair_error(self.indicator, self.level)
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -572,6 +570,13 @@ class Scenario(Strict):
                     "rule_after_last_year", "year {year} is after the last simulated year "
                     "({years}); the rule would never act. Use a year from 1 to years, or raise "
                     "years", {"year": rule.year, "years": self.years, "rule": i})
+        for i, target in enumerate(self.targets):
+            if target.year is not None and target.year > self.years:
+                raise PydanticCustomError(
+                    "target_after_last_year", "year {year} is after the last simulated year "
+                    "({years}); the threshold could never be checked. Use a year from 1 to "
+                    "years, leave it out (every year), or raise years",
+                    {"year": target.year, "years": self.years, "target": i})
         return self
 
     @property
@@ -597,6 +602,14 @@ def read_yaml(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(str(path), "(file)", "file not found; check the path") from None
+    except IsADirectoryError:
+        raise InputError(str(path), "(file)", "is a folder, not a scenario file; give the "
+                         "path of a .yaml file") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), "(file)", "not a text file (UTF-8); give a scenario YAML "
+                         "file") from None
+    except PermissionError:
+        raise InputError(str(path), "(file)", "cannot be read (permission denied)") from None
     return copy.deepcopy(_parse_yaml(str(path), text))
 
 
@@ -651,6 +664,8 @@ def format_error(err: dict) -> tuple[str, str]:
     if kind == "rule_after_last_year":  # a model-level check that names its own field
         field = f"policies.closures[{err['ctx']['rule']}].year"
         return field, err["msg"]
+    if kind == "target_after_last_year":
+        return f"targets[{err['ctx']['target']}].year", err["msg"]
     msg = err["msg"]
     if kind == "union_tag_invalid" or kind == "action_kind":
         msg = "an action needs one of the keys close, expand, downgrade or open"
@@ -823,7 +838,23 @@ def resolved_dict(scenario: Scenario) -> dict:
     return scenario.model_dump(mode="json", exclude={"extends"})
 
 
+def input_files(scenario: Scenario) -> list[Path]:
+    """The files a scenario reads besides itself: every file of its county folder (villages,
+    schools, roads, births, ...) or its workbook, and its posterior."""
+    files: list[Path] = []
+    if scenario.county.data:
+        data = Path(scenario.county.data)
+        files += sorted(p for p in data.iterdir() if p.is_file()) if data.is_dir() else [data]
+    if scenario.posterior:
+        files.append(Path(scenario.posterior))
+    return [f for f in files if f.is_file()]
+
+
 def scenario_hash(scenario: Scenario) -> str:
-    """SHA-256 (first 16 hex digits) of the resolved scenario, stable across runs."""
-    text = json.dumps(resolved_dict(scenario), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """SHA-256 (first 16 hex digits) of the resolved scenario and the content of every file it
+    reads (`input_files`): an edited county file changes the hash, a moved one does not."""
+    h = hashlib.sha256(json.dumps(resolved_dict(scenario), sort_keys=True,
+                                  separators=(",", ":")).encode())
+    for f in input_files(scenario):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:16]

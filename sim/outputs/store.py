@@ -36,6 +36,38 @@ def atomic_path(path: Path):
             os.unlink(tmp)
 
 
+#: a folder being written: its name begins with this, beside the final folder
+PARTIAL_PREFIX = ".partial-"
+
+
+@contextmanager
+def atomic_dir(path: Path):
+    """Yield a fresh temporary folder beside `path` to write a whole run into; when the block
+    succeeds, it replaces `path` (an earlier folder there is moved aside, then deleted). When
+    the block fails or is interrupted (Ctrl-C), the temporary folder is deleted and `path` is
+    left as it was: a results folder is a complete run, never a mix of two. A folder killed
+    mid-write (kill -9) is left as `.partial-<name>-*` beside it, which no command reads."""
+    import shutil
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{path.name}-", dir=path.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".old-{path.name}-", dir=path.parent))
+            os.replace(path, old / path.name)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
