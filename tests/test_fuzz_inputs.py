@@ -30,6 +30,8 @@ from tests.conftest import ROOT, SMALL
 EXAMPLES = int(os.environ.get("SCHOOLFLOW_FUZZ_EXAMPLES", "0"))
 SCENARIO_RUNS = EXAMPLES or 120
 COUNTY_RUNS = EXAMPLES or 60
+PLAN_RUNS = EXAMPLES or 60  #: named actions and targets on the example county
+FILE_RUNS = EXAMPLES or 30  #: sweep files, calibration targets and observed data, workbooks
 COUNTY = ROOT / "scenarios" / "counties" / "example_county"
 
 
@@ -39,7 +41,8 @@ def fuzz(examples: int) -> settings:
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-SEEN: dict[str, dict[str, int]] = {"scenario": {}, "county": {}}  #: outcome -> examples
+SEEN: dict[str, dict[str, int]] = {"scenario": {}, "county": {}, "plan": {}, "rolls": {},
+                                   "workbook": {}, "sweep": {}, "calibration": {}}
 
 
 def record(kind: str, outcome: str) -> None:
@@ -276,3 +279,186 @@ def test_the_fuzzed_county_is_the_example_county_when_nothing_is_edited(tmp_path
         _write(folder, name, ORIGINAL[name])
     a, b = load_county(folder), load_county(COUNTY)
     assert a.school_name == b.school_name and (a.node_x_km == b.node_x_km).all()
+
+
+# --- named actions and targets --------------------------------------------------------------
+
+SCHOOL_IDS = [f"S{i:02d}" for i in range(1, 38)] + ["S38", "S99", "", "T1"]
+YEARS = st.sampled_from([1, 1, 2, 2, 3, 0, 4])  #: mostly within the run, sometimes not
+ACTIONS = st.one_of(
+    st.fixed_dictionaries({"year": YEARS,
+                           "close": st.lists(st.sampled_from(SCHOOL_IDS), max_size=3)},
+                          optional={"receiver": st.sampled_from(SCHOOL_IDS)}),
+    st.fixed_dictionaries({"year": YEARS, "expand": st.sampled_from(SCHOOL_IDS)},
+                          optional={"classes_per_grade": st.integers(-2, 3),
+                                    "boarding_beds": st.integers(-50, 500),
+                                    "canteen_places": st.integers(-50, 500)}),
+    st.fixed_dictionaries({"year": YEARS,
+                           "downgrade": st.lists(st.sampled_from(SCHOOL_IDS), max_size=2)},
+                          optional={"grades": st.lists(st.integers(0, 8), max_size=4)}),
+    st.fixed_dictionaries({"year": YEARS, "open": st.fixed_dictionaries({
+        "school_id": st.sampled_from(["S38", "S40", "S01"]),
+        "village_id": st.sampled_from(["SEAT", "V01", "V99"]),
+        "level": st.sampled_from(["central_primary", "junior", "nine_year", "castle"])},
+        optional={"classes_per_grade": st.integers(-1, 4)})}),
+)
+TARGETS = st.fixed_dictionaries(
+    {"name": st.text(min_size=1, max_size=8),
+     "indicator": st.sampled_from(["dropout_rate", "young_boarders", "schools_over_2000",
+                                   "children_out_of_school", "junior_retention_3yr", "nope"]),
+     "level": st.sampled_from(["all", "primary", "junior", "cohort"])},
+    optional={"at_most": st.floats(-1, 10, allow_nan=False), "at_least": st.floats(0, 1),
+              "year": st.integers(-1, 6), "difference": st.booleans()})
+
+
+@fuzz(PLAN_RUNS)
+@given(actions=st.lists(ACTIONS, max_size=5), targets=st.lists(TARGETS, max_size=2),
+       years=st.integers(1, 3))
+def test_plans_and_targets_never_raise_anything_but_input_error(actions, targets, years):
+    """Named actions (close, expand, downgrade, open) in any combination, including the same
+    school in one year, unknown ids and years past the horizon, with thresholds of any
+    indicator, level and year: a plan that runs its first years, or an InputError."""
+    data = {"name": "plan_fuzz", "extends": str(ROOT / "scenarios" / "counties" /
+                                                 "example_no_closure.yaml"),
+            "years": years, "replicates": 1,
+            "policies": {"actions": actions}, "targets": targets}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "plan.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True))
+        try:
+            model = build.build_model(sc.load(path))
+            for state in engine.trace_replicate(model, 0):
+                if state.year >= 1:
+                    break
+            record("plan", "loaded and ran")
+        except InputError as err:
+            assert_names_file_field_fix(err, [path])
+            record("plan", f"InputError {err.field.split('.')[0].split('[')[0]}")
+
+
+# --- rolls, and the county as a workbook ----------------------------------------------------
+
+ROLL_COLUMNS = ["boarders", "classes_per_grade", "boarding_beds", "canteen_places", "teachers",
+                "pupils"] + [f"pupils_g{g}" for g in range(1, 10)]
+
+
+def _fuzz_rolls(data) -> list[list[str]]:
+    """The example county's schools with some roll, bed or class numbers replaced."""
+    rows = copy.deepcopy(ORIGINAL["schools"])
+    head = rows[0]
+    for _ in range(data.draw(st.integers(1, 4), label="edits")):
+        col = data.draw(st.sampled_from([c for c in ROLL_COLUMNS if c in head]), label="col")
+        r = data.draw(st.integers(1, len(rows) - 1), label="row")
+        rows[r][head.index(col)] = data.draw(st.one_of(
+            st.integers(0, 200).map(str), st.integers(0, 10**6).map(str),
+            st.sampled_from(["", "-1", "0", "45.5", "5000"])), label="value")
+    return rows
+
+
+@fuzz(FILE_RUNS)
+@given(data=st.data())
+def test_rolls_and_workbooks_never_raise_anything_but_input_error(data):
+    """Rolls, boarders, beds and classes of any size (the impossible ones refused by name), in
+    the CSV folder or the same tables in an .xlsx workbook."""
+    import pandas as pd
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "county"
+        folder.mkdir()
+        tables = {name: copy.deepcopy(ORIGINAL[name]) for name in TABLES}
+        tables["schools"] = _fuzz_rolls(data)
+        as_workbook = data.draw(st.booleans(), label="workbook")
+        if as_workbook:
+            source = Path(tmp) / "county.xlsx"
+            with pd.ExcelWriter(source, engine="openpyxl") as book:
+                for name, rows in tables.items():
+                    pd.DataFrame(rows[1:], columns=rows[0]).to_excel(book, sheet_name=name,
+                                                                     index=False)
+        else:
+            for name, rows in tables.items():
+                _write(folder, name, rows)
+            source = folder
+        scen = Path(tmp) / "scenario.yaml"
+        scen.write_text(yaml.safe_dump({"name": "rolls", "replicates": 1, "years": 1,
+                                        "county": {"data": str(source)}}))
+        kind = "workbook" if as_workbook else "rolls"
+        try:
+            model = build.build_model(sc.load(scen))
+            next(iter(engine.trace_replicate(model, 0)))
+            record(kind, "loaded and ran")
+        except InputError as err:
+            assert_names_file_field_fix(err, [scen, source, *folder.glob("*.csv")])
+            record(kind, f"InputError {err.field.split(':')[0][:24]}")
+
+
+# --- sweep files and calibration files ------------------------------------------------------
+
+PATHS = st.sampled_from(["policies.max_travel_min", "policies.class_caps.primary",
+                         "behaviour.dropout.base_primary", "behaviour.dropout.base_primary",
+                         "policies.max_travel_min", "policies.closures[0].share",
+                         "policies.closures[5].share", "policies.nope", "years", "name",
+                         "behaviour.choice.mode", "county.synthetic.villages", ""])
+PARAM_VALUES = st.lists(st.one_of(st.integers(-5, 200), st.floats(-1, 2, allow_nan=False),
+                                  st.sampled_from(["logit", "x", None])), max_size=3)
+
+
+@fuzz(FILE_RUNS)
+@given(params=st.dictionaries(PATHS, PARAM_VALUES, min_size=1, max_size=2),
+       design=st.sampled_from(["grid", "grid", "lhs", "sobol", "random"]),
+       replicates=st.sampled_from([1, 2, 2, 3, -1]),
+       base=st.sampled_from(["base.yaml", "base.yaml", "base.yaml", "missing.yaml", ""]))
+def test_sweep_files_never_raise_anything_but_input_error(params, design, replicates, base):
+    from sim.experiments.sweep import load_sweep
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "base.yaml").write_text(yaml.safe_dump({**SMALL, "years": 2, "replicates": 1}))
+        path = folder / "sweep.yaml"
+        path.write_text(yaml.safe_dump({"base": base, "replicates": replicates,
+                                        "design": design, "parameters": params}))
+        try:
+            sweep = load_sweep(path)
+            sweep.fingerprint()
+            record("sweep", "loaded")
+        except InputError as err:
+            assert_names_file_field_fix(err, [path, folder / "base.yaml"])
+            record("sweep", f"InputError {err.field.split('.')[0][:24]}")
+
+
+OBSERVED = st.lists(st.fixed_dictionaries({
+    "indicator": st.sampled_from(["dropout_rate", "young_boarders", "pupils_enrolled", "nope"]),
+    "level": st.sampled_from(["all", "primary", "junior", "cohort", ""]),
+    "year": st.one_of(st.integers(-1, 4), st.just("one")),
+    "value": st.one_of(st.floats(allow_nan=True), st.integers(0, 10**4)),
+    "sd": st.one_of(st.floats(-1, 5), st.just(float("nan")), st.just(0))},
+    optional={"school": st.sampled_from(["", "S01", "S99"])}), max_size=4)
+
+
+@fuzz(FILE_RUNS)
+@given(observed=OBSERVED, params=st.dictionaries(PATHS, st.one_of(
+    st.floats(0, 0.05).map(lambda x: {"low": x, "high": x + 0.05}),  # a valid prior
+    st.fixed_dictionaries({"low": st.floats(-1, 100, allow_nan=False),
+                           "high": st.floats(-1, 100, allow_nan=False)})), min_size=1,
+    max_size=2), population=st.sampled_from([10, 20, 20, -1]))
+def test_calibration_files_never_raise_anything_but_input_error(observed, params, population):
+    """A targets file and its observed CSV (unknown indicators, levels an indicator lacks, years
+    outside the run, bad sd, unknown schools, parameters that are not numeric fields)."""
+    import pandas as pd
+
+    from sim.experiments.calibrate import load_targets
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        shutil.copytree(COUNTY, folder / "county")
+        (folder / "county.yaml").write_text(yaml.safe_dump({
+            "name": "cal", "years": 2, "replicates": 1, "county": {"data": "county"}}))
+        pd.DataFrame(observed, columns=["indicator", "level", "year", "value", "sd"]
+                     + (["school"] if any("school" in o for o in observed) else [])
+                     ).to_csv(folder / "observed.csv", index=False)
+        path = folder / "targets.yaml"
+        path.write_text(yaml.safe_dump({"scenario": "county.yaml", "observed": "observed.csv",
+                                        "population": population, "parameters": params}))
+        try:
+            load_targets(path)
+            record("calibration", "loaded")
+        except InputError as err:
+            assert_names_file_field_fix(err, [path, folder / "observed.csv",
+                                              folder / "county.yaml"])
+            record("calibration", f"InputError {err.field.split('.')[0][:24]}")

@@ -144,6 +144,7 @@ def load_sweep(path: str | Path) -> Sweep:
     if not base.exists():
         raise InputError(str(path), "base", f"base scenario {base} not found; give a path relative "
                          "to the sweep file or an absolute path")
+    sc.load(base)  # the base as written: its own errors name it, not a design point
     points = _design(spec)
     for i, point in enumerate(points):
         for name, value in point.items():
