@@ -209,3 +209,16 @@ def test_out_naming_a_file_and_a_scenario_folder_are_refused_before_any_work(tmp
     assert main(["run", str(tmp_path), "--quiet"]) == 2
     assert "is a folder, not a scenario file" in capsys.readouterr().err
     assert main(["check", str(tmp_path)]) == 2
+
+
+def test_a_school_with_pupils_and_no_teachers_is_a_problem_and_unknown_is_not(tmp_path, capsys):
+    def none(df):
+        df["teachers"] = ""
+        df.loc[df.school_id == "S12", "teachers"] = "0"
+    path = _write(tmp_path, _example(tmp_path, folder=_county(tmp_path, none)))
+    problems = build.build_model(sc.load(path)).problems
+    assert [p for p in problems if p.startswith("no teachers at 1 school(s) with pupils: S12 (")]
+    assert main(["check", str(path), "--schools"]) == 0
+    out = capsys.readouterr().out
+    assert "BASE-YEAR PROBLEM: no teachers at 1 school(s)" in out
+    assert "not given" in out and "NaN" not in out

@@ -90,26 +90,6 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
     })
 
 
-def unreachable(model: build.Model, on_foot: bool = False) -> dict[str, list[str]]:
-    """Per level (grades 1 and 4 for primary, 7 for junior): villages with residents and no
-    base-year school teaching the grade within the day-travel limit by motorbike or car (on
-    foot with `on_foot`: families without a vehicle, who must board, rent or stay without a
-    place), nor (by vehicle) a boarding school within the boarding trip limit."""
-    w, s = model.world, model.scenario
-    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in w.school_level])
-    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in w.school_level])
-    out = {}
-    times = w.t_walk if on_foot else w.t_private
-    for name, grade in (("grade 1", 1), ("grade 4", 4), ("junior", dt.FIRST_JUNIOR_GRADE)):
-        teaches = (lo <= grade) & (grade <= hi) & ~w.planned()
-        day = (times <= s.policies.max_travel_min) & teaches[None, :]
-        board = ((w.t_private <= s.policies.boarding.max_trip_min) & (w.school_beds > 0)[None, :]
-                 & teaches[None, :] & (grade >= s.policies.boarding.min_grade) & (not on_foot))
-        none = ~(day | board).any(axis=1) & (w.node_population > 0)
-        out[name] = [w.node_name[v] for v in np.flatnonzero(none)]
-    return out
-
-
 @dataclass
 class YearPreview:
     """What the plan did in one year of replicate 0: schools' state at the end of the year
@@ -257,31 +237,12 @@ def check(scenario: Scenario) -> CheckReport:
              f"  schools under 30 pupils: {int((existing['pupils'] < 30).sum())}; under 100: "
              f"{int((existing['pupils'] < 100).sum())}"]
     problems = 0
-    if w.school_teachers is not None:
-        none = existing[(existing["pupils"] > 0) & (existing["teachers"].astype(str) == "0.0")]
-        if len(none):
-            problems += len(none)
-            lines.append(f"  NO TEACHERS at {len(none)} school(s) with pupils: " + ", ".join(
-                f"{r.school} ({r.pupils} pupils)" for r in none.itertuples())
-                + " - give their teachers in schools.csv, or leave the column empty if not "
-                "known")
-    # the base-year problems `run` prints too (sim/model/build.py: over-full grades, boarders
-    # over beds, rolls larger than the children in reach, villages far from their population)
+    # the base-year problems `run` prints too (sim/model/build.py: over-full grades, schools
+    # with pupils and no teachers, boarders over beds, rolls larger than the children in reach,
+    # villages far from their population, villages with no school in reach)
     for problem in model.problems:
         problems += 1
         lines.append(f"  BASE-YEAR PROBLEM: {problem}")
-    for level, villages in unreachable(model).items():
-        if villages:
-            problems += 1
-            lines.append(f"  NO SCHOOL TEACHING {level.upper()} IN REACH of {len(villages)} "
-                         "village(s): " + ", ".join(villages[:15])
-                         + (" ..." if len(villages) > 15 else ""))
-    for level, villages in unreachable(model, on_foot=True).items():
-        if villages:
-            lines.append(f"  on foot (families without a motorbike or car: they board, rent or "
-                         f"stay without a place), no school teaching {level} within "
-                         f"{scenario.policies.max_travel_min:g} minutes: {len(villages)} village(s): "
-                         + ", ".join(villages[:15]) + (" ..." if len(villages) > 15 else ""))
     if unplaced:
         lines.append(f"  pupils without a place in the base year: {unplaced:.0f} (those villages' "
                      "pupils, where boarding beds are full and the family cannot rent)")

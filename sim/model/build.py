@@ -221,6 +221,44 @@ def over_seats(world: World, scenario: Scenario) -> list[str]:
     return out
 
 
+def unreachable(world: World, scenario: Scenario, on_foot: bool = False) -> dict[str, list[str]]:
+    """Per level (grades 1 and 4 for primary, 7 for junior): villages with residents and no
+    base-year school teaching the grade within the day-travel limit by motorbike or car (on
+    foot with `on_foot`: families without a vehicle, who must board, rent or stay without a
+    place), nor (by vehicle) a boarding school within the boarding trip limit."""
+    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
+    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
+    out = {}
+    times = world.t_walk if on_foot else world.t_private
+    for name, grade in (("grade 1", 1), ("grade 4", 4), ("junior", dt.FIRST_JUNIOR_GRADE)):
+        teaches = (lo <= grade) & (grade <= hi) & ~world.planned()
+        day = (times <= scenario.policies.max_travel_min) & teaches[None, :]
+        board = ((world.t_private <= scenario.policies.boarding.max_trip_min)
+                 & (world.school_beds > 0)[None, :] & teaches[None, :]
+                 & (grade >= scenario.policies.boarding.min_grade) & (not on_foot))
+        none = ~(day | board).any(axis=1) & (world.node_population > 0)
+        out[name] = [world.node_name[v] for v in np.flatnonzero(none)]
+    return out
+
+
+def reach_notes(world: World, scenario: Scenario) -> tuple[list[str], list[str]]:
+    """(notes, problems) on schools in reach, said by `run` and `check` alike: villages with no
+    school teaching a level in reach at all (a problem), and on foot (a note)."""
+    notes, problems = [], []
+    for level, villages in unreachable(world, scenario).items():
+        if villages:
+            problems.append(f"no school teaching {level} in reach of {len(villages)} village(s): "
+                            + ", ".join(villages[:15]) + (" ..." if len(villages) > 15 else ""))
+    for level, villages in unreachable(world, scenario, on_foot=True).items():
+        if villages:
+            notes.append(f"on foot (families without a motorbike or car: they board, rent or "
+                         f"stay without a place), no school teaching {level} within "
+                         f"{scenario.policies.max_travel_min:g} minutes: {len(villages)} "
+                         "village(s): " + ", ".join(villages[:15])
+                         + (" ..." if len(villages) > 15 else ""))
+    return notes, problems
+
+
 def roll_notes(world: World, pop: Population, raised: list[str],
                scenario: Scenario) -> tuple[list[str], list[str]]:
     """What the calibration of school choice to the rolls did, in words: (notes, problems);
@@ -229,6 +267,14 @@ def roll_notes(world: World, pop: Population, raised: list[str],
     if placed is None:
         return [], []
     notes, problems = [], []
+    teachers = world.school_teachers
+    if teachers is not None:
+        pupils = world.school_roll.sum(axis=1)
+        none = np.flatnonzero((pupils > 0) & (teachers == 0))
+        if len(none):
+            problems.append(f"no teachers at {len(none)} school(s) with pupils: " + ", ".join(
+                f"{world.school_name[s]} ({int(pupils[s])} pupils)" for s in none[:12])
+                + "; give their teachers in schools.csv, or leave the column empty if not known")
     over = over_seats(world, scenario)
     if over:
         problems.append(f"more pupils than seats (classes per grade x the class cap) in a grade "
@@ -283,6 +329,8 @@ def build_model(scenario: Scenario) -> Model:
     S0, H0, C0, capacity = base_state(world, pop, scenario.years, W, P)
     bus = bus_service(world, scenario, bus_demand(world, pop), W.node_catchment)
     notes, problems = roll_notes(world, pop, raised, scenario)
+    near_notes, near_problems = reach_notes(world, scenario)
+    notes, problems = near_notes + notes, near_problems + problems
     posterior = (load_posterior(scenario.posterior, scenario) if scenario.posterior else None)
     return Model(scenario, world, pop, W, P, build_rules(scenario), S0, H0, C0, capacity, bus,
                  A, base_year_notes(world, pop) + notes, problems, posterior)
