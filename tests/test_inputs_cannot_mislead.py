@@ -222,3 +222,39 @@ def test_a_school_with_pupils_and_no_teachers_is_a_problem_and_unknown_is_not(tm
     out = capsys.readouterr().out
     assert "BASE-YEAR PROBLEM: no teachers at 1 school(s)" in out
     assert "not given" in out and "NaN" not in out
+
+
+def test_kill_9_during_the_reference_of_a_rerun_leaves_the_first_run_whole(tmp_path):
+    """SIGKILL while the rerun writes its reference: the results folder is still the first run
+    (plan and reference from one run), and the unfinished one is a hidden .partial folder."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    plan = _small(tmp_path, replicates=24, years=4)
+    ref = _write(tmp_path, {**copy.deepcopy(SMALL), "name": "ref", "policies": {"closures": []},
+                            "replicates": 24, "years": 4}, "ref.yaml")
+    data = yaml.safe_load(plan.read_text())
+    data["compare_to"] = str(ref)
+    plan.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    assert main(["run", str(plan), "--out", str(out), "--quiet"]) == 0
+    first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "run", str(plan), "--out",
+                             str(out), "--quiet", "--seed", "77"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    killed = False
+    while time.time() < deadline and proc.poll() is None:
+        partial = [p for p in tmp_path.glob(".partial-out-*") if (p / "metadata.json").exists()]
+        if partial:  # the plan is written; the reference is being simulated
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.02)
+    proc.wait(timeout=30)
+    assert killed, "the rerun finished before it could be killed; make it longer"
+    now = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert now == first
+    assert [p for p in tmp_path.glob(".partial-out-*")]  # says it is not a run
