@@ -17,7 +17,7 @@ from sim.cli import main
 from sim.core.errors import InputError
 from sim.model import build
 from sim.model import scenario as sc
-from tests.conftest import ROOT, SMALL
+from tests.conftest import ROOT, SMALL, write_county
 
 EXAMPLE = ROOT / "scenarios" / "counties"
 COUNTY = EXAMPLE / "example_county"
@@ -138,8 +138,18 @@ def test_the_scenario_hash_covers_the_county_files_content(tmp_path):
 
 
 def test_sweep_resume_refuses_an_edited_county(tmp_path):
-    folder = _county(tmp_path, lambda df: None)
-    base = _write(tmp_path, _example(tmp_path, folder=folder, years=1), "base.yaml")
+    """On a county of two villages made here (the sweep itself is quick)."""
+    folder = write_county(
+        tmp_path / "tiny",
+        [{"village_id": "C", "township": "T", "x_km": 0, "y_km": 0, "population": 3000,
+          "kind": "town"}, {"village_id": "V", "township": "T", "x_km": 4, "y_km": 0,
+                           "population": 600}],
+        [{"school_id": "centre", "village_id": "C", "level": "nine_year", "classes_per_grade": 3},
+         {"school_id": "village", "village_id": "V", "level": "village_primary",
+          "classes_per_grade": 1}],
+        [{"from_village": "V", "to_village": "C", "length_km": 4.0, "road_class": "village"}])
+    base = _write(tmp_path, {"name": "tiny", "years": 1, "replicates": 2,
+                             "county": {"data": str(folder)}}, "base.yaml")
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump({"base": "base.yaml", "replicates": 2, "chunk_replicates": 2,
                                      "design": "grid",
