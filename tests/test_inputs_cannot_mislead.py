@@ -79,25 +79,27 @@ def _county(tmp_path, edit) -> object:
     return folder
 
 
-def test_more_boarders_than_pupils_is_refused(tmp_path):
+def _refused(tmp_path, school: str, column: str, value: int):
+    """(the InputError, the scenario) of the example county with one cell of schools.csv set."""
     def edit(df):
-        df.loc[df.school_id == "S12", "boarders"] = 500
+        df.loc[df.school_id == school, column] = value
     path = _write(tmp_path, _example(tmp_path, folder=_county(tmp_path, edit)))
     with pytest.raises(InputError) as err:
         build.build_model(sc.load(path))
-    assert err.value.field == "boarders" and "500 boarders but" in err.value.message
+    return err.value, path
+
+
+def test_more_boarders_than_pupils_is_refused(tmp_path):
+    err, path = _refused(tmp_path, "S12", "boarders", 500)
+    assert err.field == "boarders" and "500 boarders but" in err.message
     assert main(["run", str(path), "--no-compare", "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
 
 
 def test_a_roll_no_school_could_hold_is_refused_and_over_seats_is_said_by_run_and_check(
         tmp_path, capsys):
-    def huge(df):
-        df.loc[df.school_id == "S01", "pupils_g2"] = 5000
-    path = _write(tmp_path, _example(tmp_path, folder=_county(tmp_path, huge)))
-    with pytest.raises(InputError) as err:
-        build.build_model(sc.load(path))
-    assert err.value.field == "pupils_g2" and "5000 pupils in grade 2" in err.value.message
+    err, _ = _refused(tmp_path, "S01", "pupils_g2", 5000)
+    assert err.field == "pupils_g2" and "5000 pupils in grade 2" in err.message
 
     def full(df):
         df.loc[df.school_id == "S34", "pupils_g1"] = 60  # 1 class: 45 seats
@@ -169,13 +171,15 @@ def _small(tmp_path, name="small.yaml", **top):
     return _write(tmp_path, data, name)
 
 
-def test_a_second_run_into_the_same_folder_leaves_nothing_of_the_first(tmp_path):
-    plan = _small(tmp_path, compare_to=None)
+def _plan_with_reference(tmp_path, replicates: int = 2, years: int = 2):
+    """SMALL with a `compare_to` reference without closures (same replicates and years)."""
     ref = _write(tmp_path, {**copy.deepcopy(SMALL), "name": "ref", "policies": {"closures": []},
-                            "replicates": 2, "years": 2}, "ref.yaml")
-    data = yaml.safe_load(plan.read_text())
-    data["compare_to"] = str(ref)
-    plan.write_text(yaml.safe_dump(data))
+                            "replicates": replicates, "years": years}, "ref.yaml")
+    return _small(tmp_path, replicates=replicates, years=years, compare_to=str(ref))
+
+
+def test_a_second_run_into_the_same_folder_leaves_nothing_of_the_first(tmp_path):
+    plan = _plan_with_reference(tmp_path)
     out = tmp_path / "out"
     assert main(["run", str(plan), "--out", str(out), "--quiet"]) == 0
     assert (out / "paired_difference.csv").exists() and (out / "reference").is_dir()
@@ -242,12 +246,7 @@ def test_kill_9_during_the_reference_of_a_rerun_leaves_the_first_run_whole(tmp_p
     import subprocess
     import sys
     import time
-    plan = _small(tmp_path, replicates=24, years=4)
-    ref = _write(tmp_path, {**copy.deepcopy(SMALL), "name": "ref", "policies": {"closures": []},
-                            "replicates": 24, "years": 4}, "ref.yaml")
-    data = yaml.safe_load(plan.read_text())
-    data["compare_to"] = str(ref)
-    plan.write_text(yaml.safe_dump(data))
+    plan = _plan_with_reference(tmp_path, replicates=24, years=4)
     out = tmp_path / "out"
     assert main(["run", str(plan), "--out", str(out), "--quiet"]) == 0
     first = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
