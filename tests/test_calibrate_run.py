@@ -183,7 +183,9 @@ def test_a_killed_dask_worker_changes_no_draw(tmp_path):
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     targets, _ = linear_targets(tmp_path, population=40, generations=3)
-    calibrate(targets, tmp_path / "whole", budget=5000, workers=2, model=SlowLinearModel())
+    # the undisturbed run in process with the same model without the sleep (draws do not depend
+    # on workers: test_same_draws_in_process_and_on_two_dask_workers)
+    calibrate(targets, tmp_path / "whole", budget=5000, model=LinearModel())
     killed = {}
 
     def kill_a_worker():

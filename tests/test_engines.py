@@ -17,7 +17,7 @@ from sim.reference import agreement, mesa_model
 from tests.conftest import SMALL
 
 NUMBA_REPLICATES = 200
-MESA_REPLICATES = 8  #: replicates 0-7 (benchmarks/engines.py uses a disjoint block, and more)
+MESA_REPLICATES = 6  #: replicates 0-5 (benchmarks/engines.py uses a disjoint block, and more)
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ from tests.conftest import ROOT, SMALL
 
 EXAMPLES = int(os.environ.get("SCHOOLFLOW_FUZZ_EXAMPLES", "0"))
 SCENARIO_RUNS = EXAMPLES or 100
-COUNTY_RUNS = EXAMPLES or 40
-PLAN_RUNS = EXAMPLES or 40  #: named actions and targets on the example county
+COUNTY_RUNS = EXAMPLES or 30
+PLAN_RUNS = EXAMPLES or 30  #: named actions and targets on the example county
 FILE_RUNS = EXAMPLES or 20  #: sweep files, calibration targets and observed data, workbooks
 COUNTY = ROOT / "scenarios" / "counties" / "example_county"
 
