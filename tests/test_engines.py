@@ -16,7 +16,7 @@ from sim.model import scenario as sc
 from sim.reference import agreement, mesa_model
 from tests.conftest import SMALL
 
-NUMBA_REPLICATES = 200
+NUMBA_REPLICATES = 120
 MESA_REPLICATES = 6  #: replicates 0-5 (benchmarks/engines.py uses a disjoint block, and more)
 
 

@@ -31,7 +31,8 @@ EXAMPLES = int(os.environ.get("SCHOOLFLOW_FUZZ_EXAMPLES", "0"))
 SCENARIO_RUNS = EXAMPLES or 100
 COUNTY_RUNS = EXAMPLES or 30
 PLAN_RUNS = EXAMPLES or 30  #: named actions and targets on the example county
-FILE_RUNS = EXAMPLES or 20  #: sweep files, calibration targets and observed data, workbooks
+FILE_RUNS = EXAMPLES or 20  #: sweep files, calibration targets and observed data
+ROLL_RUNS = EXAMPLES or 10  #: rolls in CSV and workbook counties (each builds the county)
 COUNTY = ROOT / "scenarios" / "counties" / "example_county"
 
 
@@ -355,7 +356,7 @@ def _fuzz_rolls(data) -> list[list[str]]:
     return rows
 
 
-@fuzz(FILE_RUNS)
+@fuzz(ROLL_RUNS)
 @given(data=st.data())
 def test_rolls_and_workbooks_never_raise_anything_but_input_error(data):
     """Rolls, boarders, beds and classes of any size (the impossible ones refused by name), in
