@@ -89,7 +89,7 @@ def main() -> None:
 
 def default_ten_years() -> None:
     """Every child, household and school of replicate 0 of the default scenario, year by year
-    for its ten years, in both engines (the test suite checks the first four years)."""
+    for its ten years, in both engines (the test suite checks the first three years)."""
     built = build.build_model(sc.load(ROOT / "scenarios" / "default.yaml"))
     diff = agreement.state_differences(agreement.numba_states(built, 0),
                                        agreement.mesa_states(built, 0))

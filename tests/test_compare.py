@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
+import pytest
+import yaml
 
 from sim.cli import main
+from tests.conftest import SMALL
 
 
-def test_compare_runs_plans_and_writes_report(write_yaml, small_dict, tmp_path):
-    plan = write_yaml(small_dict, "plan.yaml")
-    ref_dict = {**small_dict, "name": "reference", "policies": {"closures": []}}
-    ref = write_yaml(ref_dict, "reference.yaml")
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """One `compare` of SMALL against itself without closures (8 replicates), shared by the
+    tests of this module: (its arguments, the folder it wrote into)."""
+    tmp_path = tmp_path_factory.mktemp("compare")
+    plan, ref = tmp_path / "plan.yaml", tmp_path / "reference.yaml"
+    plan.write_text(yaml.safe_dump(copy.deepcopy(SMALL)))
+    ref.write_text(yaml.safe_dump({**copy.deepcopy(SMALL), "name": "reference",
+                                   "policies": {"closures": []}}))
     report = tmp_path / "out" / "report.html"
     args = ["compare", str(ref), str(plan), "--replicates", "8", "--results", str(tmp_path / "res"),
             "--report", str(report), "--quiet"]
     assert main(args) == 0
+    return args, tmp_path
+
+
+def test_compare_runs_plans_and_writes_report(compared):
+    args, tmp_path = compared
+    report = tmp_path / "out" / "report.html"
     page = report.read_text()
     assert page.count("data:image/png;base64,") == 6  # five figures and the plan's flow map
     for name in ("final_year", "paired_difference", "thresholds"):
@@ -44,21 +60,16 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_report_renders_in_headless_chromium(write_yaml, small_dict, tmp_path):
+def test_report_renders_in_headless_chromium(compared, tmp_path):
     """The HTML report opens in a real browser: the page is not blank and every figure loads.
     Needs Debian's chromium (`.ci/run` installs it)."""
     import numpy as np
-    import pytest
     from matplotlib.image import imread
     browser = _chromium()
     if browser is None:
         pytest.skip("no Chromium on this machine: apt-get install chromium (CI installs it)")
     from playwright.sync_api import sync_playwright
-    plan = write_yaml(small_dict, "plan.yaml")
-    ref = write_yaml({**small_dict, "name": "reference", "policies": {"closures": []}}, "ref.yaml")
-    report = tmp_path / "report.html"
-    assert main(["compare", str(ref), str(plan), "--replicates", "4", "--results",
-                 str(tmp_path / "res"), "--report", str(report), "--quiet"]) == 0
+    report = compared[1] / "out" / "report.html"
     shot = tmp_path / "shot.png"
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=browser, args=["--no-sandbox"])

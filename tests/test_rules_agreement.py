@@ -3,7 +3,7 @@ rule fires (asserted), run on the numba core and on the Mesa reference model; bo
 give the same replicate agent by agent, every year (every child's age, grade, status, school,
 mode, travel and cost; every household's village, parents, away and far flags; every school's
 open, level, grades, beds and pupils by grade; every indicator). Plus the default scenario's
-first four years, replicate 0 (benchmarks/engines.py: all ten)."""
+first three years, replicate 0 (benchmarks/engines.py: all ten)."""
 
 from __future__ import annotations
 
@@ -254,9 +254,9 @@ def test_state_comparison_catches_a_difference():
 
 
 def test_default_scenario_identical_in_both_engines():
-    """The default scenario's first four years: the plan's three closure years and one after
-    (benchmarks/engines.py checks all ten)."""
-    s = sc.load(ROOT / "scenarios" / "default.yaml", {"years": 4})
+    """The default scenario's first three years, its plan's closure years (benchmarks/engines.py
+    checks all ten)."""
+    s = sc.load(ROOT / "scenarios" / "default.yaml", {"years": 3})
     built = build.build_model(s)
     diff = agreement.state_differences(agreement.numba_states(built, 0),
                                        agreement.mesa_states(built, 0))
