@@ -19,9 +19,9 @@ from sim.model import scenario as sc
 from tests.conftest import SMALL
 
 
-def _model(**policies) -> build.Model:
+def _model(years: int = 1, **policies) -> build.Model:
     data = copy.deepcopy(SMALL)
-    data["years"] = 1
+    data["years"] = years
     data["policies"] = {"closures": [], **policies}
     return build.build_model(sc.validate(data))
 
@@ -146,3 +146,23 @@ def test_closure_threshold_boundary(rule, closed_at_n):
     assert not S.open[a] and S.open[c]
     assert (not S.open[b]) == closed_at_n
     assert counts[ev.COUNT_CLOSED] == 1 + closed_at_n
+
+
+def test_a_teaching_point_the_exemption_leaves_open_has_an_event_every_year_counted_once():
+    """A rule that would close teaching points beyond the exemption's minutes keeps them: each
+    gets EV_EXEMPTED in every year a rule keeps it, and `closures_exempted` counts it once."""
+    rule = {"below": 1000, "levels": ["teaching_point"]}
+    model = _model(years=2, closures=[{"year": 1, **rule}, {"year": 2, **rule}],
+                   exemptions={"keep_teaching_points_if_travel_over_min": 0},
+                   receiving_capacity_check=False)
+    S = _state(model)
+    points = np.flatnonzero((S.level == dt.TEACHING_POINT) & S.open)
+    assert len(points) >= 2
+    S.last_enrol[:] = 500
+    S.last_enrol[points] = 10
+    counts = np.zeros(ev.N_COUNTS, np.int64)
+    for year in (1, 2):
+        closures.apply_closures(year, model.P, model.W, model.R, model.A, S, counts)
+        assert (S.events[points, year] & ev.EV_EXEMPTED != 0).all() and S.open[points].all()
+        assert counts[ev.COUNT_EXEMPTED] == len(points)  # not again in year 2
+        assert (S.receiver[points] >= 0).all()  # where their pupils would have gone

@@ -98,6 +98,24 @@ def class_split(n: int, cap: float, max_classes: int) -> tuple[int, int, int]:
 
 
 @njit(cache=True)
+def class_shapes(enrol, classes, cap_primary, cap_junior):
+    """`class_split` over arrays, for reports: enrol (..., 10) pupils by grade, classes (...)
+    classes per grade. Returns (classes taught, largest class) by grade, both (..., 10)."""
+    flat = enrol.reshape(-1, enrol.shape[-1])
+    per = classes.reshape(-1)
+    n_cls = np.zeros(flat.shape, np.int64)
+    largest = np.zeros(flat.shape, np.int64)
+    for i in range(flat.shape[0]):
+        for g in range(1, flat.shape[1]):
+            if flat[i, g] > 0:
+                nc, q, r = class_split(flat[i, g], class_cap(g, cap_primary, cap_junior),
+                                       per[i])
+                n_cls[i, g] = nc
+                largest[i, g] = q + 1 if r > 0 else q
+    return n_cls.reshape(enrol.shape), largest.reshape(enrol.shape)
+
+
+@njit(cache=True)
 def is_day_pupil(mode: int) -> bool:
     """A pupil who travels to school each day: everyone but boarders. Renters count, with the
     time from their rented room."""

@@ -159,12 +159,7 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
 def _run_into(runs, models, tmp: Path, final: Path, engine_name: Engine, threads: int,
               notes: list[str], progress, on_scenario) -> PlanRun:
     """The body of `run_plan`, writing the folders under `tmp` in place of `final`."""
-    def where(folder: Path) -> Path:
-        try:
-            return tmp / Path(folder).relative_to(final)
-        except ValueError:
-            return Path(folder)  # a folder outside the plan's (not made by plan_and_reference)
-    runs = [(s, where(out)) for s, out in runs]
+    runs = [(s, tmp / Path(out).relative_to(final)) for s, out in runs]  # the reference inside
     frames, bus_lines, blocks = [], [], []
     for model, (s, out_dir) in zip(models, runs, strict=True):
         if on_scenario is not None:

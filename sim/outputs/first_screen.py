@@ -112,17 +112,14 @@ def headline(plan: Run, reference: Run | None, table: pd.DataFrame, thresholds: 
             f"cost per pupil {diff('cost_per_pupil_yuan')} yuan; {t_part}.")
 
 
-def worst_year(plan: Run, reference: Run | None) -> int | None:
-    """The year before the final one with the most extra children out of school (median
-    paired difference above 0), shown beside the final year: a closure's harm is often largest
-    in its first years. None without a reference, or when the final year is the worst."""
-    if reference is None:
+def worst_year(most: tuple[int, pd.Series] | None, last: int) -> int | None:
+    """The year before the final one with the most extra children out of school (`most`:
+    `worst_out_of_school`; median paired difference above 0), shown beside the final year: a
+    closure's harm is often largest in its first years. None when the final year is the
+    worst, or nothing is worse."""
+    if most is None or most[1]["p50"] <= 0 or most[0] == last:
         return None
-    worst = worst_out_of_school(plan, reference)
-    last = int(plan.indicators["year"].max())
-    if worst is None or worst[1]["p50"] <= 0 or worst[0] == last:
-        return None
-    return worst[0]
+    return most[0]
 
 
 def worst_label(year: int) -> str:
@@ -146,7 +143,8 @@ def screen(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> Screen
     """The first screen of `plan` against `reference` (see module docstring)."""
     year = int(plan.indicators["year"].max())
     n = int(plan.indicators["replicate"].nunique())
-    worst = worst_year(plan, reference)
+    most = worst_out_of_school(plan, reference) if reference is not None else None
+    worst = worst_year(most, year)
     table = changes_table(plan, reference, year, worst)
     against = f", against {reference.scenario.name}" if reference is not None else ""
     title = (f"What {plan.scenario.name} does to pupils{against}, year {year} "
@@ -160,12 +158,10 @@ def screen(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> Screen
     shown = table[cols].rename(columns={"what": "", "difference": f"difference, year {year}",
                                         "worst_year": worst_label(worst or 0)})
     remarks = []
-    if reference is not None:
-        most = worst_out_of_school(plan, reference)
-        if most is not None and most[1]["p50"] > 0:
-            y, w = most
-            remarks.append(f"Most extra children out of school: year {y}, "
-                           f"{style.interval(w['p50'], w['p05'], w['p95'], 'children_out_of_school', True)}")
+    if most is not None and most[1]["p50"] > 0:
+        y, w = most
+        remarks.append(f"Most extra children out of school: year {y}, "
+                       f"{style.interval(w['p50'], w['p05'], w['p95'], 'children_out_of_school', True)}")
     base = _pick(metrics.summarise(plan.indicators), "pupils_unplaced", "all", 0)
     if base is not None and base["p50"] > 0:
         remarks.append(

@@ -52,17 +52,12 @@ def pupils_frame(model: Model, result: RunResult) -> pd.DataFrame:
 
 
 def _event(events: np.ndarray, s: int, year: int) -> str:
-    """closed / downgraded / exempted: what the plan did to school s in `year` (replicate mode)."""
+    """closed / downgraded / exempted: what the plan did to school s in `year`: the first (in
+    that order) in at least half the replicates, else the first in any; "" if none."""
     flags = events[:, s, year]
-    for name, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
-                      ("exempted", EV_EXEMPTED)):
-        if ((flags & bit) != 0).mean() >= 0.5:
-            return name
-    for name, bit in (("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED),
-                      ("exempted", EV_EXEMPTED)):
-        if ((flags & bit) != 0).any():
-            return name
-    return ""
+    shares = [(name, ((flags & bit) != 0).mean()) for name, bit in (
+        ("closed", EV_CLOSED), ("downgraded", EV_DOWNGRADED), ("exempted", EV_EXEMPTED))]
+    return next((name for least in (0.5, 1e-12) for name, share in shares if share >= least), "")
 
 
 def _per_replicate(counts: pd.Series, replicates: int) -> tuple[float, float, float]:
@@ -179,16 +174,14 @@ def village_table(model: Model, result: RunResult, pupils: pd.DataFrame | None =
 
 
 def _class_shape(enrol: np.ndarray, classes: np.ndarray, model: Model) -> tuple[np.ndarray, ...]:
-    """(classes taught, largest class) per grade from pupils by grade and classes per grade:
-    the indicators' class split (`rules.class_split`: as few classes as the cap allows, at most
-    the school's classes per grade, pupils spread evenly)."""
+    """(classes taught, largest class, cap) per grade: the indicators' class split
+    (`rules.class_shapes` over `rules.class_split`)."""
     p = model.P
     cap = np.array([rules.class_cap(g, p.cap_primary, p.cap_junior)
                     for g in range(dt.N_GRADES + 1)])
-    need = np.ceil(enrol / cap)
-    n_cls = np.minimum(need, classes[..., None]).astype(np.int64)
-    n_cls = np.where(enrol > 0, np.maximum(n_cls, 1), 0)
-    largest = np.where(n_cls > 0, np.ceil(enrol / np.maximum(n_cls, 1)), 0)
+    n_cls, largest = rules.class_shapes(np.ascontiguousarray(enrol, np.int64),
+                                        np.ascontiguousarray(classes, np.int64),
+                                        float(p.cap_primary), float(p.cap_junior))
     return n_cls, largest, cap
 
 
