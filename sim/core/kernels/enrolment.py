@@ -41,16 +41,20 @@ def family_cost(mode, km, bus_yuan, hardship, P):
 
 
 @njit(cache=True, inline="always")
-def option(g, s, t, mode, v, can_board, hard, w_dist, w_quality, w_cost, P, W, S):
+def option(t, mode, can_board, hard, w_dist, w_quality, w_cost, km, bus_yuan, t_private,
+           quality, const, board_const, P):
     """One school of a pupil's cached choice set, as the family sees it today: `t` is the
     fastest day time (one-way minutes) by `mode`. Returns (feasible, mode, burden, cost,
     utility): beyond the day-travel limit the school is feasible only as a boarding place (a
     bed free: `can_board`); beyond the boarding threshold with a bed free the pupil boards.
     Burden: day minutes, or the boarding equivalent (minutes); cost: the family's yuan per year;
     utility: burden, quality and cost weighted by the family's preferences, plus the school's
-    constant for the grade's level and, for a boarding place, its boarding constant
-    (W.school_const, W.school_board_const: calibrated to the base-year rolls and boarders,
-    sim/model/choice_constants.py; 0 without rolls)."""
+    constant for the grade's level `const` and, for a boarding place, its boarding constant
+    `board_const` (W.school_const, W.school_board_const: calibrated to the base-year rolls and
+    boarders, sim/model/choice_constants.py; 0 without rolls). The school as scalars: road
+    `km` and `t_private` minutes from the village, the village line's `bus_yuan` per rider and
+    year, its `quality` (0-1): scalars only, as a call that takes the state's named tuples
+    costs more than the work (sim/core/kernels/__init__.py)."""
     m = np.int64(mode)
     if t > P.max_travel_min:
         if not can_board:
@@ -58,13 +62,12 @@ def option(g, s, t, mode, v, can_board, hard, w_dist, w_quality, w_cost, P, W, S
         m = np.int64(dt.BOARDING)
     elif t > P.board_over_min and can_board:
         m = np.int64(dt.BOARDING)
-    cost = family_cost(m, W.km[v, s], S.bus_yuan[v], hard, P)
-    burden = (rules.boarding_burden(P.board_equiv_min, W.t_private[v, s])
+    cost = family_cost(m, km, bus_yuan, hard, P)
+    burden = (rules.boarding_burden(P.board_equiv_min, t_private)
               if m == dt.BOARDING else np.float64(t))
-    u = (w_dist * burden + w_quality * W.school_quality[s] + w_cost * cost / 1000.0
-         + W.school_const[s, rules.level_of_grade(g)])
+    u = w_dist * burden + w_quality * quality + w_cost * cost / 1000.0 + const
     if m == dt.BOARDING:
-        u += W.school_board_const[s]
+        u += board_const
     return True, m, burden, cost, u
 
 
@@ -160,6 +163,7 @@ def place_all(year, seed, P, W, S, H, C):
         v = H.node[h]
         g = C.grade[c]
         hard = H.hardship[h]
+        lv = rules.level_of_grade(g)
         slot = choice_slot(v, g, H.access[h])
         if S.cand_version[slot] != S.version[0]:
             build_choice_slot(slot, v, g, H.access[h], P, W, S)
@@ -171,8 +175,11 @@ def place_all(year, seed, P, W, S, H, C):
             t = S.cand_time[slot, j]
             mode = S.cand_mode[slot, j]
             can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
-            ok, mode, burden, cost, u = option(g, s, t, mode, v, can_board, hard, H.w_dist[h],
-                                               H.w_quality[h], H.w_cost[h], P, W, S)
+            ok, mode, burden, cost, u = option(t, mode, can_board, hard, H.w_dist[h],
+                                               H.w_quality[h], H.w_cost[h], W.km[v, s],
+                                               S.bus_yuan[v], W.t_private[v, s],
+                                               W.school_quality[s], W.school_const[s, lv],
+                                               W.school_board_const[s], P)
             if not ok:
                 continue
             seats = rules.grade_seats(g, S.classes[s], P.cap_primary, P.cap_junior)
@@ -282,6 +289,7 @@ def choice_options(hh_node, hh_access, hh_hardship, w_dist, w_quality, w_cost, P
         v = hh_node[h]
         access = hh_access[h]
         for g in range(1, dt.N_GRADES + 1):
+            lv = rules.level_of_grade(g)
             slot = choice_slot(v, g, access)
             if S.cand_version[slot] != S.version[0]:
                 build_choice_slot(slot, v, g, access, P, W, S)
@@ -289,9 +297,11 @@ def choice_options(hh_node, hh_access, hh_hardship, w_dist, w_quality, w_cost, P
             for j in range(S.cand_n[slot]):
                 s = S.cand_school[slot, j]
                 can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
-                ok, m, _, _, u = option(g, s, S.cand_time[slot, j], S.cand_mode[slot, j], v,
-                                        can_board, hh_hardship[h], w_dist[h], w_quality[h],
-                                        w_cost[h], P, W, S)
+                ok, m, _, _, u = option(S.cand_time[slot, j], S.cand_mode[slot, j], can_board,
+                                        hh_hardship[h], w_dist[h], w_quality[h], w_cost[h],
+                                        W.km[v, s], S.bus_yuan[v], W.t_private[v, s],
+                                        W.school_quality[s], W.school_const[s, lv],
+                                        W.school_board_const[s], P)
                 if not ok:
                     continue
                 cand[h, g, k] = s
