@@ -8,7 +8,7 @@ import numpy as np
 
 from sim.core import dtypes as dt
 from sim.core.kernels.enrolment import N_CHOICE_SLOTS
-from sim.core.kernels.state import N_TOTALS, Schools, WorldArrays
+from sim.core.kernels.state import N_TOTALS, SCHOOL_FIELDS, Field, Schools, WorldArrays
 from sim.model.world import World
 
 
@@ -63,26 +63,25 @@ def base_schools(world: World, years: int, W: WorldArrays) -> Schools:
     width = max(W.sorted_primary.shape[1], W.sorted_junior.shape[1])
     lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level], np.int8)
     hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level], np.int8)
-    S0 = Schools(
-        open=~world.planned(), level=world.school_level.astype(np.int8).copy(), lo=lo, hi=hi,
-        classes=world.school_classes_per_grade.astype(dt.INDEX).copy(),
-        canteen=world.school_canteen.astype(dt.INDEX).copy(),
-        beds=world.school_beds.astype(dt.INDEX).copy(), beds_used=np.zeros(n_s, dt.INDEX),
-        received=np.zeros(n_s, bool), closed_year=np.full(n_s, -1, np.int32),
-        enrol=np.zeros((n_s, 10), np.int32), last_enrol=np.zeros(n_s, np.int32),
-        last_enrol_g=np.zeros((n_s, 10), np.int32), base_enrol=np.full(n_s, -1, np.int32),
-        events=np.zeros((n_s, years + 1), np.int32),
-        receiver=np.full(n_s, -1, dt.INDEX), bus_dest=np.full(world.n_nodes, -1, dt.INDEX),
-        bus_grades=np.zeros(world.n_nodes, dt.INDEX),
-        bus_door=np.zeros(world.n_nodes, np.float32), bus_ride=np.zeros(world.n_nodes, np.float32),
-        bus_yuan=np.zeros(world.n_nodes, np.float32), bus_totals=np.zeros(N_TOTALS),
-        version=np.zeros(1, np.int64),
-        cand_school=np.full((slots, width), -1, dt.INDEX),
-        cand_time=np.zeros((slots, width), np.float32), cand_mode=np.zeros((slots, width), np.int8),
-        cand_n=np.zeros(slots, dt.INDEX),
-        cand_version=np.full(slots, -1, np.int64),
-    )
+    given = {
+        "open": ~world.planned(), "level": world.school_level.astype(np.int8).copy(),
+        "lo": lo, "hi": hi, "classes": world.school_classes_per_grade.astype(dt.INDEX).copy(),
+        "canteen": world.school_canteen.astype(dt.INDEX).copy(),
+        "beds": world.school_beds.astype(dt.INDEX).copy(),
+    }
+    length = {"school": n_s, "node": world.n_nodes, "slot": slots, "total": N_TOTALS, "one": 1}
+    further = {"10": (10,), "years+1": (years + 1,), "k": (width,), "": ()}
+    S0 = Schools(*[given[f.name] if f.name in given
+                   else fresh(f, length[f.axis], further[f.shape]) for f in SCHOOL_FIELDS])
     return S0
+
+
+def fresh(field: Field, n: int, further: tuple[int, ...] = ()) -> np.ndarray:
+    """A state field's array of n entries (and `further` axes) at its fresh value (its
+    default: sim/core/kernels/state.py)."""
+    if field.fresh is None:
+        raise ValueError(f"state field {field.name} has no default: its maker must set it")
+    return np.full((n, *further), field.fresh, field.dtype)
 
 
 def seat_minutes(world: World) -> np.ndarray:

@@ -14,6 +14,8 @@ from sim.core import dtypes as dt
 from sim.core import rng, rules
 from sim.core.kernels.enrolment import family_cost
 from sim.core.kernels.state import (
+    CHILD_FIELDS,
+    HOUSEHOLD_FIELDS,
     Actions,
     Children,
     Households,
@@ -22,7 +24,7 @@ from sim.core.kernels.state import (
     WorldArrays,
 )
 from sim.model import plan
-from sim.model.arrays import base_schools, world_arrays
+from sim.model.arrays import base_schools, fresh, world_arrays
 from sim.model.births import birth_scale
 from sim.model.county_files import load_county
 from sim.model.params import Params, build_params, build_rules
@@ -31,6 +33,9 @@ from sim.model.posterior import Posterior, load_posterior
 from sim.model.scenario import Scenario
 from sim.model.transport import BusService, bus_service, rider_demand
 from sim.model.world import World, compute_travel_times, synthetic_county
+
+CHILD = {f.name: f for f in CHILD_FIELDS}
+HOUSEHOLD = {f.name: f for f in HOUSEHOLD_FIELDS}
 
 
 @dataclass
@@ -110,7 +115,7 @@ def base_state(world: World, pop: Population, years: int, W: WorldArrays,
         node=pop.hh_node.copy(), hardship=pop.hh_hardship.copy(), access=pop.hh_access.copy(),
         parents=pop.hh_parents.copy(), away=pop.hh_away.copy(), head_age=pop.hh_head_age.copy(),
         w_dist=pop.hh_w_dist.copy(), w_quality=pop.hh_w_quality.copy(), w_cost=pop.hh_w_cost.copy(),
-        income=pop.hh_income.copy(), first_child=first, far=np.zeros(n_h, bool),
+        income=pop.hh_income.copy(), first_child=first, far=fresh(HOUSEHOLD["far"], n_h),
     )
     age = pop.child_age.astype(np.int8)
     status = np.where(age < dt.SCHOOL_ENTRY_AGE, dt.PRESCHOOL,
@@ -121,8 +126,8 @@ def base_state(world: World, pop: Population, years: int, W: WorldArrays,
     C0 = Children(
         hh=pop.child_hh.copy(), next_sibling=nxt, age=age, female=pop.child_female.copy(),
         grade=grade, school=school, mode=mode, status=status, travel=travel, cost=cost,
-        achievement=np.zeros(n_c, np.float32), schooling=base_schooling(age),
-        moved_from=np.full(n_c, -1, np.int32), n_used=np.array([n_c], np.int64),
+        achievement=fresh(CHILD["achievement"], n_c), schooling=base_schooling(age),
+        moved_from=fresh(CHILD["moved_from"], n_c), n_used=np.array([n_c], np.int64),
     )
     last_fertile_age = rules.BIRTH_AGES_LOW[1]
     fertile_years = np.clip(last_fertile_age + 1 - pop.hh_head_age.astype(np.int64), 0, years).sum()

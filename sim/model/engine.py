@@ -14,11 +14,10 @@ from sim.core import dtypes as dt
 from sim.core import rng
 from sim.core.indicators import N_INDICATORS
 from sim.core.kernels import annual
-from sim.core.kernels.state import N_COUNTS, Children, Households, Schools
+from sim.core.kernels.state import N_COUNTS, STATE_TABLES, Children, Field, Households, Schools
 from sim.model.affected import Affected, ChildYear, SchoolTrack, SchoolYear, tally
 from sim.model.arrays import school_pupils_by_level
 from sim.model.build import Model
-from sim.model.params import Params
 from sim.model.transport import rider_demand
 
 
@@ -52,31 +51,22 @@ def set_workers(workers: int | None) -> int:
     return n
 
 
-#: fields of the choice-set cache: never read before a slot is built (cand_version = -1 says
-#: "not built"), so a batch allocates them without copying the base-year state
-_UNREAD = {"cand_school", "cand_time", "cand_mode", "cand_n"}
-
-
 def batch_state(model: Model, n: int) -> tuple[Schools, Households, Children]:
     """State of n replicates at the base year: every array with a leading replicate axis,
-    children with room for `model.capacity` records."""
-    def stack(a: np.ndarray, length: int | None = None, copy: bool = True) -> np.ndarray:
-        shape = (n, length if length is not None else a.shape[0], *a.shape[1:])
-        if not copy:
-            return np.empty(shape, a.dtype)
-        out = np.empty(shape, a.dtype)
-        out[:, : a.shape[0]] = a
-        if shape[1] > a.shape[0]:
-            out[:, a.shape[0]:] = 0
+    children with room for `model.capacity` records. Fields that are never read before they
+    are set (`Field.read_before_set`, sim/core/kernels/state.py) are allocated, not copied."""
+    def stack(a: np.ndarray, field: Field) -> np.ndarray:
+        length = model.capacity if field.axis == "child" else a.shape[0]
+        out = np.empty((n, length, *a.shape[1:]), a.dtype)
+        if field.read_before_set:
+            out[:, : a.shape[0]] = a
+            if length > a.shape[0]:
+                out[:, a.shape[0]:] = 0
         return out
 
-    C0, cap = model.C0, model.capacity
-    SB = Schools(*[stack(a, copy=f not in _UNREAD) for f, a in zip(Schools._fields, model.S0,
-                                                                 strict=True)])
-    HB = Households(*[stack(a) for a in model.H0])
-    CB = Children(*[stack(a) if f == "n_used" else stack(a, cap)
-                    for f, a in zip(Children._fields, C0, strict=True)])
-    return SB, HB, CB
+    return tuple(cls(*[stack(a, f) for f, a in zip(fields, base, strict=True)])
+                 for (cls, fields), base in zip(STATE_TABLES.values(),
+                                                (model.S0, model.H0, model.C0), strict=True))
 
 
 def replicate(state: tuple, i: int) -> tuple:
@@ -117,22 +107,21 @@ def child_year(S: Schools, H: Households, C: Children) -> tuple[ChildYear, Schoo
             SchoolYear.copy_of(S.open, S.lo, S.hi))
 
 
-def replicate_groups(model: Model, start: int, stop: int) -> list[tuple[Params, np.ndarray]]:
-    """Replicates start..stop-1 grouped by the kernel parameters they run with: (P, positions
-    0..stop-start-1), one group without a posterior, one per drawn particle with it."""
+def replicate_param_rows(model: Model, start: int, stop: int) -> np.ndarray:
+    """float64 (stop - start, parameters): the kernel parameters each replicate runs with, one
+    row per replicate in `Params` order (`Model.replicate_params`: its posterior particle, or
+    the scenario's own parameters)."""
     if model.posterior is None:
-        return [(model.P, np.arange(stop - start))]
-    particle = np.array([model.posterior.particle(model.scenario.seed, r)
-                         for r in range(start, stop)])
-    return [(model.posterior.params[int(k)], np.flatnonzero(particle == k))
-            for k in np.unique(particle)]
+        return np.tile(np.asarray(model.P, np.float64), (stop - start, 1))
+    return np.array([model.replicate_params(r) for r in range(start, stop)], np.float64)
 
 
 def run_model(model: Model, start: int, stop: int, batch: int | None = None,
               progress=None) -> RunResult:
-    """Run replicates start..stop-1. `batch` replicates step through the years together (results
-    do not depend on it, nor on which replicates share a batch); with a posterior, replicates
-    that drew the same particle share batches. `progress(n)` is called after each batch."""
+    """Run replicates start..stop-1. `batch` replicates step through the years together, each
+    with its own parameters (a posterior's particles mix in a batch); results do not depend on
+    the batch size, nor on which replicates share a batch. `progress(n)` is called after each
+    batch."""
     seeds = rng.replicate_seeds(model.scenario.seed, start, stop)
     batch = batch or max(8, 4 * numba.get_num_threads())
     years = model.scenario.years
@@ -148,46 +137,47 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     before = model.bus.stats()
     steps = 0
     t0 = time.perf_counter()
-    for P, positions in replicate_groups(model, start, stop):
-        for i in range(0, len(positions), batch):
-            pos = positions[i:i + batch]
-            sd = seeds[pos]
-            n = len(sd)
-            state = batch_state(model, n)
-            SB, HB, CB = state
-            counts = np.zeros((n, N_COUNTS), np.int64)
-            at_risk = np.zeros((n, dt.N_GRADES + 1), np.int64)
-            dropped = np.zeros((n, dt.N_GRADES + 1), np.int64)
-            st = np.zeros(n, np.int64)
-            out = np.empty((n, N_INDICATORS, 3))
-            net = np.full(n, -1, np.int64)
-            by_level = np.empty((n, *pupils.shape[2:]), np.int32)
-            for year in range(years + 1):
-                if year in moving_years:
-                    last = [child_year(*replicate(state, k)) for k in range(n)]
-                if year > 0:
-                    annual.year_batch(annual.POLICY, year, sd, P, W, R, A, SB, HB, CB, counts,
-                                      at_risk, dropped, out, st)
-                    if year >= bus_from:
-                        for k in range(n):
-                            net[k] = set_bus_network(model, *replicate(state, k), net[k])
-                annual.year_batch(annual.SCHOOLING, year, sd, P, W, R, A, SB, HB, CB, counts,
+    rows = replicate_param_rows(model, start, stop)
+    for i in range(0, len(seeds), batch):
+        pos = np.arange(i, min(i + batch, len(seeds)))
+        sd = seeds[pos]
+        PB = rows[pos]
+        n = len(sd)
+        state = batch_state(model, n)
+        SB, HB, CB = state
+        counts = np.zeros((n, N_COUNTS), np.int64)
+        at_risk = np.zeros((n, dt.N_GRADES + 1), np.int64)
+        dropped = np.zeros((n, dt.N_GRADES + 1), np.int64)
+        st = np.zeros(n, np.int64)
+        out = np.empty((n, N_INDICATORS, 3))
+        net = np.full(n, -1, np.int64)
+        by_level = np.empty((n, *pupils.shape[2:]), np.int32)
+        for year in range(years + 1):
+            if year in moving_years:
+                last = [child_year(*replicate(state, k)) for k in range(n)]
+            if year > 0:
+                annual.year_batch(annual.POLICY, year, sd, PB, W, R, A, SB, HB, CB, counts,
                                   at_risk, dropped, out, st)
-                values[pos, year] = out
-                networks[pos, year] = net
-                school_pupils_by_level(SB.enrol, by_level)
-                pupils[pos, year] = by_level
-                for k in range(n):
-                    track.put(pos[k], year, SB.enrol[k], SB.classes[k], SB.beds[k],
-                              SB.beds_used[k], SB.canteen[k], SB.open[k])
-                    if year in moving_years:
-                        affected.add(tally(start + int(pos[k]), year, *last[k],
-                                           *child_year(*replicate(state, k)),
-                                           SB.events[k][:, year]))
-            events[pos] = SB.events
-            steps += int(st.sum())
-            if progress is not None:
-                progress(n)
+                if year >= bus_from:
+                    for k in range(n):
+                        net[k] = set_bus_network(model, *replicate(state, k), net[k])
+            annual.year_batch(annual.SCHOOLING, year, sd, PB, W, R, A, SB, HB, CB, counts,
+                              at_risk, dropped, out, st)
+            values[pos, year] = out
+            networks[pos, year] = net
+            school_pupils_by_level(SB.enrol, by_level)
+            pupils[pos, year] = by_level
+            for k in range(n):
+                track.put(pos[k], year, SB.enrol[k], SB.classes[k], SB.beds[k],
+                          SB.beds_used[k], SB.canteen[k], SB.open[k])
+                if year in moving_years:
+                    affected.add(tally(start + int(pos[k]), year, *last[k],
+                                       *child_year(*replicate(state, k)),
+                                       SB.events[k][:, year]))
+        events[pos] = SB.events
+        steps += int(st.sum())
+        if progress is not None:
+            progress(n)
     after = model.bus.stats()
     stats = {k: round(after[k] - before[k], 3) for k in after}
     return RunResult(values, start, steps, time.perf_counter() - t0, networks, stats, pupils,

@@ -1,9 +1,9 @@
 """The kernels' parameters, named once: each entry of `KERNEL_PARAMETERS` is a parameter of the
 numba core (and of the Mesa reference model), the scenario field it comes from and how. The
-`Params` tuple the kernels read is generated from this table, and `tests/test_params.py` checks,
-field by field, that every scenario field of `behaviour` and `policies` is either a kernel
-parameter here or listed in `READ_ELSEWHERE` with the module that reads it, so a new scenario
-field cannot be forgotten.
+`Params` tuple the kernels read is generated from this table (sim/model/codegen.py), and
+`tests/test_params.py` checks, field by field, that every scenario field of `behaviour` and
+`policies` is either a kernel parameter here or listed in `READ_ELSEWHERE` with the module
+that reads it, so a new scenario field cannot be forgotten.
 
 Units: as in the scenario field (minutes, yuan per year, probabilities per year, log-odds).
 """
@@ -11,7 +11,6 @@ Units: as in the scenario field (minutes, yuan per year, probabilities per year,
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sim.core import dtypes as dt
+from sim.core.kernels.generated import PARAM_NAMES, Params
 from sim.core.kernels.state import Rules
 from sim.model.scenario import Scenario
 
@@ -146,12 +146,12 @@ READ_ELSEWHERE: dict[str, str] = {
     "policies.bus.*": "sim/model/transport.py (bus lines and the simulated school day)",
 }
 
-Params = namedtuple("Params", list(KERNEL_PARAMETERS))
-Params.__doc__ = "The kernels' scalar parameters (float64), from `KERNEL_PARAMETERS`."
-
-
 def build_params(s: Scenario) -> Params:
-    """Scalar parameters for the kernels, from the scenario (units as in the scenario)."""
+    """Scalar parameters for the kernels, from the scenario (units as in the scenario). The
+    `Params` tuple is generated from KERNEL_PARAMETERS (sim/model/codegen.py)."""
+    if tuple(KERNEL_PARAMETERS) != PARAM_NAMES:
+        raise RuntimeError("sim/core/kernels/generated.py is stale after a change to "
+                           "KERNEL_PARAMETERS: run python -m sim.model.codegen")
     return Params(**{name: src.value(s) for name, src in KERNEL_PARAMETERS.items()})
 
 

@@ -16,6 +16,7 @@ from scipy.stats import norm
 
 from sim.core.dtypes import INDICATOR_LEVELS
 from sim.core.indicators import INDICATOR_NAMES
+from sim.core.kernels.state import STATE_TABLES, Field
 from sim.model import engine
 from sim.reference.mesa_model import SchoolFlowModel
 
@@ -74,37 +75,41 @@ def agreement_table(a: np.ndarray, b: np.ndarray, names: tuple[str, str] = ("num
 
 
 # --- agent by agent ---------------------------------------------------------------------------
-#: agent-level fields compared between the engines each year (both engines keep them)
-STATE_FIELDS = ("child.hh", "child.age", "child.grade", "child.status", "child.school", "child.mode",
-                "child.travel", "child.cost", "child.achievement", "child.schooling",
-                "household.node", "household.parents",
-                "household.away", "household.far", "school.open", "school.level", "school.hi",
-                "school.beds", "school.classes", "school.canteen", "school.events", "school.enrol",
-                "indicators")
+#: agent-level fields compared between the engines each year: the fields marked `compare` in
+#: the state tables (sim/core/kernels/state.py), as "child.age", ..., and the indicators
+_PREFIX = {"S": "school", "H": "household", "C": "child"}
+STATE_FIELDS = tuple(f"{_PREFIX[var]}.{f.name}" for var, (_, fields) in STATE_TABLES.items()
+                     for f in fields if f.compare) + ("indicators",)
+#: how the Mesa agents name what is not their own attribute of the field's name
+_MESA_ATTRIBUTE = {"child.hh": lambda k: k.household.hid,
+                   "child.school": lambda k: -1 if k.school is None else k.school.sid}
+
+
+def _as_compared(values, field: Field) -> np.ndarray:
+    """An engine's values of a field as compared: integers as int64, others in their dtype."""
+    a = np.asarray(values)
+    return a.astype(np.int64) if np.dtype(field.dtype).kind in "iu" else a.astype(field.dtype)
+
+
+def _compared_fields():
+    for var, (_, fields) in STATE_TABLES.items():
+        for f in fields:
+            if f.compare:
+                yield var, f, f"{_PREFIX[var]}.{f.name}"
 
 
 def numba_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
     """Every year's agent state of one replicate on the numba core (copies), by STATE_FIELDS."""
     out = []
     for st in engine.trace_replicate(built, replicate):
-        C, H, S = st.C, st.H, st.S
-        n = int(C.n_used[0])
-        out.append({
-            "child.hh": C.hh[:n].astype(np.int64),
-            "child.age": C.age[:n].astype(np.int64), "child.grade": C.grade[:n].astype(np.int64),
-            "child.status": C.status[:n].astype(np.int64),
-            "child.school": C.school[:n].astype(np.int64),
-            "child.mode": C.mode[:n].astype(np.int64), "child.travel": C.travel[:n].copy(),
-            "child.cost": C.cost[:n].copy(), "child.achievement": C.achievement[:n].copy(),
-            "child.schooling": C.schooling[:n].copy(), "household.node": H.node.astype(np.int64),
-            "household.parents": H.parents.astype(np.int64), "household.away": H.away.copy(),
-            "household.far": H.far.copy(), "household.hardship": H.hardship.copy(),
-            "school.open": S.open.copy(), "school.level": S.level.astype(np.int64),
-            "school.hi": S.hi.astype(np.int64), "school.beds": S.beds.astype(np.int64),
-            "school.classes": S.classes.astype(np.int64),
-            "school.canteen": S.canteen.astype(np.int64),
-            "school.events": S.events.astype(np.int64),
-            "school.enrol": S.enrol.astype(np.int64), "indicators": st.indicators.copy()})
+        n = int(st.C.n_used[0])
+        parts = {"S": st.S, "H": st.H, "C": st.C}
+        state = {}
+        for var, f, key in _compared_fields():
+            a = getattr(parts[var], f.name)
+            state[key] = _as_compared(a[:n] if var == "C" else a, f)
+        state["indicators"] = st.indicators.copy()
+        out.append(state)
     return out
 
 
@@ -119,33 +124,14 @@ def mesa_states(built, replicate: int = 0) -> list[dict[str, np.ndarray]]:
 
 
 def _mesa_state(m) -> dict[str, np.ndarray]:
-    kids, hhs, schools = m.pupils, m.households, m.schools
-    return {
-        "child.hh": np.array([k.household.hid for k in kids], np.int64),
-        "child.age": np.array([k.age for k in kids], np.int64),
-        "child.grade": np.array([k.grade for k in kids], np.int64),
-        "child.status": np.array([k.status for k in kids], np.int64),
-        "child.school": np.array([-1 if k.school is None else k.school.sid for k in kids], np.int64),
-        "child.mode": np.array([k.mode for k in kids], np.int64),
-        "child.travel": np.array([k.travel for k in kids], np.float32),
-        "child.cost": np.array([k.cost for k in kids], np.float32),
-        "child.achievement": np.array([k.achievement for k in kids], np.float32),
-        "child.schooling": np.array([k.schooling for k in kids], np.float32),
-        "household.node": np.array([h.node for h in hhs], np.int64),
-        "household.parents": np.array([h.parents for h in hhs], np.int64),
-        "household.away": np.array([h.away for h in hhs], bool),
-        "household.far": np.array([h.far for h in hhs], bool),
-        "household.hardship": np.array([h.hardship for h in hhs], bool),
-        "school.open": np.array([s.open for s in schools], bool),
-        "school.level": np.array([s.level for s in schools], np.int64),
-        "school.hi": np.array([s.hi for s in schools], np.int64),
-        "school.beds": np.array([s.beds for s in schools], np.int64),
-        "school.classes": np.array([s.classes for s in schools], np.int64),
-        "school.canteen": np.array([s.canteen for s in schools], np.int64),
-        "school.events": np.stack([s.events for s in schools]).astype(np.int64),
-        "school.enrol": np.stack([s.enrol for s in schools]).astype(np.int64),
-        "indicators": m.indicators[-1].copy(),
-    }
+    agents = {"S": m.schools, "H": m.households, "C": m.pupils}
+    state = {}
+    for var, f, key in _compared_fields():
+        get = _MESA_ATTRIBUTE.get(key, lambda a, name=f.name: getattr(a, name))
+        values = [get(a) for a in agents[var]]
+        state[key] = _as_compared(np.stack(values) if f.shape else values, f)
+    state["indicators"] = m.indicators[-1].copy()
+    return state
 
 
 def state_differences(a: list[dict], b: list[dict]) -> list[str]:

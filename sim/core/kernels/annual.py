@@ -23,8 +23,8 @@ from sim.core.kernels.closures import apply_closures
 from sim.core.kernels.demography import age_and_progress, households_year
 from sim.core.kernels.dropout import apply_dropout
 from sim.core.kernels.enrolment import place_all, recount
+from sim.core.kernels.generated import params_of, replicate_view
 from sim.core.kernels.record import record_year
-from sim.core.kernels.state import Children, Households, Schools
 from sim.core.kernels.year_end import remember_year
 
 
@@ -52,35 +52,18 @@ def year_schooling(year, seed, P, W, S, H, C, counts, at_risk, dropped, out):
     return C.n_used[0]
 
 
-@njit(cache=True)
-def replicate_view(SB, HB, CB, i):
-    """Replicate i's state as views into the batch state (no copies)."""
-    S = Schools(SB.open[i], SB.level[i], SB.lo[i], SB.hi[i], SB.classes[i], SB.canteen[i],
-                SB.beds[i], SB.beds_used[i], SB.received[i], SB.closed_year[i], SB.enrol[i],
-                SB.last_enrol[i], SB.last_enrol_g[i], SB.base_enrol[i], SB.events[i],
-                SB.receiver[i], SB.bus_dest[i],
-                SB.bus_grades[i], SB.bus_door[i], SB.bus_ride[i], SB.bus_yuan[i], SB.bus_totals[i],
-                SB.version[i], SB.cand_school[i], SB.cand_time[i], SB.cand_mode[i], SB.cand_n[i],
-                SB.cand_version[i])
-    H = Households(HB.node[i], HB.hardship[i], HB.access[i], HB.parents[i], HB.away[i],
-                   HB.head_age[i], HB.w_dist[i], HB.w_quality[i], HB.w_cost[i], HB.income[i],
-                   HB.first_child[i], HB.far[i])
-    C = Children(CB.hh[i], CB.next_sibling[i], CB.age[i], CB.female[i], CB.grade[i], CB.school[i],
-                 CB.mode[i], CB.status[i], CB.travel[i], CB.cost[i], CB.achievement[i],
-                 CB.schooling[i], CB.moved_from[i], CB.n_used[i])
-    return S, H, C
-
-
 POLICY, SCHOOLING = 0, 1  #: the two halves of a year, for `year_batch`
 
 
 @njit(cache=True, parallel=True)
-def year_batch(half, year, seeds, P, W, R, A, SB, HB, CB, counts, at_risk, dropped, out, steps):
+def year_batch(half, year, seeds, PB, W, R, A, SB, HB, CB, counts, at_risk, dropped, out, steps):
     """One half of a year (POLICY: `year_policy`; SCHOOLING: `year_schooling`) for every
-    replicate of the batch, in parallel; out[i]: replicate i's indicators this year; steps[i] +=
-    child records stepped. One parallel kernel for both halves: each parallel wrapper costs
-    seconds of compile time."""
+    replicate of the batch, in parallel; PB[i]: replicate i's parameters (a float64 row in
+    `Params` order: replicates drawing different posterior particles share a batch); out[i]:
+    replicate i's indicators this year; steps[i] += child records stepped. One parallel kernel
+    for both halves: each parallel wrapper costs seconds of compile time."""
     for i in prange(seeds.shape[0]):
+        P = params_of(PB[i])
         S, H, C = replicate_view(SB, HB, CB, i)
         if half == POLICY:
             year_policy(year, seeds[i], P, W, R, A, S, H, C, counts[i])

@@ -7,6 +7,7 @@ from numba import njit
 from sim.core import dtypes as dt
 from sim.core import rules
 from sim.core.kernels import counter_rng as rng
+from sim.core.kernels.generated import fresh_child
 from sim.core.kernels.state import (
     COUNT_AGED_OUT,
     COUNT_GRADUATES,
@@ -148,18 +149,9 @@ def households_year(year, seed, P, W, H, C):
             c = C.n_used[0]
             if c < C.hh.shape[0]:
                 C.n_used[0] = c + 1
+                fresh_child(C, c)
                 C.hh[c] = h
-                C.age[c] = 0
                 C.female[c] = rng.uniform(seed, year, c, rng.SEX) < rules.FEMALE_SHARE_AT_BIRTH
-                C.grade[c] = 0
-                C.school[c] = -1
-                C.mode[c] = dt.MODE_NONE
-                C.status[c] = dt.PRESCHOOL
-                C.travel[c] = 0.0
-                C.cost[c] = 0.0
-                C.achievement[c] = 0.0
-                C.schooling[c] = 0.0
-                C.moved_from[c] = -1
                 C.next_sibling[c] = H.first_child[h]
                 H.first_child[h] = c
         H.head_age[h] += 1

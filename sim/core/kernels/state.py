@@ -1,9 +1,13 @@
-"""Named tuples of arrays handed to the kernels (struct-of-arrays). No numba code here.
+"""Named tuples of arrays handed to the kernels (struct-of-arrays), and the agent state's
+fields declared once (`Field`). No numba code here.
 
 Field units: times in minutes (one way), distances in km, money in yuan per year.
 """
 
 from collections import namedtuple
+from typing import NamedTuple
+
+from sim.core import dtypes as dt
 
 #: the county, fixed for a run
 WorldArrays = namedtuple("WorldArrays", [
@@ -100,74 +104,119 @@ N_COUNTS = 7
 TOTAL_BUSES, TOTAL_BUS_KM, TOTAL_COST, TOTAL_RIDERS, TOTAL_UNSERVED = 0, 1, 2, 3, 4
 N_TOTALS = 5
 
+class Field(NamedTuple):
+    """One field of the agent state: a numpy array per replicate, one entry per agent (or per
+    village, choice slot, ...: `axis`), declared once here. From these tables come the named
+    tuples below, the generated kernels of sim/core/kernels/generated.py (a replicate's view
+    into batch state, a newborn child's record: `python -m sim.model.codegen`), the base
+    state's defaults (sim/model/build.py), the batch state (sim/model/engine.py) and the
+    fields the engine-agreement test compares (sim/reference/agreement.py)."""
+
+    name: str
+    dtype: str      #: numpy dtype of one entry
+    axis: str       #: what the first axis counts: school, node, slot (choice-set cache), total
+                    #: (N_TOTALS), household, child, one (a single value)
+    shape: str      #: further axes ("": none; e.g. "10" grades 0-9, "years+1", "k")
+    fresh: float | None  #: value of a new entry (a newborn child, a default); None: no default
+    unit: str       #: what one entry measures
+    compare: bool = False  #: compared agent by agent between the numba and Mesa engines
+    read_before_set: bool = True  #: False: a fresh batch need not copy the base state
+
+
 #: school state of one replicate
-Schools = namedtuple("Schools", [
-    "open",          # bool
-    "level",         # int8: current level (a village primary may become a teaching point)
-    "lo", "hi",      # int8: grades taught
-    "classes",       # int32: classes each grade may hold (plan actions may add)
-    "canteen",       # int32: canteen places; -1 = not known (the capacity check skips it)
-    "beds",          # int32: boarding beds
-    "beds_used",     # int32
-    "received",      # bool: has received a closed school's pupils
-    "closed_year",   # int32: -1 while open
-    "enrol",         # int32 (schools, 10): pupils by grade (column 0 unused)
-    "last_enrol",    # int32: pupils at the end of last year
-    "last_enrol_g",  # int32 (schools, 10)
-    "base_enrol",    # int32: pupils in the base year
-    "events",        # int32 (schools, years + 1): EV_* flags of what happened each year
-    "receiver",      # int32: school that took this school's pupils (closed) or upper grades
-                     #   (kept as a teaching point), or would have (deferred, or kept by
-                     #   the travel exemption); -1 if none
+SCHOOL_FIELDS = (
+    Field("open", "bool", "school", "", None, "open this year", True),
+    Field("level", "int8", "school", "", None,
+          "current level (a village primary may become a teaching point)", True),
+    Field("lo", "int8", "school", "", None, "lowest grade taught"),
+    Field("hi", "int8", "school", "", None, "highest grade taught", True),
+    Field("classes", "int32", "school", "", None,
+          "classes each grade may hold (plan actions may add)", True),
+    Field("canteen", "int32", "school", "", -1,
+          "canteen places; -1 = not known (the capacity check skips it)", True),
+    Field("beds", "int32", "school", "", 0, "boarding beds", True),
+    Field("beds_used", "int32", "school", "", 0, "boarding beds in use"),
+    Field("received", "bool", "school", "", False, "has received a closed school's pupils"),
+    Field("closed_year", "int32", "school", "", -1, "year it closed; -1 while open"),
+    Field("enrol", "int32", "school", "10", 0, "pupils by grade (column 0 unused)", True),
+    Field("last_enrol", "int32", "school", "", 0, "pupils at the end of last year"),
+    Field("last_enrol_g", "int32", "school", "10", 0, "pupils by grade at the end of last year"),
+    Field("base_enrol", "int32", "school", "", -1, "pupils in the base year (-1: opened later)"),
+    Field("events", "int32", "school", "years+1", 0,
+          "EV_* flags of what happened each year", True),
+    Field("receiver", "int32", "school", "", -1,
+          "school that took this school's pupils (closed) or upper grades (kept as a teaching "
+          "point), or would have (deferred, or kept by the travel exemption); -1 if none"),
     # this year's student bus service, set from sim.model.transport between closures and enrolment
-    "bus_dest",      # int32 (nodes): node the village's bus line goes to, -1 if none
-    "bus_grades",    # int32 (nodes): bit g set if pupils of grade g may ride the line
-    "bus_door",      # float32 (nodes): door-to-school minutes by bus (walk, wait, ride)
-    "bus_ride",      # float32 (nodes): minutes on the bus (morning, mean)
-    "bus_yuan",      # float32 (nodes): yearly cost of the service per rider (yuan per year)
-    "bus_totals",    # float64 (5,): buses, bus-km per day, cost (yuan per year), planned riders,
-                     #   villages left without a line
-    "version",       # int64 (1,): bumped whenever closures change what is open, taught or served
+    Field("bus_dest", "int32", "node", "", -1, "node the village's bus line goes to, -1 if none"),
+    Field("bus_grades", "int32", "node", "", 0, "bit g set if pupils of grade g may ride the line"),
+    Field("bus_door", "float32", "node", "", 0.0,
+          "door-to-school minutes by bus (walk, wait, ride)"),
+    Field("bus_ride", "float32", "node", "", 0.0, "minutes on the bus (morning, mean)"),
+    Field("bus_yuan", "float32", "node", "", 0.0,
+          "yearly cost of the service per rider (yuan per year)"),
+    Field("bus_totals", "float64", "total", "", 0.0,
+          "buses, bus-km per day, cost (yuan per year), planned riders, villages left without a "
+          "line (TOTAL_*)"),
+    Field("version", "int64", "one", "", 0,
+          "bumped whenever closures change what is open, taught or served"),
     # choice-set cache, one slot per (node, grade, family has motorbike/car): slot = choice_slot()
-    "cand_school",   # int32 (slots, k): schools a pupil there may attend, nearest first
-    "cand_time",     # float32 (slots, k): one-way day travel time by the fastest mode, minutes
-    "cand_mode",     # int8 (slots, k): that day mode (dt.WALK / dt.BUS / dt.PRIVATE)
-    "cand_n",        # int32 (slots): entries in use
-    "cand_version",  # int64 (slots): `version` the slot was built for (-1: never)
-])
+    Field("cand_school", "int32", "slot", "k", -1,
+          "schools a pupil there may attend, nearest first", read_before_set=False),
+    Field("cand_time", "float32", "slot", "k", 0.0,
+          "one-way day travel time by the fastest mode, minutes", read_before_set=False),
+    Field("cand_mode", "int8", "slot", "k", 0, "that day mode (dt.WALK / dt.BUS / dt.PRIVATE)",
+          read_before_set=False),
+    Field("cand_n", "int32", "slot", "", 0, "entries in use", read_before_set=False),
+    Field("cand_version", "int64", "slot", "", -1,
+          "`version` the slot was built for (-1: never)"),
+)
 
 #: households of one replicate
-Households = namedtuple("Households", [
-    "node",         # int32: where the household lives
-    "hardship",     # bool
-    "access",       # bool: motorbike or car for the school run
-    "parents",      # int8: parents present (2, 1, 0); < 2 means children are left behind
-    "away",         # bool: the whole household lives outside the county
-    "head_age",     # int8: years
-    "w_dist",       # float64: utility per minute
-    "w_quality",    # float64: utility per unit quality
-    "w_cost",       # float64: utility per 1000 yuan
-    "income",       # float64: yuan per year
-    "first_child",  # int32: head of the household's list of children, -1 if none
-    "far",          # bool: a child travelled over 45 minutes last year
-])
+HOUSEHOLD_FIELDS = (
+    Field("node", "int32", "household", "", None, "where the household lives", True),
+    Field("hardship", "bool", "household", "", None, "in hardship", True),
+    Field("access", "bool", "household", "", None, "motorbike or car for the school run"),
+    Field("parents", "int8", "household", "", None,
+          "parents present (2, 1, 0); < 2 means children are left behind", True),
+    Field("away", "bool", "household", "", None,
+          "the whole household lives outside the county", True),
+    Field("head_age", "int8", "household", "", None, "years"),
+    Field("w_dist", "float64", "household", "", None, "utility per minute"),
+    Field("w_quality", "float64", "household", "", None, "utility per unit quality"),
+    Field("w_cost", "float64", "household", "", None, "utility per 1000 yuan"),
+    Field("income", "float64", "household", "", None, "yuan per year"),
+    Field("first_child", "int32", "household", "", -1,
+          "head of the household's list of children, -1 if none"),
+    Field("far", "bool", "household", "", False,
+          "a child travelled over 45 minutes last year", True),
+)
 
-#: children of one replicate (space reserved for births)
-Children = namedtuple("Children", [
-    "hh",            # int32
-    "next_sibling",  # int32: next child of the same household, -1 at the end
-    "age",           # int8: years
-    "female",        # bool
-    "grade",         # int8: 1-9 while in school
-    "school",        # int32: -1 when none
-    "mode",          # int8: dt travel mode
-    "status",        # int8: dt status code
-    "travel",        # float32: one-way minutes to school
-    "cost",          # float32: family cost of schooling, yuan per year
-    "achievement",   # float32: achievement relative to staying in the school it had (SD
-                     #   units, either sign: sim/core/kernels/achievement.py)
-    "schooling",     # float32: years of schooling completed
-    "moved_from",    # int32: the school the plan closed or downgraded under the pupil this
-                     #   year (-1: none)
-    "n_used",        # int64 (1,): children records in use
-])
+#: children of one replicate (space reserved for births); `fresh` is a newborn's record
+CHILD_FIELDS = (
+    Field("hh", "int32", "child", "", None, "household", True),
+    Field("next_sibling", "int32", "child", "", None,
+          "next child of the same household, -1 at the end"),
+    Field("age", "int8", "child", "", 0, "years", True),
+    Field("female", "bool", "child", "", None, "female"),
+    Field("grade", "int8", "child", "", 0, "1-9 while in school", True),
+    Field("school", "int32", "child", "", -1, "school attended, -1 when none", True),
+    Field("mode", "int8", "child", "", dt.MODE_NONE, "travel mode (dt.*)", True),
+    Field("status", "int8", "child", "", dt.PRESCHOOL, "status code (dt.*)", True),
+    Field("travel", "float32", "child", "", 0.0, "one-way minutes to school", True),
+    Field("cost", "float32", "child", "", 0.0, "family cost of schooling, yuan per year", True),
+    Field("achievement", "float32", "child", "", 0.0,
+          "achievement relative to staying in the school it had (SD units, either sign: "
+          "sim/core/kernels/achievement.py)", True),
+    Field("schooling", "float32", "child", "", 0.0, "years of schooling completed", True),
+    Field("moved_from", "int32", "child", "", -1,
+          "the school the plan closed or downgraded under the pupil this year (-1: none)"),
+    Field("n_used", "int64", "one", "", None, "children records in use"),
+)
+
+Schools = namedtuple("Schools", [f.name for f in SCHOOL_FIELDS])
+Households = namedtuple("Households", [f.name for f in HOUSEHOLD_FIELDS])
+Children = namedtuple("Children", [f.name for f in CHILD_FIELDS])
+#: the three state tables by the names the kernels give them (S, H, C)
+STATE_TABLES = {"S": (Schools, SCHOOL_FIELDS), "H": (Households, HOUSEHOLD_FIELDS),
+                "C": (Children, CHILD_FIELDS)}
