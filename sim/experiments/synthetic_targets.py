@@ -29,7 +29,10 @@ def synthetic_observations(base: Path, truth: dict, targets: list[tuple],
     """Observed rows (OBSERVED_COLUMNS and `school`) for (indicator, level, year) targets, or
     (indicator, level, year, school id) for a school's pupils_enrolled, simulated at `truth`
     (dotted path -> value) on the base scenario; `seed` draws the reporting errors."""
-    done = run_scenario(sc.load(base, truth), first_replicate, first_replicate + truth_replicates)
+    # as a calibration runs each parameter set: fixed parameters, no posterior draws (a
+    # posterior would replace the truth's values of the parameters it varies)
+    done = run_scenario(sc.load(base, sc.FIXED_PARAMETERS | truth), first_replicate,
+                        first_replicate + truth_replicates)
     run = done.result
     schools = {name: k for k, name in enumerate(done.model.world.school_name)}
     rng = np.random.default_rng(seed)

@@ -54,14 +54,13 @@ def set_workers(workers: int | None) -> int:
 def batch_state(model: Model, n: int) -> tuple[Schools, Households, Children]:
     """State of n replicates at the base year: every array with a leading replicate axis,
     children with room for `model.capacity` records. Fields that are never read before they
-    are set (`Field.read_before_set`, sim/core/kernels/state.py) are allocated, not copied."""
+    are set (`Field.read_before_set`, sim/core/kernels/state.py) are allocated, not copied, and
+    so are the child records not yet in use (a birth sets every field: `fresh_child`)."""
     def stack(a: np.ndarray, field: Field) -> np.ndarray:
         length = model.capacity if field.axis == "child" else a.shape[0]
         out = np.empty((n, length, *a.shape[1:]), a.dtype)
         if field.read_before_set:
             out[:, : a.shape[0]] = a
-            if length > a.shape[0]:
-                out[:, a.shape[0]:] = 0
         return out
 
     return tuple(cls(*[stack(a, f) for f, a in zip(fields, base, strict=True)])
