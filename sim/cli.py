@@ -1,5 +1,5 @@
 """Command line: `schoolflow check | run | compare | sweep | summarize | sensitivity | calibrate |
-viz` (see DESCRIPTION, printed by `schoolflow --help`).
+viz | compile` (see DESCRIPTION, printed by `schoolflow --help`).
 
 Bad input (scenario or county files) prints one line naming the file, the field and the fix,
 and exits with status 2.
@@ -29,6 +29,7 @@ over Monte Carlo replicates.
   schoolflow sensitivity SCENARIO  global sensitivity of indicators to parameters (SALib)
   schoolflow calibrate TARGETS     fit parameters to what a county observed (ABC-SMC)
   schoolflow viz SCENARIO          watch the Mesa reference model in the browser
+  schoolflow compile               compile the numba core ahead of the first run
 
 `schoolflow COMMAND --help` gives each command's options. Bad input (scenario or county
 files) prints one line naming the file, the field and the fix, and exits with status 2."""
@@ -45,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["posterior"] = None
     runs = plan_and_reference(args.scenario, overrides, args.out, not args.no_compare)
     s, out_dir = runs[0]
+    _compiled(args)
     with tqdm(total=sum(r.replicates for r, _ in runs), unit="replicate", desc="simulating",
               disable=args.quiet, file=sys.stderr) as bar:
         done = run_plan(runs, args.engine, args.workers, progress=bar.update,
@@ -58,11 +60,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compiled(args: argparse.Namespace) -> None:
+    """Compile the numba core first where this machine's cache lacks it, saying so (not silent
+    for a minute or two): sim/model/compile_core.py."""
+    from sim.model.compile_core import ensure_compiled
+    ensure_compiled()
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from sim.model.compile_core import cache_dir, compile_core, core_is_cached
+
+    cached = core_is_cached()
+    print("schoolflow: compiling the numba core for this machine ..." if not cached else
+          "schoolflow: the numba core is cached; loading it to check", flush=True)
+    seconds = compile_core()
+    print(f"schoolflow: {'compiled' if not cached else 'loaded'} in {seconds:.0f} s; "
+          f"cached in {cache_dir()}")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from sim.experiments.check import check
     from sim.model.scenario import load
 
-    report = check(load(args.scenario))
+    scenario = load(args.scenario)
+    _compiled(args)
+    report = check(scenario)
     print("\n".join(report.lines))
     if args.schools:
         print(report.schools.to_string(index=False))
@@ -76,6 +99,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from sim.model.scenario import load
 
     scenario = load(args.scenario)
+    _compiled(args)
     replicates = args.replicates or min(scenario.replicates, 100)
     bt = backtest.backtest(scenario, args.next, replicates)
     out = Path(args.out) if args.out else Path("results") / f"backtest_{scenario.name}"
@@ -95,6 +119,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.sweep)
     out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
     k, todo = sweep_run.prepare(sweep, out, args.chunk_replicates, args.resume)
+    if args.scheduler is None:  # local workers load what this process compiles
+        _compiled(args)
     n_chunks = len(sweep.chunks(k))
     print(f"{sweep.path.name}: {len(sweep.points)} design points x {sweep.spec.replicates} "
           f"replicates in {n_chunks} chunks of {k}; {n_chunks - len(todo)} already done")
@@ -142,6 +168,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     engine.set_workers(args.workers)
     total = compare.replicates_to_run(args.sources, args.replicates, Path(args.results))
+    if total:
+        _compiled(args)
     with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
               file=sys.stderr) as bar:
         runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
@@ -190,6 +218,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         samples=args.samples, replicates=args.replicates or replicates or scenario.replicates,
         year=scenario.years if args.year is None else args.year, seed=args.seed)
     n_points = len(sensitivity.design(setup))
+    if args.scheduler is None:
+        _compiled(args)
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / scenario.name
     print(f"{args.method}: {n_points} design points x {setup.replicates} replicates "
           f"({len(names)} parameters)")
@@ -220,6 +250,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         path = repick(targets, out, args.pick)
         print(f"Written {path} (posterior {args.pick}); nothing was run again")
         return 0
+    if args.scheduler is None:
+        _compiled(args)
     print(f"ABC-SMC: {len(targets.priors)} parameters, {len(targets.table)} targets, "
           f"{targets.population} particles per generation, {targets.replicates} replicates per "
           f"parameter set, budget {args.budget} parameter sets", flush=True)
@@ -320,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schoolflow", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
+    co = sub.add_parser("compile", help="compile the numba core for this machine ahead of the "
+                        "first run (README's set-up does it)")
+    co.set_defaults(func=cmd_compile)
+
     run = sub.add_parser("run", help="run a scenario's Monte Carlo replicates")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--replicates", type=int, help="replicates (overrides the file)")

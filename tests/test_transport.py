@@ -176,6 +176,36 @@ def test_cached_networks_equal_fresh_simulations(small_run):
         assert (a.ride_min, a.cost_year, a.pickup) == (b.ride_min, b.cost_year, b.pickup)
 
 
+def test_released_caches_rebuild_the_same_results(small_run):
+    """A sweep's worker releases the bus caches after each chunk (flat memory in long sweeps):
+    the next chunk builds its networks again, with the same results."""
+    model, result = small_run
+    built = model.bus.stats()["networks_built"]
+    model.bus.release()
+    assert not model.bus.networks and not model.bus._lines
+    again = engine.run_model(model, 0, 6)
+    np.testing.assert_array_equal(again.values, result.values)
+    assert again.bus_stats["networks_built"] > 0
+    assert model.bus.stats()["networks_built"] == built + again.bus_stats["networks_built"]
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(q_a=st.integers(1, 28), q_b=st.integers(1, 28), both=st.booleans(),
+       dwell=st.floats(0.0, 90.0), per_pupil=st.floats(0.0, 9.0))
+def test_one_bus_walk_equals_the_simpy_simulation(tmp_path_factory, q_a, q_b, both, dwell,
+                                                  per_pupil):
+    """A line of one bus is not simulated with simpy (nothing waits): its plain walk along the
+    stops gives the simulation's numbers exactly."""
+    world, day, roads = line_county(tmp_path_factory.mktemp("c"),
+                                    {"seats": 56, "dwell_per_stop_s": dwell,
+                                     "dwell_per_pupil_s": per_pupil})
+    stops, pupils = ((A, B), (q_a, q_b)) if both else ((A,), (q_a,))
+    route = tr.Route(S, stops, pupils, 1)
+    legs = [roads.drive(stops[i], stops[i + 1] if i + 1 < len(stops) else S)
+            for i in range(len(stops))]
+    assert tr._one_bus_runs(route, legs, roads, day) == tr._bus_runs(route, legs, roads, day)
+
+
 def test_bus_settings_are_validated(small_dict, write_yaml):
     from sim.core.errors import InputError
     small_dict["policies"]["bus"] = {"arrive_by": "7:50"}

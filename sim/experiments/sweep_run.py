@@ -63,6 +63,7 @@ def run_chunk(base: str, overrides: dict, point: int, start: int, stop: int, res
         df[name] = value
     with store.atomic_path(target) as tmp:
         df.to_parquet(tmp, index=False)
+    model.bus.release()  # the worker keeps this model for its next chunk: memory stays flat
     return {"point": point, "start": start, "stop": stop, "seconds": result.seconds,
             "child_year_steps": result.child_year_steps, "bus": result.bus_stats}
 

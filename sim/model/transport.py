@@ -278,12 +278,11 @@ class LineResult:
         return int(sum(self.route.pupils))
 
 
-def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
-    """Simulate one line's morning and afternoon runs with simpy (clock in seconds)."""
+def _bus_runs(route: Route, legs: list, roads: BusRoads, day: BusDay):
+    """A line's morning and afternoon runs with simpy: (per bus and stop: time it reached the
+    stop, pupils it took there; per bus: arrival at school; per bus and stop: time it set
+    them down in the afternoon), clock in seconds from the first bus's start."""
     stops, dest, seats = route.stops, route.dest, day.seats
-    legs = [roads.drive(stops[i], stops[i + 1] if i + 1 < len(stops) else dest)
-            for i in range(len(stops))]
-
     # morning: buses start together at the first stop; each stop has one loading bay
     env = simpy.Environment()
     bays = [simpy.Resource(env, capacity=1) for _ in stops]
@@ -311,7 +310,6 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
     for j in range(route.buses):
         env.process(morning(j))
     env.run()
-    shift = 60.0 * day.arrive_by_min - max(arrive)  # clock -> seconds after midnight
 
     # afternoon: the same buses take the same pupils home, nearest stop first
     env = simpy.Environment()
@@ -338,6 +336,51 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
     for j in range(route.buses):
         env.process(afternoon(j))
     env.run()
+
+    return reached, carried, arrive, home
+
+
+def _one_bus_runs(route: Route, legs: list, roads: BusRoads, day: BusDay):
+    """`_bus_runs` for a line of one bus: it takes every stop's pupils (they fit its seats)
+    and never waits for a loading bay, so its clock is the sum of its dwell and driving times,
+    added in the order the simulation adds them."""
+    stops, dest = route.stops, route.dest
+    n = len(stops)
+    reached, carried = [[0.0] * n], [[0] * n]
+    now = 0.0
+    for i in range(n):
+        q = route.pupils[i]
+        if q > 0:
+            reached[0][i] = now
+            carried[0][i] = q
+            now = now + (day.dwell_stop_s + day.dwell_pupil_s * q)
+        now = now + legs[i][0]
+    arrive = [now]
+    home = [[0.0] * n]
+    now = 0.0 + (day.dwell_stop_s + day.dwell_pupil_s * sum(carried[0]))
+    prev = dest
+    last = min(i for i in range(n) if carried[0][i] > 0)
+    for i in reversed(range(last, n)):
+        now = now + roads.drive(prev, stops[i])[0]
+        prev = stops[i]
+        home[0][i] = now
+        if i == last or carried[0][i] == 0:
+            continue
+        now = now + (day.dwell_stop_s + day.dwell_pupil_s * carried[0][i])
+    return reached, carried, arrive, home
+
+
+def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
+    """Simulate one line's morning and afternoon runs (clock in seconds): with simpy where
+    several buses share the stops' loading bays (`_bus_runs`), as a plain walk along the stops
+    for a line of one bus, where nothing waits for anything (`_one_bus_runs`: the same
+    additions in the same order, so the same numbers; tests/test_transport.py compares them)."""
+    stops, dest = route.stops, route.dest
+    legs = [roads.drive(stops[i], stops[i + 1] if i + 1 < len(stops) else dest)
+            for i in range(len(stops))]
+    runs = _one_bus_runs if route.buses == 1 else _bus_runs
+    reached, carried, arrive, home = runs(route, legs, roads, day)
+    shift = 60.0 * day.arrive_by_min - max(arrive)  # clock -> seconds after midnight
 
     pickup, wait, ride, ride_max = [], [], [], []
     for i in range(len(stops)):
@@ -368,6 +411,11 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
                       last_dropoff=day.school_end_min + max(max(h) for h in home) / 60.0,
                       bus_km_day=bus_km_day, cost_year=cost,
                       peak_load=max(sum(c) for c in carried))
+
+
+#: entries the line and route-plan caches keep before they start again (bounds the memory of a
+#: long run)
+MAX_CACHED_LINES = 50_000
 
 
 # --- a year's network ----------------------------------------------------------------------------
@@ -476,7 +524,9 @@ class BusService:
         self.networks: list[Network] = []
         self._index: dict[bytes, int] = {}
         self._lines: dict[Route, LineResult] = {}
+        self._plans: dict[tuple, tuple[list[Route], list[int]]] = {}
         self.lookups = self.network_hits = self.lines_simulated = self.line_hits = 0
+        self.built = 0  #: networks built since the service was made (release() keeps counting)
         #: SCHOOLFLOW_BUS_CACHE=off simulates every network and line afresh (for benchmarks)
         self.cache = os.environ.get("SCHOOLFLOW_BUS_CACHE", "on") != "off"
         self.seconds = 0.0
@@ -517,15 +567,39 @@ class BusService:
             idx = len(self.networks)
             self.networks.append(self._build(dest, mask, riders, why, need))
             self._index[key] = idx
+            self.built += 1
         else:
             self.network_hits += 1
         self.seconds += time.perf_counter() - t0
         return idx
 
+    def plan(self, dest: int, villages: list[int], pupils: list[int]):
+        """`plan_routes` for one destination, from the cache when the same villages with the
+        same riders were planned before (in another replicate or year)."""
+        key = (dest, tuple(villages), tuple(pupils))
+        hit = self._plans.get(key) if self.cache else None
+        if hit is None:
+            hit = plan_routes(dest, villages, pupils, self.roads, self.day)
+            if len(self._plans) >= MAX_CACHED_LINES:
+                self._plans.clear()
+            self._plans[key] = hit
+        return hit
+
+    def release(self) -> None:
+        """Forget the networks and lines simulated so far: a process that runs one chunk of
+        replicates after another (a sweep's worker) keeps its memory flat. Network indices of
+        earlier runs (`RunResult.bus_networks`) no longer apply."""
+        self.networks.clear()
+        self._index.clear()
+        self._lines.clear()
+        self._plans.clear()
+
     def line(self, route: Route) -> LineResult:
         res = self._lines.get(route) if self.cache else None
         if res is None:
             res = simulate_line(route, self.roads, self.day)
+            if len(self._lines) >= MAX_CACHED_LINES:  # a long run: start the cache again
+                self._lines.clear()
             self._lines[route] = res
             self.lines_simulated += 1
         else:
@@ -550,7 +624,7 @@ class BusService:
                                     int(need[v]))
         for d in sorted(set(dest[dest >= 0].tolist())):
             vs = np.flatnonzero(dest == d).tolist()
-            routes, unserved = plan_routes(d, vs, riders[vs].tolist(), self.roads, self.day)
+            routes, unserved = self.plan(d, vs, riders[vs].tolist())
             net.unserved.update({v: (NOT_SERVED_LIMITS, int(riders[v])) for v in unserved})
             for route in routes:
                 res = self.line(route)
@@ -571,7 +645,7 @@ class BusService:
 
     def stats(self) -> dict:
         return {"network_lookups": self.lookups, "network_hits": self.network_hits,
-                "networks_built": len(self.networks), "lines_simulated": self.lines_simulated,
+                "networks_built": self.built, "lines_simulated": self.lines_simulated,
                 "line_hits": self.line_hits, "seconds": round(self.seconds, 3)}
 
     def ledger(self, ids_by_year: dict[int, int]) -> pd.DataFrame:

@@ -133,9 +133,11 @@ def place_all(year, seed, P, W, S, H, C):
     its one-way day travel time, or for a boarding place the scenario's boarding travel
     equivalent (minutes). With no seat free anywhere, the least burden (classes overflow).
 
-    Performance note: the per-pupil work is written out here rather than in helpers, because
+    Performance notes: the per-pupil work is written out here rather than in helpers, because
     numba passes named tuples and arrays to a call with reference counting that costs more than
-    the work itself (measured: 20-60 times slower in this loop)."""
+    the work itself (measured: 20-60 times slower in this loop); and what a pupil's choice
+    reads is gathered, and its outcome written back, in record order, as the random visiting
+    order made every field read a cache miss (benchmarks/kernel_profile.py)."""
     n = C.n_used[0]
     todo = np.empty(n, np.int64)
     m = 0
@@ -149,6 +151,30 @@ def place_all(year, seed, P, W, S, H, C):
     for i in range(m):
         prio[i] = rng.uniform(seed, year, todo[i], rng.ORDER)
     order = np.argsort(prio, kind="mergesort")
+    # what the choice reads of each pupil and its household, gathered in record order (the
+    # loop below visits pupils in random order: reading the state's arrays there cost a cache
+    # miss per field), and the outcome, written back in record order at the end
+    hh_of = np.empty(m, np.int64)
+    node = np.empty(m, np.int64)
+    grade = np.empty(m, np.int64)
+    access = np.empty(m, np.bool_)
+    hardship = np.empty(m, np.bool_)
+    w = np.empty((m, 3), np.float64)  # the household's w_dist, w_quality, w_cost
+    for i in range(m):
+        c = todo[i]
+        h = C.hh[c]
+        hh_of[i] = h
+        node[i] = H.node[h]
+        grade[i] = C.grade[c]
+        access[i] = H.access[h]
+        hardship[i] = H.hardship[h]
+        w[i, 0] = H.w_dist[h]
+        w[i, 1] = H.w_quality[h]
+        w[i, 2] = H.w_cost[h]
+    school = np.full(m, -1, np.int32)
+    mode_of = np.full(m, dt.MODE_NONE, np.int8)
+    travel = np.zeros(m, np.float32)
+    cost_of = np.zeros(m, np.float32)
     k_max = int(P.candidates)
     buf_s = np.empty(k_max, np.int64)
     buf_m = np.empty(k_max, np.int64)
@@ -159,14 +185,13 @@ def place_all(year, seed, P, W, S, H, C):
     buf_free = np.empty(k_max, np.bool_)
     for i in order:
         c = todo[i]
-        h = C.hh[c]
-        v = H.node[h]
-        g = C.grade[c]
-        hard = H.hardship[h]
+        v = node[i]
+        g = grade[i]
+        hard = hardship[i]
         lv = rules.level_of_grade(g)
-        slot = choice_slot(v, g, H.access[h])
+        slot = choice_slot(v, g, access[i])
         if S.cand_version[slot] != S.version[0]:
-            build_choice_slot(slot, v, g, H.access[h], P, W, S)
+            build_choice_slot(slot, v, g, access[i], P, W, S)
         # the choice set: feasible today, nearest first
         k = 0
         n_free = 0
@@ -175,11 +200,10 @@ def place_all(year, seed, P, W, S, H, C):
             t = S.cand_time[slot, j]
             mode = S.cand_mode[slot, j]
             can_board = g >= P.board_min_grade and S.beds_used[s] < S.beds[s]
-            ok, mode, burden, cost, u = option(t, mode, can_board, hard, H.w_dist[h],
-                                               H.w_quality[h], H.w_cost[h], W.km[v, s],
-                                               S.bus_yuan[v], W.t_private[v, s],
-                                               W.school_quality[s], W.school_const[s, lv],
-                                               W.school_board_const[s], P)
+            ok, mode, burden, cost, u = option(t, mode, can_board, hard, w[i, 0], w[i, 1],
+                                               w[i, 2], W.km[v, s], S.bus_yuan[v],
+                                               W.t_private[v, s], W.school_quality[s],
+                                               W.school_const[s, lv], W.school_board_const[s], P)
             if not ok:
                 continue
             seats = rules.grade_seats(g, S.classes[s], P.cap_primary, P.cap_junior)
@@ -213,33 +237,33 @@ def place_all(year, seed, P, W, S, H, C):
                     pick = j
         if pick >= 0:
             s = buf_s[pick]
-            C.school[c] = s
-            C.mode[c] = buf_m[pick]
-            C.travel[c] = buf_t[pick]
-            C.cost[c] = buf_c[pick]
-            C.status[c] = dt.ENROLLED
+            school[i] = s
+            mode_of[i] = buf_m[pick]
+            travel[i] = buf_t[pick]
+            cost_of[i] = buf_c[pick]
             S.enrol[s, g] += 1
             if buf_m[pick] == dt.BOARDING:
                 S.beds_used[s] += 1
             continue
         # no feasible school: rent near the nearest school teaching the grade, or stay unplaced
-        C.school[c] = -1
-        C.mode[c] = dt.MODE_NONE
-        C.travel[c] = 0.0
-        C.cost[c] = 0.0
-        C.status[c] = dt.UNPLACED
         if not hard and rng.uniform(seed, year, c, rng.RENT) < P.rent_prob:
             ranked = W.sorted_primary if g <= rules.LAST_PRIMARY_GRADE else W.sorted_junior
             for j in range(ranked.shape[1]):
                 s = ranked[v, j]
                 if s >= 0 and S.open[s] and S.lo[s] <= g <= S.hi[s]:
-                    C.school[c] = s
-                    C.mode[c] = dt.RENTING
-                    C.travel[c] = P.renting_min
-                    C.cost[c] = P.rent
-                    C.status[c] = dt.ENROLLED
+                    school[i] = s
+                    mode_of[i] = dt.RENTING
+                    travel[i] = P.renting_min
+                    cost_of[i] = P.rent
                     S.enrol[s, g] += 1
                     break
+    for i in range(m):  # the outcomes, in record order
+        c = todo[i]
+        C.school[c] = school[i]
+        C.mode[c] = mode_of[i]
+        C.travel[c] = travel[i]
+        C.cost[c] = cost_of[i]
+        C.status[c] = dt.ENROLLED if school[i] >= 0 else dt.UNPLACED
 
 
 @njit(cache=True)
