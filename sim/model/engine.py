@@ -76,8 +76,8 @@ def replicate(state: tuple, i: int) -> tuple:
 def set_bus_network(model: Model, S: Schools, H: Households, C: Children,
                     previous: int) -> int:
     """Set up this year's student bus lines for one replicate after its closures, for this
-    year's pupils (simulated, or from the cache): writes the bus arrays of S, and bumps S.version
-    when the network differs from `previous` (choice sets are rebuilt with the new lines).
+    year's pupils (simulated, or from the cache): writes the bus arrays of S, and bumps
+    S.bus_version of each village whose line changed (its choice sets are rebuilt).
     Called every year from the plan's first year (`Model.bus_years`). Returns the network's
     index in `model.bus.networks`."""
     n = C.n_used[0]
@@ -87,11 +87,13 @@ def set_bus_network(model: Model, S: Schools, H: Households, C: Children,
     idx = model.bus.network_id(S.open, S.lo, S.hi, S.receiver, demand)
     if idx == previous:
         return idx
-    S.version[0] += 1
     net = model.bus.networks[idx]
+    door = net.door_min.astype(S.bus_door.dtype)
+    S.bus_version[(S.bus_dest != net.dest) | (S.bus_grades != net.grades)
+                  | (S.bus_door != door)] += 1
     S.bus_dest[:] = net.dest
     S.bus_grades[:] = net.grades
-    S.bus_door[:] = net.door_min
+    S.bus_door[:] = door
     S.bus_ride[:] = net.ride_min
     S.bus_yuan[:] = net.yuan_per_rider
     S.bus_totals[:] = net.totals

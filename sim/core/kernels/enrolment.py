@@ -89,7 +89,8 @@ def build_choice_slot(slot, v, g, access, P, W, S):
     sim/model/transport.py); the
     family's motorbike or car with `access`. A school is kept
     if it is open, teaches grade g, and is within the day travel limit or (grade and beds
-    permitting) a boarding option. The slot is rebuilt when closures bump `S.version`, not per
+    permitting) a boarding option. The slot is rebuilt when closures bump `S.version` or its
+    village's bus line changes (`S.bus_version`), not per
     pupil; whether a bed or a seat is free is checked per pupil."""
     ranked = W.sorted_primary if g <= rules.LAST_PRIMARY_GRADE else W.sorted_junior
     n = 0
@@ -119,6 +120,7 @@ def build_choice_slot(slot, v, g, access, P, W, S):
         n += 1
     S.cand_n[slot] = n
     S.cand_version[slot] = S.version[0]
+    S.cand_bus_version[slot] = S.bus_version[v]
 
 
 @njit(cache=True)
@@ -190,7 +192,7 @@ def place_all(year, seed, P, W, S, H, C):
         hard = hardship[i]
         lv = rules.level_of_grade(g)
         slot = choice_slot(v, g, access[i])
-        if S.cand_version[slot] != S.version[0]:
+        if S.cand_version[slot] != S.version[0] or S.cand_bus_version[slot] != S.bus_version[v]:
             build_choice_slot(slot, v, g, access[i], P, W, S)
         # the choice set: feasible today, nearest first
         k = 0
@@ -315,7 +317,8 @@ def choice_options(hh_node, hh_access, hh_hardship, w_dist, w_quality, w_cost, P
         for g in range(1, dt.N_GRADES + 1):
             lv = rules.level_of_grade(g)
             slot = choice_slot(v, g, access)
-            if S.cand_version[slot] != S.version[0]:
+            if (S.cand_version[slot] != S.version[0]
+                    or S.cand_bus_version[slot] != S.bus_version[v]):
                 build_choice_slot(slot, v, g, access, P, W, S)
             k = 0
             for j in range(S.cand_n[slot]):

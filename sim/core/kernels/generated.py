@@ -180,11 +180,13 @@ def replicate_view(SB, HB, CB, i):
         SB.bus_yuan[i],
         SB.bus_totals[i],
         SB.version[i],
+        SB.bus_version[i],
         SB.cand_school[i],
         SB.cand_time[i],
         SB.cand_mode[i],
         SB.cand_n[i],
         SB.cand_version[i],
+        SB.cand_bus_version[i],
     )
     H = Households(
         HB.node[i],

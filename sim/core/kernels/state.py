@@ -159,7 +159,11 @@ SCHOOL_FIELDS = (
           "buses, bus-km per day, cost (yuan per year), planned riders, villages left without a "
           "line (TOTAL_*)"),
     Field("version", "int64", "one", "", 0,
-          "bumped whenever closures change what is open, taught or served"),
+          "bumped whenever the plan changes what is open or taught, or where beds are: every "
+          "choice set is rebuilt"),
+    Field("bus_version", "int64", "node", "", 0,
+          "bumped when the village's bus line changes (destination, grades or door-to-school "
+          "minutes): its choice sets are rebuilt"),
     # choice-set cache, one slot per (node, grade, family has motorbike/car): slot = choice_slot()
     Field("cand_school", "int32", "slot", "k", -1,
           "schools a pupil there may attend, nearest first", read_before_set=False),
@@ -170,6 +174,8 @@ SCHOOL_FIELDS = (
     Field("cand_n", "int32", "slot", "", 0, "entries in use", read_before_set=False),
     Field("cand_version", "int64", "slot", "", -1,
           "`version` the slot was built for (-1: never)"),
+    Field("cand_bus_version", "int64", "slot", "", -1,
+          "its village's `bus_version` when the slot was built"),
 )
 
 #: households of one replicate
