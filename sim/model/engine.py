@@ -51,21 +51,28 @@ def set_workers(workers: int | None) -> int:
     return n
 
 
-def batch_state(model: Model, n: int) -> tuple[Schools, Households, Children]:
+def batch_state(model: Model, n: int,
+                reuse: tuple[Schools, Households, Children] | None = None,
+                ) -> tuple[Schools, Households, Children]:
     """State of n replicates at the base year: every array with a leading replicate axis,
     children with room for `model.capacity` records. Fields that are never read before they
     are set (`Field.read_before_set`, sim/core/kernels/state.py) are allocated, not copied, and
-    so are the child records not yet in use (a birth sets every field: `fresh_child`)."""
-    def stack(a: np.ndarray, field: Field) -> np.ndarray:
+    so are the child records not yet in use (a birth sets every field: `fresh_child`).
+    `reuse`: an earlier batch state of at least n replicates, filled again in place (its first
+    n rows): a run's batches share one allocation instead of faulting fresh pages each time."""
+    def stack(a: np.ndarray, field: Field, old: np.ndarray | None) -> np.ndarray:
         length = model.capacity if field.axis == "child" else a.shape[0]
-        out = np.empty((n, length, *a.shape[1:]), a.dtype)
+        out = np.empty((n, length, *a.shape[1:]), a.dtype) if old is None else old[:n]
         if field.read_before_set:
             out[:, : a.shape[0]] = a
         return out
 
-    return tuple(cls(*[stack(a, f) for f, a in zip(fields, base, strict=True)])
-                 for (cls, fields), base in zip(STATE_TABLES.values(),
-                                                (model.S0, model.H0, model.C0), strict=True))
+    parts = reuse if reuse is not None else (None, None, None)
+    return tuple(cls(*[stack(a, f, None if old is None else getattr(old, f.name))
+                       for f, a in zip(fields, base, strict=True)])
+                 for (cls, fields), base, old in zip(STATE_TABLES.values(),
+                                                     (model.S0, model.H0, model.C0), parts,
+                                                     strict=True))
 
 
 def replicate(state: tuple, i: int) -> tuple:
@@ -139,12 +146,13 @@ def run_model(model: Model, start: int, stop: int, batch: int | None = None,
     steps = 0
     t0 = time.perf_counter()
     rows = replicate_param_rows(model, start, stop)
+    pool = batch_state(model, min(batch, len(seeds))) if len(seeds) else None
     for i in range(0, len(seeds), batch):
         pos = np.arange(i, min(i + batch, len(seeds)))
         sd = seeds[pos]
         PB = rows[pos]
         n = len(sd)
-        state = batch_state(model, n)
+        state = batch_state(model, n, reuse=pool)
         SB, HB, CB = state
         counts = np.zeros((n, N_COUNTS), np.int64)
         at_risk = np.zeros((n, dt.N_GRADES + 1), np.int64)
