@@ -44,6 +44,7 @@ from sim.core.errors import InputError
 from sim.experiments import exposure
 from sim.experiments.calibrate import Targets, simulated_means
 from sim.experiments.run import run_scenario
+from sim.experiments.sweep_run import keep_freed_memory
 from sim.model import engine
 from sim.model import scenario as sc
 from sim.outputs import store
@@ -72,6 +73,7 @@ class Simulator:
 
     def __call__(self, pars) -> dict:
         engine.set_workers(self.threads)
+        keep_freed_memory()  # on a Dask worker (sim/experiments/sweep_run.py)
         over = sc.FIXED_PARAMETERS | self.overrides(pars)
         parts = []
         if self.index:
