@@ -9,7 +9,13 @@ the indicator rows): any edit starts a fresh cache. Set NUMBA_CACHE_DIR to choos
 Measured rules for this code (numba 0.6x; see benchmarks/core_speed.py):
 - In per-agent loops, do not call helpers that take named tuples or arrays: numba reference-
   counts every array handed to a call, which cost 20-60 times the work in the placement loop.
-  Helpers taking scalars (and `P`, a tuple of floats) are free.
+  Helpers taking scalars (and `P`, a tuple of floats) are free. This holds for helpers marked
+  inline="always" too: `enrolment.option` took S and W until 2026-12 and cost 0.3 us per
+  school considered; with the school as scalars, placement went from 44.6 to 16.1 ms per
+  replicate-year (benchmarks/kernel_profile.py).
+- A loop that visits agents in random order (placement) should gather what it reads into
+  small arrays in record order first and write its outcomes back in record order after:
+  each state field read in random order is a cache miss (placement 16.1 -> 12.7 ms).
 - Fill and copy arrays with explicit loops rather than slice assignment: the slice machinery
   adds seconds to the cold compile, which users pay on their first run.
 - Do not mark the per-replicate year functions inline="always": a year loop inlined into the
