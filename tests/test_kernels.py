@@ -118,12 +118,17 @@ def test_remote_school_kept_for_lower_grades(tmp_path):
 
 def test_choice_set_cache_is_current(small_dict):
     """Every cache slot in use at the end of a run equals a fresh build from the final state:
-    the cache never serves choice sets from before a closure."""
-    from sim.core.kernels.enrolment import build_choice_slot
+    the cache never serves choice sets from before a closure, or from before its village's bus
+    line changed (a slot is in use when both its versions are current)."""
+    from sim.core.kernels.enrolment import N_CHOICE_SLOTS, build_choice_slot
     model, S, H, C, out = simulate(sc.validate(small_dict))
     assert S.version[0] > 0  # closures happened, so slots were rebuilt
-    used = np.flatnonzero(S.cand_version == S.version[0])
+    assert S.bus_version.sum() > 0  # and bus lines changed
+    village = np.arange(len(S.cand_version)) // N_CHOICE_SLOTS
+    current = S.cand_version == S.version[0]
+    used = np.flatnonzero(current & (S.cand_bus_version == S.bus_version[village]))
     assert len(used) > 20
+    assert (current & (S.cand_bus_version != S.bus_version[village])).any()  # stale by bus
     for slot in used:
         v, rest = divmod(int(slot), 20)
         g, access = divmod(rest, 2)
