@@ -1,12 +1,12 @@
 """Memory of a long sweep: does `schoolflow sweep` hold its peak memory flat as replicates grow?
 Runs N replicates (default 100,000) of a small synthetic county (2 townships, 16 villages, its
-closure plan, 3 years) through the sweep machinery (a local Dask cluster, chunks streamed to
-Parquet), and after every chunk samples the resident memory of this process and of every
-worker process (psutil). Prints the peak over the first, middle and last tenth of the chunks:
-flat memory means the last tenth's peak is no higher than the first's (within the allocator's
-noise).
+closure plan in year 1, simulated 1 year by default) through the sweep machinery (a local Dask
+cluster, chunks streamed to Parquet), and after every chunk samples the resident memory of
+this process and of every worker process (psutil). Prints the peak over the first, middle and
+last tenth of the chunks: flat memory means the last tenth's peak is no higher than the
+first's (within the allocator's noise).
 
-    python benchmarks/sweep_memory.py [--replicates 100000] [--chunk 1000] [--workers 2]
+    python benchmarks/sweep_memory.py [--replicates 100000] [--chunk 2000] [--workers 2] [--years 1]
 
 Last line: `peak_memory_gib: X` (the sum over processes at its highest).
 """
@@ -42,9 +42,11 @@ def resident_gib() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replicates", type=int, default=100_000)
-    ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--chunk", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--years", type=int, default=1)
     args = ap.parse_args()
+    COUNTY["years"] = args.years
     from sim.experiments.sweep import load_sweep
     from sim.experiments.sweep_run import prepare, run_chunks
     from sim.model.compile_core import ensure_compiled
@@ -70,7 +72,7 @@ def main() -> None:
     tenth = max(1, n // 10)
     first, middle, last = (max(samples[:tenth]), max(samples[n // 2 - tenth // 2:][:tenth]),
                            max(samples[-tenth:]))
-    print(f"{args.replicates} replicates x {COUNTY['years']} years of a 16-village county in "
+    print(f"{args.replicates} replicates x {COUNTY['years']} year(s) of a 16-village county in "
           f"{totals['chunks_run']} chunks of {k}, {args.workers} worker processes: "
           f"{seconds:.0f} s, {on_disk:.0f} MiB of Parquet written")
     print(f"resident memory (all processes), peak over the first / middle / last tenth of the "
