@@ -61,8 +61,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _compiled(args: argparse.Namespace) -> None:
-    """Compile the numba core first where this machine's cache lacks it, saying so (not silent
-    for a minute or two): sim/model/compile_core.py."""
+    """Compile the numba core first where this machine's cache lacks it, saying so on stderr
+    (not silent for a minute or two; `--quiet` does not hide it): sim/model/compile_core.py."""
     from sim.model.compile_core import ensure_compiled
     ensure_compiled()
 

@@ -415,7 +415,7 @@ def simulate_line(route: Route, roads: BusRoads, day: BusDay) -> LineResult:
 
 #: entries the line and route-plan caches keep before they start again (bounds the memory of a
 #: long run)
-MAX_CACHED_LINES = 50_000
+MAX_CACHED_ENTRIES = 50_000
 
 
 # --- a year's network ----------------------------------------------------------------------------
@@ -580,7 +580,7 @@ class BusService:
         hit = self._plans.get(key) if self.cache else None
         if hit is None:
             hit = plan_routes(dest, villages, pupils, self.roads, self.day)
-            if len(self._plans) >= MAX_CACHED_LINES:
+            if len(self._plans) >= MAX_CACHED_ENTRIES:
                 self._plans.clear()
             self._plans[key] = hit
         return hit
@@ -598,7 +598,7 @@ class BusService:
         res = self._lines.get(route) if self.cache else None
         if res is None:
             res = simulate_line(route, self.roads, self.day)
-            if len(self._lines) >= MAX_CACHED_LINES:  # a long run: start the cache again
+            if len(self._lines) >= MAX_CACHED_ENTRIES:  # a long run: start the cache again
                 self._lines.clear()
             self._lines[route] = res
             self.lines_simulated += 1
