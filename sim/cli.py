@@ -46,7 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["posterior"] = None
     runs = plan_and_reference(args.scenario, overrides, args.out, not args.no_compare)
     s, out_dir = runs[0]
-    _compiled(args)
+    _compiled()
     with tqdm(total=sum(r.replicates for r, _ in runs), unit="replicate", desc="simulating",
               disable=args.quiet, file=sys.stderr) as bar:
         done = run_plan(runs, args.engine, args.workers, progress=bar.update,
@@ -60,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compiled(args: argparse.Namespace) -> None:
+def _compiled() -> None:
     """Compile the numba core first where this machine's cache lacks it, saying so on stderr
     (not silent for a minute or two; `--quiet` does not hide it): sim/model/compile_core.py."""
     from sim.model.compile_core import ensure_compiled
@@ -84,7 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.model.scenario import load
 
     scenario = load(args.scenario)
-    _compiled(args)
+    _compiled()
     report = check(scenario)
     print("\n".join(report.lines))
     if args.schools:
@@ -99,7 +99,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from sim.model.scenario import load
 
     scenario = load(args.scenario)
-    _compiled(args)
+    _compiled()
     replicates = args.replicates or min(scenario.replicates, 100)
     bt = backtest.backtest(scenario, args.next, replicates)
     out = Path(args.out) if args.out else Path("results") / f"backtest_{scenario.name}"
@@ -120,7 +120,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / Path(args.sweep).stem
     k, todo = sweep_run.prepare(sweep, out, args.chunk_replicates, args.resume)
     if args.scheduler is None:  # local workers load what this process compiles
-        _compiled(args)
+        _compiled()
     n_chunks = len(sweep.chunks(k))
     print(f"{sweep.path.name}: {len(sweep.points)} design points x {sweep.spec.replicates} "
           f"replicates in {n_chunks} chunks of {k}; {n_chunks - len(todo)} already done")
@@ -169,7 +169,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     engine.set_workers(args.workers)
     total = compare.replicates_to_run(args.sources, args.replicates, Path(args.results))
     if total:
-        _compiled(args)
+        _compiled()
     with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
               file=sys.stderr) as bar:
         runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
@@ -219,7 +219,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         year=scenario.years if args.year is None else args.year, seed=args.seed)
     n_points = len(sensitivity.design(setup))
     if args.scheduler is None:
-        _compiled(args)
+        _compiled()
     out = Path(args.out) if args.out else Path("results") / "sensitivity" / scenario.name
     print(f"{args.method}: {n_points} design points x {setup.replicates} replicates "
           f"({len(names)} parameters)")
@@ -251,7 +251,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"Written {path} (posterior {args.pick}); nothing was run again")
         return 0
     if args.scheduler is None:
-        _compiled(args)
+        _compiled()
     print(f"ABC-SMC: {len(targets.priors)} parameters, {len(targets.table)} targets, "
           f"{targets.population} particles per generation, {targets.replicates} replicates per "
           f"parameter set, budget {args.budget} parameter sets", flush=True)
