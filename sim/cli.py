@@ -1,5 +1,5 @@
-"""Command line: `schoolflow check | run | compare | sweep | summarize | sensitivity | calibrate |
-viz | compile` (see DESCRIPTION, printed by `schoolflow --help`).
+"""Command line: `schoolflow check | run | compare | optimise | sweep | summarize | sensitivity |
+calibrate | viz | compile` (see DESCRIPTION, printed by `schoolflow --help`).
 
 Bad input (scenario or county files) prints one line naming the file, the field and the fix,
 and exits with status 2.
@@ -24,6 +24,7 @@ over Monte Carlo replicates.
   schoolflow check SCENARIO        validate a scenario and its county; what the plan touches
   schoolflow run SCENARIO          run it (and its compare_to reference); first screen, tables
   schoolflow compare A B ...       compare plans with common random numbers; HTML report
+  schoolflow optimise SCENARIO     which schools to close, when, into which receiver (exact)
   schoolflow sweep SWEEP           design points x replicates, locally or on Dask / Slurm
   schoolflow summarize DIR         a sweep's summary table and figure
   schoolflow sensitivity SCENARIO  global sensitivity of indicators to parameters (SALib)
@@ -197,6 +198,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
     snaps = [snapshot.take(r.scenario) for r in runs]
     files = report.write_report(report_path, runs, final, paired, thresholds, snaps, blocks)
     print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")
+    return 0
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    from sim.experiments import optimise
+
+    _compiled()
+    scenario = Path(args.scenario)
+    out = Path(args.out) if args.out else Path("results") / f"{scenario.stem}_optimised"
+    res = optimise.optimise(scenario, out)
+    print("\n".join(optimise.summary_lines(res)))
+    print(f"\nResults written to {out}/ (plan.csv, targets.csv, comparison.csv, plan_map.png) in "
+          f"{res.seconds:.0f} s")
     return 0
 
 
@@ -405,6 +419,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
     cp.set_defaults(func=cmd_compare)
+
+    op = sub.add_parser("optimise", help="which schools the plan should close, when and into "
+                        "which receiver, meeting its closure targets (exact, HiGHS)")
+    op.add_argument("scenario", help="scenario YAML file with closure rules (their targets)")
+    op.add_argument("--objective", choices=["travel"], default="travel",
+                    help="travel: least pupil-minutes, by mixed-integer programming (default)")
+    op.add_argument("--out", help="output folder (default results/<scenario file name>_optimised/)")
+    op.set_defaults(func=cmd_optimise)
 
     se = sub.add_parser("sensitivity", help="global sensitivity (SALib Sobol' or Morris)")
     se.add_argument("scenario", help="base scenario YAML file, or a sweep file (its base, and its "

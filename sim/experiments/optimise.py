@@ -1,0 +1,329 @@
+"""`schoolflow optimise`: which schools the plan should close, when, and into which receiver.
+
+Objective `travel` (sim/experiments/closure_milp.py): the exact plan of least pupil-minutes
+that meets the scenario's closure targets under its constraints (sim/experiments/
+closure_problem.py), or, where a target cannot be met, the largest share that can and the
+constraint that binds. The plan is written as a scenario whose named actions
+(`policies.actions`) close each school into its receiver in its year, in place of the share
+rules (`optimised_scenario` says what stays).
+The rule plans (the scenario's rules ranked smallest first and least added travel) are
+simulated for replicate 0 and their closures costed the same way, beside the exact plan at the
+same number of closures each year. The exact plan is then run for replicate 0 to see that the
+simulation carries it out (no deferred closure, the targets reached).
+
+Results folder (written whole or not at all): optimised.yaml, plan.csv, targets.csv,
+comparison.csv, plan_map.png, metadata.json; README "Which schools should close" says what
+each holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim import __version__
+from sim.core import dtypes as dt
+from sim.core.kernels.state import EV_DEFERRED
+from sim.experiments import closure_milp as cm
+from sim.experiments.closure_problem import ClosureProblem, closure_problem
+from sim.experiments.run import check_out
+from sim.model import scenario as sc
+from sim.model.build import Model, build_model
+from sim.model.engine import trace_replicate
+from sim.outputs import store
+
+RANKINGS = tuple(dt.RANKING_NAMES)  #: the rule plans compared with the exact one
+LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
+BINDING_WORDS = {"exemption": "the travel exemption", "seats": "receivers' seats",
+                 "beds": "receivers' beds", "canteen": "receivers' canteen places"}
+
+
+@dataclass
+class SimulatedPlan:
+    """What a plan did to the candidates in replicate 0 (school indices; -1: stayed open)."""
+
+    name: str
+    year: np.ndarray
+    into: np.ndarray
+    others_closed: int  #: closures of schools that are not base-year candidates
+    deferred: int  #: schools whose closure was deferred at least once (no room)
+    closed_share: dict[int, float]  #: rule year -> share of each quota's base closed by then
+
+
+def simulate_plan(model: Model, p: ClosureProblem, name: str) -> SimulatedPlan:
+    """Run replicate 0 up to the last closure year and read which candidates closed, when and
+    into which school."""
+    last = max(p.years)
+    for state in trace_replicate(model, 0):
+        if state.year == last:
+            S = state.S
+            break
+    pos = {int(s): i for i, s in enumerate(p.school)}
+    year = np.zeros(len(p.school), np.int64)
+    into = np.full(len(p.school), -1, np.int64)
+    others = 0
+    for s in np.flatnonzero(~S.open & (S.closed_year > 0)):
+        if int(s) in pos:
+            year[pos[int(s)]] = S.closed_year[s]
+            into[pos[int(s)]] = S.receiver[s]
+        else:
+            others += 1
+    deferred = int(((S.events[:, 1:last + 1] & EV_DEFERRED) > 0).any(axis=1).sum())
+    shares = {}
+    for q in p.quotas:
+        if q.share is not None:
+            done = sum(1 for i in q.covered if into[i] >= 0 and year[i] <= q.year)
+            shares[q.year] = done / q.base_count if q.base_count else np.nan
+    return SimulatedPlan(name, year, into, others, deferred, shares)
+
+
+def _variant(path: Path, overrides: dict, ranking: str) -> sc.Scenario:
+    raw = sc.load_raw(path)
+    for dotted, value in overrides.items():
+        sc.set_dotted(raw, dotted, value)
+    for rule in raw.get("policies", {}).get("closures", []):
+        rule["ranking"] = ranking
+    return sc.validate(raw, str(path))
+
+
+def plan_actions(p: ClosureProblem, sol: cm.Solution) -> list[dict]:
+    """The plan's closures as scenario actions: one `close` per (year, receiver), its schools
+    in county order."""
+    acts: list[dict] = []
+    for y in p.years:
+        for r in sorted({int(x) for x in sol.into[(sol.year == y) & sol.closed()]}):
+            schools = [p.names[p.school[i]] for i in np.flatnonzero((sol.year == y)
+                                                                   & (sol.into == r))]
+            acts.append({"year": int(y), "close": schools, "receiver": p.names[r]})
+    return acts
+
+
+def optimised_scenario(path: Path, out: Path, base: sc.Scenario, actions: list[dict]) -> dict:
+    """The scenario file of the exact plan: the given scenario with its share rules replaced
+    by the plan's named closures. Rules without a share ("close every school under N") stay:
+    in the year of the plan's closures they find nothing left but the schools the exemption
+    keeps (which they keep for the lower grades, as before), and in later years they close the
+    schools that have shrunk under their limit since the base year (the plans' standing
+    "dynamic adjustment")."""
+    keep = [r.model_dump(exclude_defaults=True, exclude={"below"} if r.at_most is not None
+                         else set()) for r in base.policies.closures if r.share is None]
+    return {"name": f"{base.name}_optimised_travel",
+            "description": f"{base.name}: the closures of least pupil-minutes that meet its "
+                           "targets (schoolflow optimise --objective travel)",
+            "extends": os.path.relpath(Path(path).resolve(), Path(out).resolve()),
+            "policies": {"closures": keep, "actions": actions}}
+
+
+def _targets_table(p: ClosureProblem, asked: list[int], most: list[int],
+                   binding: list[dict[str, int]]) -> pd.DataFrame:
+    rows = []
+    for q, a, m, b in zip(p.quotas, asked, most, binding, strict=True):
+        row = {"year": q.year, "below": q.below,
+               "share": "all" if q.share is None else q.share, "base_schools": q.base_count,
+               "asked": a, "largest": m, "largest_share": m / q.base_count if q.base_count
+               else np.nan, "met": m >= a,
+               "binding": "; ".join(BINDING_WORDS[f] for f in cm.FAMILIES
+                                    if b.get(f, m) > m)}
+        for f in cm.FAMILIES + ("all",):
+            row[f"largest_without_{f}"] = b.get(f, np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _plan_table(p: ClosureProblem, model: Model, sol: cm.Solution) -> pd.DataFrame:
+    j_of = {int(s): j for j, s in enumerate(p.receiver)}
+    kept = ~p.closable()
+    rows = []
+    for i, s in enumerate(p.school):
+        closed = sol.into[i] >= 0
+        rows.append({
+            "school_id": p.names[s], "level": LEVEL_OF_CODE[int(model.W.school_level0[s])],
+            "pupils": int(p.pupils[i]),
+            "action": "close" if closed else ("kept by exemption" if kept[i] else "stays open"),
+            "year": int(sol.year[i]) if closed else None,
+            "receiver": p.names[sol.into[i]] if closed else None,
+            "minutes": round(float(p.minutes[i, j_of[int(sol.into[i])]]), 1) if closed else None,
+            "nearest_receiver_min": round(float(np.min(np.where(p.teaches[i], p.minutes[i],
+                                                                np.inf))), 1)})
+    return pd.DataFrame(rows)
+
+
+def _counts_by_year(p: ClosureProblem, year: np.ndarray, into: np.ndarray) -> dict[int, int]:
+    return {y: int(((into >= 0) & (year <= y)).sum()) for y in p.years}
+
+
+def _plan_row(p: ClosureProblem, name: str, year: np.ndarray, into: np.ndarray) -> dict:
+    row: dict = {"plan": name}
+    for y, n in _counts_by_year(p, year, into).items():
+        row[f"closed_by_year_{y}"] = n
+    row["pupil_minutes_per_day"] = round(cm.daily_minutes(p, into), 1)
+    row["pupil_minute_days"] = round(cm.travel_cost(p, year, into), 1)
+    return row
+
+
+def comparison(p: ClosureProblem, sol: cm.Solution, rule_plans: list[SimulatedPlan],
+               run: SimulatedPlan) -> pd.DataFrame:
+    """One row per plan: closures by year, pupil-minutes, the exact plan at the same closures
+    and the rule plan's gap to it (percent), closures outside the candidates, deferrals."""
+    rows = [_plan_row(p, "exact (travel)", sol.year, sol.into)
+            | {"deferred_when_run": run.deferred, "others_closed": run.others_closed}]
+    for rp in rule_plans:
+        row = _plan_row(p, rp.name, rp.year, rp.into)
+        same = cm.best_plan(p, counts_by_year=_counts_by_year(p, rp.year, rp.into))
+        row["exact_at_same_closures"] = round(same.cost, 1)
+        row["gap_percent"] = (round(100 * (row["pupil_minute_days"] - same.cost) / same.cost, 2)
+                              if same.cost > 0 else 0.0)
+        row |= {"deferred_when_run": rp.deferred, "others_closed": rp.others_closed}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> dict:
+    """Map of the plan: villages, receiving schools, each closure as a line from the closed
+    school to its receiver, and the schools the exemption keeps. Returns what it drew."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.outputs.style import figure_style
+
+    w = model.world
+    x, y = w.node_x_km, w.node_y_km
+    node = model.W.school_node
+    drawn = {"closures": 0, "kept": 0, "receivers": 0}
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(7, 7))
+        ax.scatter(x, y, s=4, color="0.75", label="village")
+        used = sorted({int(r) for r in sol.into[sol.closed()]})
+        for i in np.flatnonzero(sol.closed()):
+            a, b = node[p.school[i]], node[sol.into[i]]
+            ax.plot([x[a], x[b]], [y[a], y[b]], color="tab:red", lw=0.8, alpha=0.7)
+            drawn["closures"] += 1
+        closed = node[p.school[sol.closed()]]
+        ax.scatter(x[closed], y[closed], marker="x", s=18, color="tab:red",
+                   label=f"closed ({len(closed)})")
+        kept = node[p.school[~p.closable()]]
+        drawn["kept"] = len(kept)
+        ax.scatter(x[kept], y[kept], marker="^", s=18, color="tab:orange",
+                   label=f"kept by the {p.exempt_over_min:.0f}-minute exemption ({len(kept)})")
+        rx = node[np.array(used, np.int64)] if used else np.zeros(0, np.int64)
+        drawn["receivers"] = len(used)
+        ax.scatter(x[rx], y[rx], marker="s", s=30, color="tab:blue",
+                   label=f"receiving school ({len(used)})")
+        ax.set_xlabel("x (km)")
+        ax.set_ylabel("y (km)")
+        ax.set_aspect("equal")
+        ax.set_title(f"{model.scenario.name}: closures of least pupil-minutes")
+        ax.legend(loc="best", fontsize=8)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return drawn
+
+
+@dataclass
+class Optimised:
+    """What `optimise` found (the console summary's numbers)."""
+
+    problem: ClosureProblem
+    solution: cm.Solution
+    targets: pd.DataFrame
+    plan: pd.DataFrame
+    comparison: pd.DataFrame
+    run: SimulatedPlan
+    scenario_file: Path
+    seconds: float
+
+
+def optimise(path: str | Path, out: str | Path, overrides: dict | None = None) -> Optimised:
+    """The exact `travel` plan of the scenario at `path` (module docstring), written to `out`."""
+    import time
+
+    from scipy import __version__ as scipy_version
+
+    t0 = time.perf_counter()
+    path, out = Path(path), Path(out)
+    check_out(out)
+    overrides = overrides or {}
+    base = sc.load(path, overrides)
+    model = build_model(base)
+    p = closure_problem(model)
+    asked = [cm.required(p, q) for q in p.quotas]
+    most = cm.largest_closures(p, asked)
+    binding = cm.binding_constraints(p, asked, most)
+    sol = cm.best_plan(p, [min(a, m) for a, m in zip(asked, most, strict=True)])
+    actions = plan_actions(p, sol)
+    doc = optimised_scenario(path, out, base, actions)
+    rule_plans = []
+    for ranking in RANKINGS:
+        variant = _variant(path, overrides, ranking)
+        rule_plans.append(simulate_plan(build_model(variant), p, ranking))
+    with store.atomic_dir(out) as tmp:
+        scen_file = tmp / "optimised.yaml"
+        scen_file.write_text("# written by schoolflow optimise; run it with schoolflow run\n"
+                             + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
+                                                default_flow_style=None, width=100),
+                             encoding="utf-8")
+        raw = sc.load_raw(scen_file)
+        for dotted, value in overrides.items():
+            sc.set_dotted(raw, dotted, value)
+        run = simulate_plan(build_model(sc.validate(raw, str(out / "optimised.yaml"))), p,
+                            "exact (travel)")
+        targets = _targets_table(p, asked, most, binding)
+        plan = _plan_table(p, model, sol)
+        comp = comparison(p, sol, rule_plans, run)
+        targets.to_csv(tmp / "targets.csv", index=False)
+        plan.to_csv(tmp / "plan.csv", index=False)
+        comp.to_csv(tmp / "comparison.csv", index=False)
+        plan_map(p, model, sol, tmp / "plan_map.png")
+        seconds = time.perf_counter() - t0
+        meta = {"command": "optimise", "objective": "travel", "scenario": str(path.resolve()),
+                "overrides": overrides, "schoolflow_version": __version__,
+                "git_commit": store.git_commit(), "solver": f"HiGHS (scipy {scipy_version})",
+                "status": sol.status, "base_year": "replicate 0, year 0",
+                "seconds": round(seconds, 1)}
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    return Optimised(p, sol, targets, plan, comp, run, out / "optimised.yaml", seconds)
+
+
+def summary_lines(res: Optimised) -> list[str]:
+    """The console summary of an `optimise` run."""
+    p, t = res.problem, res.targets
+    lines = ["Targets (base year, replicate 0):"]
+    for _, r in t.iterrows():
+        what = "all" if r.share == "all" else f"{float(r.share):.0%}"
+        verdict = "met" if r.met else "MISSED"
+        line = (f"  year {r.year}: {what} of the {r.base_schools} schools under {r.below} pupils: "
+                f"asked {r.asked}, largest possible {r.largest} ({r.largest_share:.1%}) - "
+                f"{verdict}")
+        if not r.met:
+            why = r.binding or "several constraints together"
+            relaxed = ", ".join(f"{r[f'largest_without_{f}']:.0f} without {BINDING_WORDS[f]}"
+                                for f in cm.FAMILIES if r[f"largest_without_{f}"] > r.largest)
+            line += f"; binding: {why}" + (f" ({relaxed})" if relaxed else "")
+        lines.append(line)
+    c = res.comparison
+    exact = c.iloc[0]
+    by_year = ", ".join(f"year {y}: {int(exact[f'closed_by_year_{y}'])}" for y in p.years)
+    lines.append(f"Exact plan: {int(res.solution.closed().sum())} closures (by {by_year}); "
+                 f"{exact.pupil_minutes_per_day:,.0f} pupil-minutes one way a school day after "
+                 f"the last closure ({exact.pupil_minute_days:,.0f} pupil-minute-days over the "
+                 "years); solver: " + res.solution.status)
+    lines.append("Rule plans, simulated (replicate 0), against the exact plan at the same "
+                 "closures each year:")
+    for _, r in c.iloc[1:].iterrows():
+        n = int(r[f"closed_by_year_{max(p.years)}"])
+        lines.append(f"  {r.plan}: {n} closures, {r.pupil_minute_days:,.0f} pupil-minute-days "
+                     f"vs {r.exact_at_same_closures:,.0f} exact: gap {r.gap_percent:+.1f}%")
+    planned = int(res.solution.closed().sum())
+    done = int((res.run.into >= 0).sum())
+    lines.append(f"The exact plan run (replicate 0): {done} of {planned} closures carried out, "
+                 f"{res.run.deferred} school(s) deferred for want of room.")
+    lines.append(f"Scenario: {res.scenario_file} (schoolflow run / compare it)")
+    return lines
