@@ -203,7 +203,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_optimise(args: argparse.Namespace) -> int:
     from sim.experiments import optimise
+    from sim.model import engine
 
+    engine.set_workers(args.workers)
     _compiled()
     scenario = Path(args.scenario)
     out = Path(args.out) if args.out else Path("results") / f"{scenario.stem}_optimised"
@@ -426,6 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--objective", choices=["travel"], default="travel",
                     help="travel: least pupil-minutes, by mixed-integer programming (default)")
     op.add_argument("--out", help="output folder (default results/<scenario file name>_optimised/)")
+    op.add_argument("--workers", type=int, help="threads in the numba core for the simulated "
+                    "plans (default: all cores; the plan is the same for any number)")
     op.set_defaults(func=cmd_optimise)
 
     se = sub.add_parser("sensitivity", help="global sensitivity (SALib Sobol' or Morris)")

@@ -23,7 +23,7 @@ from sim.core import rules as rule_constants
 from sim.core.indicators import ROW
 from sim.core.kernels import state as ev
 from sim.model import build, engine
-from sim.model.scenario import CloseAction, DowngradeAction, ExpandAction, Scenario
+from sim.model.scenario import Scenario
 
 LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 
@@ -168,7 +168,7 @@ def _plan_lines(model: build.Model) -> list[str]:
         lines.append(f"  year {y.year}:")
         for i, a in enumerate(s.policies.actions):
             if a.year == y.year:
-                lines.append(f"    action {i}: {_action_words(a)}")
+                lines.append(f"    action {i}: {a.words()}")
         for r in sorted(s.policies.closures, key=lambda r: r.year):
             if r.year == y.year:
                 what = "all of them" if r.share is None else \
@@ -203,18 +203,6 @@ def _plan_lines(model: build.Model) -> list[str]:
             if e & ev.EV_OPENED:
                 lines.append(f"    opened: {name}")
     return lines
-
-
-def _action_words(a) -> str:
-    if isinstance(a, CloseAction):
-        return f"close {', '.join(a.close)} into " + (a.receiver or "the nearest school")
-    if isinstance(a, ExpandAction):
-        return (f"expand {a.expand} by +{a.classes_per_grade} classes per grade, "
-                f"+{a.boarding_beds} beds, +{a.canteen_places} canteen places")
-    if isinstance(a, DowngradeAction):
-        return f"downgrade {', '.join(a.downgrade)} to grades 1-{max(a.grades)}"
-    o = a.open
-    return f"open {o.school_id} ({o.level}, {o.classes_per_grade} classes per grade) at {o.village_id}"
 
 
 def check(scenario: Scenario) -> CheckReport:

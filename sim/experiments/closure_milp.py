@@ -15,9 +15,9 @@ constraint carries over from the simulation). Constraints:
   plus the beds it gets when it first receives;
 - canteen: the pupils a receiver takes in one year fit its canteen places (where known).
 
-The objective is the closed schools' pupil-minutes: pupils x one-way minutes to the receiver,
-for each school day of every year from its closure to the horizon (`travel_cost`), so a closure
-is put off to the last year its quota allows.
+The objective is the closed schools' pupil-minute-years: pupils x one-way minutes to the
+receiver on a school day, summed over the years from its closure to the horizon
+(`travel_cost`), so a closure is put off to the last year its quota allows.
 
 `largest_closures` answers how many of a rule's schools can be closed at most, and
 `binding_constraints` which constraints stop a quota from being met (the largest number with
@@ -46,7 +46,7 @@ class Solution:
 
     year: np.ndarray
     into: np.ndarray
-    cost: float  #: pupil-minute-days: the objective (`travel_cost`)
+    cost: float  #: pupil-minute-years: the objective (`travel_cost`)
     status: str  #: "optimal", or what HiGHS said
 
     def closed(self) -> np.ndarray:
@@ -54,9 +54,8 @@ class Solution:
 
 
 def travel_cost(p: ClosureProblem, year: np.ndarray, into: np.ndarray) -> float:
-    """Pupil-minutes of a plan: each closed candidate's pupils x its one-way minutes to its
-    receiver x the simulated years from its closure year to the horizon (a school-day-weighted
-    total in pupil-minutes per school day, summed over years)."""
+    """Pupil-minute-years of a plan: each closed candidate's pupils x its one-way minutes to
+    its receiver on a school day x the simulated years from its closure year to the horizon."""
     j_of = {int(s): j for j, s in enumerate(p.receiver)}
     total = 0.0
     for i in np.flatnonzero(into >= 0):
@@ -225,6 +224,28 @@ def binding_constraints(p: ClosureProblem, targets: list[int], most: list[int]
         for q in short:
             out[q][fam] = alt[q]
     return out
+
+
+def plan_is_feasible(p: ClosureProblem, year: np.ndarray, into: np.ndarray) -> bool:
+    """Whether a given plan (candidate i closes in `year[i]` into school `into[i]`, -1: open)
+    keeps every constraint of the problem (the quotas aside)."""
+    m = _Model(p)
+    key = {(int(i), int(j), int(k)): v for v, (i, j, k) in enumerate(zip(m.vi, m.vj, m.vk,
+                                                                              strict=True))}
+    j_of = {int(s): j for j, s in enumerate(p.receiver)}
+    chosen = []
+    for i in np.flatnonzero(into >= 0):
+        v = key.get((int(i), j_of.get(int(into[i]), -1),
+                     p.years.index(int(year[i])) if int(year[i]) in p.years else -1))
+        if v is None:
+            return False  # a receiver or a year the problem does not allow
+        chosen.append(v)
+    on = np.zeros(m.n_y, bool)
+    on[chosen] = True
+    extra = [(np.flatnonzero(on), np.ones(int(on.sum())), float(on.sum()), np.inf),
+             (np.flatnonzero(~on), np.ones(int((~on).sum())), -np.inf, 0.0)]
+    x, _ = m.solve(np.zeros(m.n_y), extra)
+    return x is not None
 
 
 def best_plan(p: ClosureProblem, targets: list[int] | None = None,

@@ -163,7 +163,7 @@ def _plan_row(p: ClosureProblem, name: str, year: np.ndarray, into: np.ndarray) 
     for y, n in _counts_by_year(p, year, into).items():
         row[f"closed_by_year_{y}"] = n
     row["pupil_minutes_per_day"] = round(cm.daily_minutes(p, into), 1)
-    row["pupil_minute_days"] = round(cm.travel_cost(p, year, into), 1)
+    row["pupil_minute_years"] = round(cm.travel_cost(p, year, into), 1)
     return row
 
 
@@ -177,8 +177,9 @@ def comparison(p: ClosureProblem, sol: cm.Solution, rule_plans: list[SimulatedPl
         row = _plan_row(p, rp.name, rp.year, rp.into)
         same = cm.best_plan(p, counts_by_year=_counts_by_year(p, rp.year, rp.into))
         row["exact_at_same_closures"] = round(same.cost, 1)
-        row["gap_percent"] = (round(100 * (row["pupil_minute_days"] - same.cost) / same.cost, 2)
-                              if same.cost > 0 else 0.0)
+        row["gap_percent"] = (round(100 * (row["pupil_minute_years"] - same.cost) / same.cost, 2)
+                              + 0.0 if same.cost > 0 else 0.0)  # + 0.0: no "-0.0"
+        row["rule_plan_keeps_constraints"] = cm.plan_is_feasible(p, rp.year, rp.into)
         row |= {"deferred_when_run": rp.deferred, "others_closed": rp.others_closed}
         rows.append(row)
     return pd.DataFrame(rows)
@@ -199,7 +200,7 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
     node = model.W.school_node
     drawn = {"closures": 0, "kept": 0, "receivers": 0}
     with figure_style():
-        fig, ax = plt.subplots(figsize=(7, 7))
+        fig, ax = plt.subplots(figsize=(9.5, 7), layout="constrained")
         ax.scatter(x, y, s=4, color="0.75", label="village")
         used = sorted({int(r) for r in sol.into[sol.closed()]})
         for i in np.flatnonzero(sol.closed()):
@@ -221,7 +222,7 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
         ax.set_ylabel("y (km)")
         ax.set_aspect("equal")
         ax.set_title(f"{model.scenario.name}: closures of least pupil-minutes")
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
         fig.savefig(path, dpi=120)
         plt.close(fig)
     return drawn
@@ -297,11 +298,16 @@ def summary_lines(res: Optimised) -> list[str]:
     p, t = res.problem, res.targets
     lines = ["Targets (base year, replicate 0):"]
     for _, r in t.iterrows():
-        what = "all" if r.share == "all" else f"{float(r.share):.0%}"
         verdict = "met" if r.met else "MISSED"
-        line = (f"  year {r.year}: {what} of the {r.base_schools} schools under {r.below} pupils: "
-                f"asked {r.asked}, largest possible {r.largest} ({r.largest_share:.1%}) - "
-                f"{verdict}")
+        if r.share == "all":
+            line = (f"  year {r.year}: every school under {r.below} pupils ({r.base_schools}): "
+                    f"{r.asked} can close within the exemption's "
+                    f"{p.exempt_over_min:.0f} minutes, the other {r.base_schools - r.asked} are "
+                    f"kept for the lower grades; largest possible {r.largest} - {verdict}")
+        else:
+            line = (f"  year {r.year}: {float(r.share):.0%} of the {r.base_schools} schools under "
+                    f"{r.below} pupils: asked {r.asked}, largest possible {r.largest} "
+                    f"({r.largest_share:.1%}) - {verdict}")
         if not r.met:
             why = r.binding or "several constraints together"
             relaxed = ", ".join(f"{r[f'largest_without_{f}']:.0f} without {BINDING_WORDS[f]}"
@@ -313,14 +319,19 @@ def summary_lines(res: Optimised) -> list[str]:
     by_year = ", ".join(f"year {y}: {int(exact[f'closed_by_year_{y}'])}" for y in p.years)
     lines.append(f"Exact plan: {int(res.solution.closed().sum())} closures (by {by_year}); "
                  f"{exact.pupil_minutes_per_day:,.0f} pupil-minutes one way a school day after "
-                 f"the last closure ({exact.pupil_minute_days:,.0f} pupil-minute-days over the "
+                 f"the last closure ({exact.pupil_minute_years:,.0f} pupil-minute-years over the "
                  "years); solver: " + res.solution.status)
     lines.append("Rule plans, simulated (replicate 0), against the exact plan at the same "
                  "closures each year:")
     for _, r in c.iloc[1:].iterrows():
         n = int(r[f"closed_by_year_{max(p.years)}"])
-        lines.append(f"  {r.plan}: {n} closures, {r.pupil_minute_days:,.0f} pupil-minute-days "
-                     f"vs {r.exact_at_same_closures:,.0f} exact: gap {r.gap_percent:+.1f}%")
+        by = ", ".join(str(int(r[f"closed_by_year_{y}"])) for y in p.years)
+        kept = "" if r.rule_plan_keeps_constraints else (
+            " (the rule plan itself breaks a constraint the exact plan keeps: seats by grade, "
+            "beds or canteen)")
+        lines.append(f"  {r.plan}: {n} closures (by year: {by}), {r.pupil_minute_years:,.0f} "
+                     f"pupil-minute-years vs {r.exact_at_same_closures:,.0f} exact: gap "
+                     f"{r.gap_percent:+.1f}%{kept}")
     planned = int(res.solution.closed().sum())
     done = int((res.run.into >= 0).sum())
     lines.append(f"The exact plan run (replicate 0): {done} of {planned} closures carried out, "

@@ -1,6 +1,6 @@
-"""A plan's named actions (scenario `policies.actions`): checked against the county's schools
-and turned into the kernels' `Actions` arrays; schools the plan opens are added to the county
-(closed until their year).
+"""A plan's named actions (scenario `policies.actions`, kinds in sim/model/actions.py): checked
+against the county's schools and turned into the kernels' `Actions` arrays; schools the plan
+opens are added to the county (closed until their year).
 
 Errors name the scenario file, the action (`policies.actions[i]`) and the id, and exit 2.
 """
@@ -13,17 +13,10 @@ import numpy as np
 
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
-from sim.core.kernels.state import ACT_CLOSE, ACT_DOWNGRADE, ACT_EXPAND, ACT_OPEN, Actions
-from sim.model.scenario import (
-    CloseAction,
-    DowngradeAction,
-    ExpandAction,
-    OpenAction,
-    Scenario,
-)
+from sim.core.kernels.state import Actions
+from sim.model.actions import OpenAction, PlanContext, action_rows
+from sim.model.scenario import Scenario
 from sim.model.world import World
-
-LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 
 
 def with_planned_schools(world: World, scenario: Scenario) -> World:
@@ -36,7 +29,9 @@ def with_planned_schools(world: World, scenario: Scenario) -> World:
     names = list(world.school_name)
     where = f"{scenario.file}"
     extra = []
-    for i, a in _numbered(scenario, OpenAction):
+    for i, a in enumerate(scenario.policies.actions):
+        if not isinstance(a, OpenAction):
+            continue
         spec = a.open
         field = f"policies.actions[{i}].open"
         if spec.school_id in names:
@@ -72,108 +67,12 @@ def with_planned_schools(world: World, scenario: Scenario) -> World:
         t_walk=None, t_bus=None, t_private=None, km=None)
 
 
-def _numbered(scenario: Scenario, kind: type) -> list[tuple[int, object]]:
-    return [(i, a) for i, a in enumerate(scenario.policies.actions) if isinstance(a, kind)]
-
-
 def build_actions(scenario: Scenario, world: World) -> Actions:
     """The plan's actions as kernel arrays, one entry per (action, school), after checking
-    every id and the plan's consistency (see module docstring)."""
-    index = {name: s for s, name in enumerate(world.school_name)}
-    lo = np.array([dt.LEVEL_GRADES[int(x)][0] for x in world.school_level])
-    hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
-    file = scenario.file
-    rows: list[tuple[int, int, int, int, int, int, int, int]] = []
-    closed_by: dict[int, tuple[int, int]] = {}  # school -> (action index, year)
-    opened_in: dict[int, int] = {}
-    for _, a in _numbered(scenario, OpenAction):
-        opened_in[index[a.open.school_id]] = a.year
-
-    def school(i: int, key: str, sid: str) -> int:
-        if sid not in index:
-            raise InputError(file, f"policies.actions[{i}].{key}", f"school {sid!r} is not in the "
-                             f"county ({world.source}); use an id from its schools")
-        return index[sid]
-
-    def check_year(i: int, a) -> None:
-        if a.year > scenario.years:
-            raise InputError(file, f"policies.actions[{i}].year", f"year {a.year} is after the "
-                             f"last simulated year ({scenario.years}); it would never act. Use a "
-                             "year from 1 to years, or raise years")
-
-    def exists_by(i: int, key: str, s: int, year: int) -> None:
-        if s in opened_in and opened_in[s] > year:
-            raise InputError(file, f"policies.actions[{i}].{key}", f"school "
-                             f"{world.school_name[s]!r} opens only in year {opened_in[s]}; act on "
-                             "it from that year")
-
-    acts: dict[tuple[int, int], tuple[int, str]] = {}  # (school, year) -> (action, kind)
-
-    def one_kind_a_year(i: int, key: str, s: int, year: int) -> None:
-        """A school closed or downgraded in a year takes no other action that year (two
-        expansions of one school in a year add up)."""
-        if (s, year) in acts and not (key == "expand" and acts[(s, year)][1] == "expanded"):
-            j, kind = acts[(s, year)]
-            raise InputError(file, f"policies.actions[{i}].{key}", f"school "
-                             f"{world.school_name[s]!r} is already to be {kind} in year {year} by "
-                             f"policies.actions[{j}]; a school takes one action a year (expand "
-                             "the receiver, not the school that closes; close or downgrade, not "
-                             "both)")
-        acts[(s, year)] = (i, {"close": "closed", "downgrade": "downgraded",
-                               "expand": "expanded"}[key])
-
-    for i, a in enumerate(scenario.policies.actions):
-        check_year(i, a)
-        if isinstance(a, CloseAction):
-            for sid in a.close:
-                s = school(i, "close", sid)
-                exists_by(i, "close", s, a.year)
-                if s in closed_by:
-                    raise InputError(file, f"policies.actions[{i}].close", f"school {sid!r} is "
-                                     f"already closed by policies.actions[{closed_by[s][0]}]; "
-                                     "close each school once")
-                one_kind_a_year(i, "close", s, a.year)
-                closed_by[s] = (i, a.year)
-        elif isinstance(a, DowngradeAction):
-            for sid in a.downgrade:
-                s = school(i, "downgrade", sid)
-                exists_by(i, "downgrade", s, a.year)
-                if lo[s] != 1 or hi[s] <= max(a.grades):
-                    raise InputError(file, f"policies.actions[{i}].downgrade", f"school {sid!r} "
-                                     f"is a {LEVEL_OF_CODE[int(world.school_level[s])]} (grades "
-                                     f"{lo[s]}-{hi[s]}); a downgrade keeps grades 1-"
-                                     f"{max(a.grades)} of a school that teaches more, from grade 1")
-                one_kind_a_year(i, "downgrade", s, a.year)
-                rows.append((a.year, ACT_DOWNGRADE, s, -1, max(a.grades), 0, 0, 0))
-        elif isinstance(a, ExpandAction):
-            s = school(i, "expand", a.expand)
-            exists_by(i, "expand", s, a.year)
-            one_kind_a_year(i, "expand", s, a.year)
-            rows.append((a.year, ACT_EXPAND, s, -1, 0, a.classes_per_grade, a.boarding_beds,
-                         a.canteen_places))
-        elif isinstance(a, OpenAction):
-            rows.append((a.year, ACT_OPEN, index[a.open.school_id], -1, 0, 0, 0, 0))
-    # closes last: their receivers must be open and teach the grades, and not be closed by then
-    for i, a in _numbered(scenario, CloseAction):
-        recv = -1
-        if a.receiver is not None:
-            recv = school(i, "receiver", a.receiver)
-            exists_by(i, "receiver", recv, a.year)
-            if recv in closed_by and closed_by[recv][1] <= a.year:
-                raise InputError(file, f"policies.actions[{i}].receiver", f"school {a.receiver!r} "
-                                 f"is closed by policies.actions[{closed_by[recv][0]}] in year "
-                                 f"{closed_by[recv][1]}; name an open receiving school")
-        for sid in a.close:
-            s = index[sid]
-            if recv >= 0 and (lo[recv] > lo[s] or hi[recv] < hi[s]):
-                raise InputError(file, f"policies.actions[{i}].receiver", f"school {a.receiver!r} "
-                                 f"teaches grades {lo[recv]}-{hi[recv]} but {sid!r} teaches "
-                                 f"{lo[s]}-{hi[s]}; name a receiver that teaches all of them")
-            if recv == s:
-                raise InputError(file, f"policies.actions[{i}].receiver", f"school {sid!r} cannot "
-                                 "receive its own pupils")
-            rows.append((a.year, ACT_CLOSE, s, recv, 0, 0, 0, 0))
-    arr = np.array(rows, np.int64).reshape(-1, 8)
+    every id and the plan's consistency (sim/model/actions.py: each kind's `rows`)."""
+    ctx = PlanContext(scenario.file, str(world.source), scenario.years, list(world.school_name),
+                      np.asarray(world.school_level))
+    arr = action_rows(list(scenario.policies.actions), ctx)
     return Actions(*[arr[:, k].astype(np.int32) for k in range(8)])
 
 

@@ -12,45 +12,22 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
     Field,
     PrivateAttr,
-    Tag,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from sim.core.errors import InputError
+from sim.model.actions import KIND_KEYS, Action
+from sim.model.scenario_base import INT32_MAX, WIDE_INTS, LevelName, RankingName, Strict
 
-LevelName = Literal["teaching_point", "village_primary", "central_primary", "junior", "nine_year"]
-RankingName = Literal["smallest_first", "least_added_travel"]
-
-
-INT32_MAX = 2**31 - 1  #: whole numbers of a scenario go into the core's 32-bit arrays
-WIDE_INTS = {"seed"}  #: whole-number fields that may be larger (seeds)
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    @model_validator(mode="after")
-    def _whole_numbers_fit_the_core(self):
-        for name, value in self.__dict__.items():
-            if name in WIDE_INTS:
-                continue
-            for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT32_MAX:
-                    raise ValueError(f"{name} = {v} is out of range: a whole number here must "
-                                     f"lie within +-{INT32_MAX:,}")
-        return self
+__all__ = ["INT32_MAX", "WIDE_INTS", "LevelName", "RankingName", "Strict", "Action"]
 
 
 # --- county -------------------------------------------------------------------------------
@@ -314,88 +291,6 @@ class Exemptions(Strict):
         if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > 6:
             raise ValueError("grades must be consecutive from 1, at most up to 6 (e.g. [1, 2, 3])")
         return self
-
-
-def _id_list(value: Any) -> Any:
-    """A school id or a list of them -> a list."""
-    return [value] if isinstance(value, str | int) else value
-
-
-class CloseAction(Strict):
-    """Close named schools; their pupils go to `receiver` (or the nearest as for rules)."""
-
-    year: int = Field(ge=1, description="simulated year it acts in (1 = first year)")
-    close: list[str] = Field(min_length=1, description="ids of the schools to close (schools.csv)")
-    receiver: str | None = Field(
-        None, description="id of the school that takes their pupils; omitted = the nearest open "
-                          "school teaching their grades, as for rules")
-
-    _ids = field_validator("close", mode="before")(_id_list)
-
-
-class ExpandAction(Strict):
-    """Add classes, boarding beds and canteen places to a school (added to what it has)."""
-
-    year: int = Field(ge=1, description="simulated year it acts in (1 = first year)")
-    expand: str = Field(description="id of the school to expand")
-    classes_per_grade: int = Field(0, ge=0, description="classes added to each grade")
-    boarding_beds: int = Field(0, ge=0, description="boarding beds added (beds)")
-    canteen_places: int = Field(0, ge=0, description="canteen places added (pupils)")
-
-
-class DowngradeAction(Strict):
-    """Keep named schools for the lower grades only, as teaching points."""
-
-    year: int = Field(ge=1, description="simulated year it acts in (1 = first year)")
-    downgrade: list[str] = Field(min_length=1, description="ids of the schools to downgrade")
-    grades: list[int] = Field([1, 2, 3], description="grades kept, consecutive from 1")
-
-    _ids = field_validator("downgrade", mode="before")(_id_list)
-
-    @model_validator(mode="after")
-    def _grades(self) -> DowngradeAction:
-        g = sorted(self.grades)
-        if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > 8:
-            raise ValueError("grades must be consecutive from 1 (e.g. [1, 2, 3])")
-        return self
-
-
-class NewSchool(Strict):
-    school_id: str = Field(description="id of the new school (not already in schools.csv)")
-    village_id: str = Field(description="village where it stands (villages.csv)")
-    level: LevelName = Field(description="its level, which sets the grades it teaches")
-    classes_per_grade: int = Field(1, ge=1, description="classes each grade may hold")
-    boarding_beds: int = Field(0, ge=0, description="boarding beds (beds)")
-    canteen_places: int | None = Field(
-        None, ge=0, description="canteen places (pupils); omitted = not known")
-    quality: float = Field(0.5, ge=0, le=1, description="school quality index (0-1)")
-
-
-class OpenAction(Strict):
-    """Open a new school."""
-
-    year: int = Field(ge=1, description="simulated year it opens in (1 = first year)")
-    open: NewSchool
-
-
-def _action_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        for key in ("close", "expand", "downgrade", "open"):
-            if key in value:
-                return key
-        return None
-    return getattr(value, "kind", None)
-
-
-Action = Annotated[
-    Annotated[CloseAction, Tag("close")] | Annotated[ExpandAction, Tag("expand")]
-    | Annotated[DowngradeAction, Tag("downgrade")] | Annotated[OpenAction, Tag("open")],
-    Discriminator(_action_kind, custom_error_type="action_kind",
-                  custom_error_message="an action needs one of the keys close, expand, "
-                                       "downgrade or open")]
-for _cls, _kind in ((CloseAction, "close"), (ExpandAction, "expand"),
-                    (DowngradeAction, "downgrade"), (OpenAction, "open")):
-    _cls.kind = _kind
 
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"  #: a time of day, e.g. 07:50
@@ -668,7 +563,7 @@ def format_error(err: dict) -> tuple[str, str]:
         return f"targets[{err['ctx']['target']}].year", err["msg"]
     msg = err["msg"]
     if kind == "union_tag_invalid" or kind == "action_kind":
-        msg = "an action needs one of the keys close, expand, downgrade or open"
+        msg = f"an action needs one of the keys {KIND_KEYS}"
     elif kind == "extra_forbidden":
         msg = "unknown field; check the spelling (see docs/scenario.md for the allowed fields)"
     elif kind == "literal_error":

@@ -28,7 +28,7 @@ def _rows(model: type[BaseModel], prefix: str = "") -> list[str]:
         if union:
             rows.append(f"| `{path}` | list | [] | {field.description or ''} |")
             for cls in union:
-                key = cls.kind  # the key that names the action
+                key = cls.key  # the key that names the action (sim/model/actions.py)
                 rows += _rows(cls, f"{path}[] ({key}).")
         elif origin_list:
             rows.append(f"| `{path}` | list | | {field.description or ''} |")

@@ -15,7 +15,7 @@ from sim.core import dtypes as dt
 from sim.core.kernels import state as ev
 from sim.model.build import Model
 from sim.model.engine import RunResult
-from sim.model.scenario import CloseAction, DowngradeAction, ExpandAction, OpenAction, Scenario
+from sim.model.scenario import Scenario
 from sim.outputs.thresholds import is_met
 
 #: why a closure was deferred, in words
@@ -128,23 +128,7 @@ def _deferrals(events: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def _action_lines(scenario: Scenario, year: int) -> list[str]:
-    lines = []
-    for a in scenario.policies.actions:
-        if a.year != year:
-            continue
-        if isinstance(a, CloseAction):
-            lines.append(f"close {', '.join(a.close)}" + (f" into {a.receiver}" if a.receiver
-                                                           else " into the nearest school"))
-        elif isinstance(a, ExpandAction):
-            adds = [f"+{a.classes_per_grade} classes per grade"] * bool(a.classes_per_grade) + \
-                [f"+{a.boarding_beds} beds"] * bool(a.boarding_beds) + \
-                [f"+{a.canteen_places} canteen places"] * bool(a.canteen_places)
-            lines.append(f"expand {a.expand}: {', '.join(adds) or 'nothing added'}")
-        elif isinstance(a, DowngradeAction):
-            lines.append(f"downgrade {', '.join(a.downgrade)} to grades 1-{max(a.grades)}")
-        elif isinstance(a, OpenAction):
-            lines.append(f"open {a.open.school_id} ({a.open.level}) at {a.open.village_id}")
-    return lines
+    return [a.words() for a in scenario.policies.actions if a.year == year]
 
 
 def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.DataFrame,
