@@ -241,3 +241,27 @@ def test_plan_check_agrees_with_the_direct_check():
         verdicts.append(feasible(p, plan))
         assert cm.plan_is_feasible(p, *as_arrays(p, plan)) == verdicts[-1], plan
     assert any(verdicts) and not all(verdicts)  # both kinds were tried
+
+
+def test_a_plan_on_a_built_county_runs_as_if_built_from_its_scenario(small_dict):
+    from conftest import simulate
+
+    from sim.model import scenario as sc
+    from sim.model.build import build_model, with_plan
+    from sim.model.engine import trace_replicate
+
+    small_dict["years"] = 2
+    plan = [{"year": 1, "close": ["V0000-primary"], "receiver": "T00-nine-year"},
+            {"year": 2, "expand": "T02-central", "classes_per_grade": 1}]
+    rules = [{"year": 2, "at_most": 30}]
+    base = sc.validate(small_dict)
+    replanned = with_plan(build_model(base), plan, rules)
+    small_dict["policies"] |= {"actions": plan, "closures": rules}
+    _, S, H, C, out = simulate(sc.validate(small_dict))
+    states = list(trace_replicate(replanned, 0))
+    assert (states[-1].S.closed_year == S.closed_year).all()
+    assert (states[-1].S.closed_year > 0).sum() >= 1
+    np.testing.assert_array_equal(np.stack([y.indicators for y in states]), out)
+    n = int(C.n_used[0])  # records beyond those in use hold no child
+    assert int(states[-1].C.n_used[0]) == n
+    np.testing.assert_array_equal(states[-1].C.school[:n], C.school[:n])

@@ -34,7 +34,7 @@ from sim.experiments import closure_milp as cm
 from sim.experiments.closure_problem import ClosureProblem, closure_problem
 from sim.experiments.run import check_out
 from sim.model import scenario as sc
-from sim.model.build import Model, build_model
+from sim.model.build import Model, build_model, with_plan
 from sim.model.engine import trace_replicate
 from sim.outputs import store
 
@@ -81,15 +81,6 @@ def simulate_plan(model: Model, p: ClosureProblem, name: str) -> SimulatedPlan:
             done = sum(1 for i in q.covered if into[i] >= 0 and year[i] <= q.year)
             shares[q.year] = done / q.base_count if q.base_count else np.nan
     return SimulatedPlan(name, year, into, others, deferred, shares)
-
-
-def _variant(path: Path, overrides: dict, ranking: str) -> sc.Scenario:
-    raw = sc.load_raw(path)
-    for dotted, value in overrides.items():
-        sc.set_dotted(raw, dotted, value)
-    for rule in raw.get("policies", {}).get("closures", []):
-        rule["ranking"] = ranking
-    return sc.validate(raw, str(path))
 
 
 def plan_actions(p: ClosureProblem, sol: cm.Solution) -> list[dict]:
@@ -261,10 +252,9 @@ def optimise(path: str | Path, out: str | Path, overrides: dict | None = None) -
     sol = cm.best_plan(p, [min(a, m) for a, m in zip(asked, most, strict=True)])
     actions = plan_actions(p, sol)
     doc = optimised_scenario(path, out, base, actions)
-    rule_plans = []
-    for ranking in RANKINGS:
-        variant = _variant(path, overrides, ranking)
-        rule_plans.append(simulate_plan(build_model(variant), p, ranking))
+    rule_plans = [simulate_plan(with_plan(model, closures=[
+        r.model_copy(update={"ranking": ranking}) for r in base.policies.closures]), p, ranking)
+        for ranking in RANKINGS]
     with store.atomic_dir(out) as tmp:
         scen_file = tmp / "optimised.yaml"
         scen_file.write_text("# written by schoolflow optimise; run it with schoolflow run\n"

@@ -12,6 +12,7 @@ import numpy as np
 
 from sim.core import dtypes as dt
 from sim.core import rng, rules
+from sim.core.errors import InputError
 from sim.core.kernels.enrolment import family_cost
 from sim.core.kernels.state import (
     CHILD_FIELDS,
@@ -313,6 +314,41 @@ def roll_notes(world: World, pop: Population, raised: list[str],
                      "constants calibrated to the rolls are not used, so the status quo will "
                      "drift from the rolls (use mode: logit)")
     return notes, problems
+
+
+def with_plan(model: Model, actions: list | None = None, closures: list | None = None) -> Model:
+    """The built model with another plan: its named actions and/or closure rules replaced
+    (dicts as in a scenario file, or their models), the county, population, parameters and bus
+    service kept, so that plans are evaluated without rebuilding the county. An `open` action
+    changes the county and is refused here unless its school is already in the model (build
+    the scenario instead). Runs give the same numbers as a model built from the scenario with
+    that plan."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from sim.model.scenario import Action, ClosureRule, format_error
+
+    s = model.scenario
+    update = {}
+    for key, value, kind in (("actions", actions, Action), ("closures", closures, ClosureRule)):
+        if value is None:
+            continue
+        try:
+            update[key] = TypeAdapter(list[kind]).validate_python(
+                [v.model_dump() if hasattr(v, "model_dump") else v for v in value])
+        except ValidationError as exc:
+            field, msg = format_error(exc.errors()[0])
+            raise InputError(s.file, f"policies.{key}[{field}]", msg) from None
+    new = s.model_copy(update={"policies": s.policies.model_copy(update=update)})
+    for i, a in enumerate(new.policies.actions):
+        if a.key == "open" and a.open.school_id not in model.world.school_name:
+            raise InputError(s.file, f"policies.actions[{i}].open", "a plan that opens a new "
+                             "school changes the county; build its scenario with build_model")
+    for i, r in enumerate(new.policies.closures):
+        if r.year > new.years:
+            raise InputError(s.file, f"policies.closures[{i}].year", f"year {r.year} is after "
+                             f"the last simulated year ({new.years})")
+    return replace(model, scenario=new, A=plan.build_actions(new, model.world),
+                   R=build_rules(new))
 
 
 def build_model(scenario: Scenario) -> Model:
