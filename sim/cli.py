@@ -209,7 +209,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     _compiled()
     scenario = Path(args.scenario)
     out = Path(args.out) if args.out else Path("results") / f"{scenario.stem}_optimised"
-    res = optimise.optimise(scenario, out)
+    search = optimise.ChildrenSearch(args.population, args.generations, args.replicates,
+                                     args.seed)
+    res = optimise.optimise(scenario, out, objective=args.objective, children=search)
     print("\n".join(optimise.summary_lines(res)))
     print(f"\nResults written to {out}/ (plan.csv, targets.csv, comparison.csv, plan_map.png) in "
           f"{res.seconds:.0f} s")
@@ -425,8 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
     op = sub.add_parser("optimise", help="which schools the plan should close, when and into "
                         "which receiver, meeting its closure targets (exact, HiGHS)")
     op.add_argument("scenario", help="scenario YAML file with closure rules (their targets)")
-    op.add_argument("--objective", choices=["travel"], default="travel",
-                    help="travel: least pupil-minutes, by mixed-integer programming (default)")
+    op.add_argument("--objective", choices=["travel", "children"], default="travel",
+                    help="travel: least pupil-minutes, by mixed-integer programming (default); "
+                         "children: children out of school, grades 1-3 over 30 minutes and cost "
+                         "per pupil, simulated, searched with NSGA-II")
+    op.add_argument("--population", type=int, default=12,
+                    help="children: plans per NSGA-II generation (default 12)")
+    op.add_argument("--generations", type=int, default=5,
+                    help="children: NSGA-II generations (default 5)")
+    op.add_argument("--replicates", type=int, default=8,
+                    help="children: replicates per plan, the same for every plan (default 8)")
+    op.add_argument("--seed", type=int, default=1, help="children: the search's seed (default 1)")
     op.add_argument("--out", help="output folder (default results/<scenario file name>_optimised/)")
     op.add_argument("--workers", type=int, help="threads in the numba core for the simulated "
                     "plans (default: all cores; the plan is the same for any number)")

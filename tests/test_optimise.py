@@ -5,6 +5,7 @@ share, and the chosen plan carried out by the simulation within the scenario's c
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -265,3 +266,88 @@ def test_a_plan_on_a_built_county_runs_as_if_built_from_its_scenario(small_dict)
     n = int(C.n_used[0])  # records beyond those in use hold no child
     assert int(states[-1].C.n_used[0]) == n
     np.testing.assert_array_equal(states[-1].C.school[:n], C.school[:n])
+
+
+def test_repair_keeps_every_year_on_its_quota():
+    from sim.experiments import optimise_children as oc
+
+    p = random_problem(7, n=12, n_r=3, years=(1, 2, 3))
+    p.minutes[:] = 10.0  # every candidate closable
+    p.quotas = [Quota(1, 31, None, np.array([0, 1, 2]), 3),
+                Quota(1, 101, 0.4, np.arange(12), 12),
+                Quota(2, 101, 0.6, np.arange(12), 12),
+                Quota(3, 101, 0.75, np.arange(12), 12)]
+    space = oc.search_space(p, [3, 5, 8, 9])
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        x = oc.repair(space, rng.integers(0, 4, 12).astype(float) + rng.random(12) - 0.5, rng)
+        assert ((x[[0, 1, 2]] >= 1) & (x[[0, 1, 2]] <= 1)).all()  # forced: closed in year 1
+        for k, covered, target in space.targets:
+            assert ((x[covered] > 0) & (x[covered] <= k)).sum() == target
+
+
+@pytest.fixture(scope="module")
+def children_run(optimised, tmp_path_factory):
+    from sim.experiments.optimise import ChildrenSearch, optimise
+
+    _, tmp = optimised
+    out = tmp_path_factory.mktemp("children") / "out"
+    search = ChildrenSearch(population=6, generations=2, replicates=3, seed=4)
+    return optimise(tmp / "small.yaml", out, objective="children", children=search), out, search
+
+
+def test_children_front_keeps_the_quotas_and_reports_paired_differences(children_run, optimised):
+    from sim.experiments import optimise_children as oc
+    from sim.model import scenario as sc
+    from sim.model.build import build_model, with_plan
+
+    res, out, search = children_run
+    _, tmp = optimised
+    front = pd.read_csv(out / "pareto.csv")
+    ref_name = front.plan.iloc[0]
+    assert ref_name == "smallest_first" and front.chosen.sum() == 1
+    plans = front.iloc[1:]
+    assert len(plans) >= 1
+    p = res.problem
+    targets = {q.year: sum(1 for i in q.covered if res.solution.into[i] >= 0
+                           and res.solution.year[i] <= q.year) for q in p.quotas if q.share}
+    for actions in plans.actions:
+        closed = {s: a["year"] for a in json.loads(actions) for s in a["close"]}
+        for q in p.quotas:
+            if q.share is not None:
+                n = sum(1 for i in q.covered if closed.get(p.names[p.school[i]], 99) <= q.year)
+                assert n == targets[q.year]
+    # the chosen plan's paired difference, recomputed on the fresh replicates
+    chosen = front[front.chosen].iloc[0]
+    model = build_model(sc.load(tmp / "small.yaml"))
+    keep = [r for r in model.scenario.policies.closures if r.share is None]
+    mine = with_plan(model, json.loads(chosen.actions), keep)
+    ref = with_plan(model, closures=model.scenario.policies.closures)
+    from sim.model.engine import run_model
+
+    start, stop = oc.FRESH_FIRST, oc.FRESH_FIRST + search.replicates
+    row = oc.ind.ROW["children_out_of_school"]
+    d = (run_model(mine, start, stop).values[:, -1, row, oc.ALL]
+         - run_model(ref, start, stop).values[:, -1, row, oc.ALL])
+    assert chosen[f"children_out_of_school_vs_{ref_name}"] == pytest.approx(np.median(d))
+    assert chosen.children_out_of_school == plans.children_out_of_school.min()
+    # the figure shows every front plan and the rule plan
+    from sim.experiments.optimise import pareto_figure
+
+    drawn = pareto_figure(front, out.parent / "p.png")
+    assert drawn == {"plans": len(plans), "reference": "smallest_first"}
+
+
+def test_children_search_is_the_same_on_one_and_two_threads(children_run, optimised, tmp_path):
+    from sim.experiments.optimise import optimise
+    from sim.model import engine
+
+    res, out, search = children_run
+    _, tmp = optimised
+    engine.set_workers(1)
+    try:
+        again = optimise(tmp / "small.yaml", tmp_path / "one", objective="children",
+                         children=search)
+    finally:
+        engine.set_workers(None)
+    pd.testing.assert_frame_equal(again.front, res.front)

@@ -95,7 +95,8 @@ def plan_actions(p: ClosureProblem, sol: cm.Solution) -> list[dict]:
     return acts
 
 
-def optimised_scenario(path: Path, out: Path, base: sc.Scenario, actions: list[dict]) -> dict:
+def optimised_scenario(path: Path, out: Path, base: sc.Scenario, actions: list[dict],
+                       objective: str = "travel") -> dict:
     """The scenario file of the exact plan: the given scenario with its share rules replaced
     by the plan's named closures. Rules without a share ("close every school under N") stay:
     in the year of the plan's closures they find nothing left but the schools the exemption
@@ -104,9 +105,11 @@ def optimised_scenario(path: Path, out: Path, base: sc.Scenario, actions: list[d
     "dynamic adjustment")."""
     keep = [r.model_dump(exclude_defaults=True, exclude={"below"} if r.at_most is not None
                          else set()) for r in base.policies.closures if r.share is None]
-    return {"name": f"{base.name}_optimised_travel",
-            "description": f"{base.name}: the closures of least pupil-minutes that meet its "
-                           "targets (schoolflow optimise --objective travel)",
+    what = {"travel": "the closures of least pupil-minutes that meet its targets",
+            "children": "the closures meeting its targets with the fewest children out of "
+                        "school on the searched front"}[objective]
+    return {"name": f"{base.name}_optimised_{objective}",
+            "description": f"{base.name}: {what} (schoolflow optimise --objective {objective})",
             "extends": os.path.relpath(Path(path).resolve(), Path(out).resolve()),
             "policies": {"closures": keep, "actions": actions}}
 
@@ -231,10 +234,25 @@ class Optimised:
     run: SimulatedPlan
     scenario_file: Path
     seconds: float
+    #: objective children: the final front and the rule plan on fresh replicates (None: travel)
+    front: pd.DataFrame | None = None
+    evaluations: int = 0
 
 
-def optimise(path: str | Path, out: str | Path, overrides: dict | None = None) -> Optimised:
-    """The exact `travel` plan of the scenario at `path` (module docstring), written to `out`."""
+@dataclass(frozen=True)
+class ChildrenSearch:
+    """Settings of the `children` objective's search (sim/experiments/optimise_children.py)."""
+
+    population: int = 12  #: plans per NSGA-II generation
+    generations: int = 5
+    replicates: int = 8  #: replicates per plan (the same for every plan)
+    seed: int = 1  #: pymoo's seed (the replicates' seeds come from the scenario's)
+
+
+def optimise(path: str | Path, out: str | Path, overrides: dict | None = None,
+             objective: str = "travel", children: ChildrenSearch | None = None) -> Optimised:
+    """The exact `travel` plan of the scenario at `path` (module docstring), and with objective
+    `children` the front of plans searched by simulation, written to `out`."""
     import time
 
     from scipy import __version__ as scipy_version
@@ -255,7 +273,21 @@ def optimise(path: str | Path, out: str | Path, overrides: dict | None = None) -
     rule_plans = [simulate_plan(with_plan(model, closures=[
         r.model_copy(update={"ranking": ranking}) for r in base.policies.closures]), p, ranking)
         for ranking in RANKINGS]
+    keep = [r for r in base.policies.closures if r.share is None]
+    run_exact = simulate_plan(with_plan(model, actions, keep), p, "exact (travel)")
+    front = None
+    evaluations = 0
+    if objective == "children":
+        front, evaluations, chosen = _children(model, p, sol, rule_plans, children or ChildrenSearch())
+        travel_doc, doc = doc, optimised_scenario(path, out, base, chosen, "children")
     with store.atomic_dir(out) as tmp:
+        if front is not None:
+            (tmp / "travel.yaml").write_text(
+                "# written by schoolflow optimise: the exact travel plan\n"
+                + yaml.safe_dump(travel_doc, sort_keys=False, allow_unicode=True,
+                                 default_flow_style=None, width=100), encoding="utf-8")
+            front.to_csv(tmp / "pareto.csv", index=False)
+            pareto_figure(front, tmp / "pareto.png")
         scen_file = tmp / "optimised.yaml"
         scen_file.write_text("# written by schoolflow optimise; run it with schoolflow run\n"
                              + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
@@ -265,22 +297,102 @@ def optimise(path: str | Path, out: str | Path, overrides: dict | None = None) -
         for dotted, value in overrides.items():
             sc.set_dotted(raw, dotted, value)
         run = simulate_plan(build_model(sc.validate(raw, str(out / "optimised.yaml"))), p,
-                            "exact (travel)")
+                            f"chosen ({objective})")
         targets = _targets_table(p, asked, most, binding)
         plan = _plan_table(p, model, sol)
-        comp = comparison(p, sol, rule_plans, run)
+        comp = comparison(p, sol, rule_plans, run_exact)
         targets.to_csv(tmp / "targets.csv", index=False)
         plan.to_csv(tmp / "plan.csv", index=False)
         comp.to_csv(tmp / "comparison.csv", index=False)
         plan_map(p, model, sol, tmp / "plan_map.png")
         seconds = time.perf_counter() - t0
-        meta = {"command": "optimise", "objective": "travel", "scenario": str(path.resolve()),
+        meta = {"command": "optimise", "objective": objective, "scenario": str(path.resolve()),
+                "children_search": vars(children or ChildrenSearch()) if front is not None
+                else None, "evaluations": evaluations,
                 "overrides": overrides, "schoolflow_version": __version__,
                 "git_commit": store.git_commit(), "solver": f"HiGHS (scipy {scipy_version})",
                 "status": sol.status, "base_year": "replicate 0, year 0",
                 "seconds": round(seconds, 1)}
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-    return Optimised(p, sol, targets, plan, comp, run, out / "optimised.yaml", seconds)
+    return Optimised(p, sol, targets, plan, comp, run, out / "optimised.yaml", seconds, front,
+                     evaluations)
+
+
+def _children(model: Model, p: ClosureProblem, sol: cm.Solution,
+              rule_plans: list[SimulatedPlan], settings: ChildrenSearch
+              ) -> tuple[pd.DataFrame, int, list[dict]]:
+    """The children objective's front (re-evaluated on fresh replicates against the first rule
+    plan), the plans simulated, and the chosen plan's actions: the front plan with the fewest
+    children out of school, then the fewest grades 1-3 over 30 minutes, then the least cost."""
+    from sim.experiments import optimise_children as oc
+
+    targets = [sum(1 for i in q.covered if sol.into[i] >= 0 and sol.year[i] <= q.year)
+               for q in p.quotas]
+    space = oc.search_space(p, targets)
+    evaluator = oc.PlanEvaluator(model, space, settings.replicates)
+    starts = [oc.genes_of(space, rp.year, rp.into) for rp in rule_plans]
+    starts.append(oc.genes_of(space, sol.year, sol.into))
+    res = oc.search(evaluator, starts, settings.population, settings.generations, settings.seed)
+    X = np.atleast_2d(res.X).astype(np.int64)
+    order = np.lexsort(np.atleast_2d(res.F).T[::-1])
+    X = X[order]
+    reference = with_plan(model, closures=[r.model_copy(update={"ranking": rule_plans[0].name})
+                                           for r in model.scenario.policies.closures])
+    front = oc.front_table(evaluator, X, reference, rule_plans[0].name)
+    names = [n for n, _ in oc.OBJECTIVES]
+    chosen = front.iloc[1:].sort_values(names, kind="stable").index[0] - 1
+    front.insert(1, "chosen", [False] + [k == chosen for k in range(len(X))])
+    return front, evaluator.evaluations, oc.plan_of(space, X[chosen])
+
+
+def pareto_figure(front: pd.DataFrame, path: Path) -> dict:
+    """Children out of school against cost per pupil for the front plans (colour: grades 1-3
+    over 30 minutes, in %), the rule plan marked. Returns what it drew."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.outputs.style import figure_style
+
+    plans, ref = front.iloc[1:], front.iloc[0]
+    with figure_style():
+        fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
+        sc_ = ax.scatter(plans.cost_per_pupil_yuan, plans.children_out_of_school,
+                         c=100 * plans.share_lower_primary_over_30min, cmap="viridis", s=40,
+                         label=f"front plans ({len(plans)})")
+        ax.scatter([ref.cost_per_pupil_yuan], [ref.children_out_of_school], marker="*", s=160,
+                   color="tab:red", label=f"rule plan {ref.plan}")
+        fig.colorbar(sc_, ax=ax, label="grades 1-3 over 30 minutes (%)")
+        ax.set_xlabel("cost per pupil (yuan per year)")
+        ax.set_ylabel("children out of school")
+        ax.set_title("Closure plans on fresh replicates (final year, mean)")
+        ax.legend(loc="best", fontsize=8)
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+    return {"plans": len(plans), "reference": str(ref.plan)}
+
+
+def children_lines(res: Optimised) -> list[str]:
+    """The `children` objective's part of the summary: the front, and the chosen plan's paired
+    differences against the rule plan on fresh replicates."""
+    from sim.experiments.optimise_children import FRESH_FIRST, OBJECTIVES
+
+    f = res.front
+    ref = f.iloc[0].plan
+    n = int((f.plan != ref).sum())
+    chosen = f[f.chosen].iloc[0]
+    reps = f"replicates {FRESH_FIRST}-"
+    lines = [f"Children: {res.evaluations} plans simulated; a front of {n} plans (pareto.csv, "
+             f"pareto.png). The chosen plan ({int(chosen.closures)} closures, the fewest children "
+             f"out of school) against {ref}, paired, on fresh replicates ({reps}; median [90% "
+             "interval]):"]
+    for name, words in OBJECTIVES:
+        med, lo, hi = (chosen[f"{name}_vs_{ref}{s}"] for s in ("", "_p05", "_p95"))
+        scale, unit = (100, " pp") if name.startswith("share") else (1, "")
+        lines.append(f"  {words}: {scale * med:+,.2f}{unit} [{scale * lo:+,.2f}, "
+                     f"{scale * hi:+,.2f}]")
+    return lines
 
 
 def summary_lines(res: Optimised) -> list[str]:
@@ -322,9 +434,12 @@ def summary_lines(res: Optimised) -> list[str]:
         lines.append(f"  {r.plan}: {n} closures (by year: {by}), {r.pupil_minute_years:,.0f} "
                      f"pupil-minute-years vs {r.exact_at_same_closures:,.0f} exact: gap "
                      f"{r.gap_percent:+.1f}%{kept}")
-    planned = int(res.solution.closed().sum())
+    if res.front is not None:
+        lines += children_lines(res)
+    planned = int(res.solution.closed().sum()) if res.front is None else int(
+        res.front[res.front.chosen].closures.iloc[0])
     done = int((res.run.into >= 0).sum())
-    lines.append(f"The exact plan run (replicate 0): {done} of {planned} closures carried out, "
+    lines.append(f"The chosen plan run (replicate 0): {done} of {planned} closures carried out, "
                  f"{res.run.deferred} school(s) deferred for want of room.")
     lines.append(f"Scenario: {res.scenario_file} (schoolflow run / compare it)")
     return lines
