@@ -4,8 +4,8 @@ Objective `travel` (sim/experiments/closure_milp.py): the exact plan of least pu
 that meets the scenario's closure targets under its constraints (sim/experiments/
 closure_problem.py), or, where a target cannot be met, the largest share that can and the
 constraint that binds. The plan is written as a scenario whose named actions
-(`policies.actions`) close each school into its receiver in its year, in place of the share
-rules (`optimised_scenario` says what stays).
+(`policies.actions`) close each school into its receiver in its year, before the rules, which
+act only where a target is left unmet (`optimised_scenario`).
 The rule plans (the scenario's rules ranked smallest first and least added travel) are
 simulated for replicate 0 and their closures costed the same way, beside the exact plan at the
 same number of closures each year. The exact plan is then run for replicate 0 to see that the
@@ -97,21 +97,20 @@ def plan_actions(p: ClosureProblem, sol: cm.Solution) -> list[dict]:
 
 def optimised_scenario(path: Path, out: Path, base: sc.Scenario, actions: list[dict],
                        objective: str = "travel") -> dict:
-    """The scenario file of the exact plan: the given scenario with its share rules replaced
-    by the plan's named closures. Rules without a share ("close every school under N") stay:
-    in the year of the plan's closures they find nothing left but the schools the exemption
-    keeps (which they keep for the lower grades, as before), and in later years they close the
-    schools that have shrunk under their limit since the base year (the plans' standing
-    "dynamic adjustment")."""
-    keep = [r.model_dump(exclude_defaults=True, exclude={"below"} if r.at_most is not None
-                         else set()) for r in base.policies.closures if r.share is None]
+    """The scenario file of a chosen plan: the given scenario with the plan's named closures
+    added. Its closure rules stay, and act only where the named closures leave a target unmet
+    (a rule closes the difference between its target and the schools already closed): in the
+    base year's terms the plan meets every target it can, so the rules then only keep the
+    schools the exemption protects for the lower grades, try schools that could not fit, and
+    in later years close schools that have shrunk under their limit since the base year (the
+    plans' standing "dynamic adjustment")."""
     what = {"travel": "the closures of least pupil-minutes that meet its targets",
             "children": "the closures meeting its targets with the fewest children out of "
                         "school on the searched front"}[objective]
     return {"name": f"{base.name}_optimised_{objective}",
             "description": f"{base.name}: {what} (schoolflow optimise --objective {objective})",
             "extends": os.path.relpath(Path(path).resolve(), Path(out).resolve()),
-            "policies": {"closures": keep, "actions": actions}}
+            "policies": {"actions": actions}}
 
 
 def _targets_table(p: ClosureProblem, asked: list[int], most: list[int],
@@ -273,8 +272,7 @@ def optimise(path: str | Path, out: str | Path, overrides: dict | None = None,
     rule_plans = [simulate_plan(with_plan(model, closures=[
         r.model_copy(update={"ranking": ranking}) for r in base.policies.closures]), p, ranking)
         for ranking in RANKINGS]
-    keep = [r for r in base.policies.closures if r.share is None]
-    run_exact = simulate_plan(with_plan(model, actions, keep), p, "exact (travel)")
+    run_exact = simulate_plan(with_plan(model, actions), p, "exact (travel)")
     front = None
     evaluations = 0
     if objective == "children":

@@ -114,18 +114,17 @@ def genes_of(space: SearchSpace, year: np.ndarray, into: np.ndarray) -> np.ndarr
 
 
 class PlanEvaluator:
-    """Runs plans on the built model (`with_plan`): each plan on the same replicates."""
+    """Runs plans on the built model (`with_plan`; the scenario's rules stay, acting where a
+    plan leaves a target unmet): each plan on the same replicates."""
 
     def __init__(self, model: Model, space: SearchSpace, replicates: int):
         self.model, self.space, self.replicates = model, space, replicates
         self.rows = [ind.ROW[name] for name, _ in OBJECTIVES]
-        self.keep = [r.model_copy() for r in model.scenario.policies.closures if r.share is None]
         self.evaluations = 0
 
     def values(self, x: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
         """(replicates, objectives): the final year's values of the plan's runs."""
-        return self.model_values(with_plan(self.model, plan_of(self.space, x), self.keep),
-                                 start, stop)
+        return self.model_values(with_plan(self.model, plan_of(self.space, x)), start, stop)
 
     def model_values(self, model: Model, start: int = 0, stop: int | None = None) -> np.ndarray:
         """(replicates, objectives) of a built model's runs (e.g. a rule plan's)."""
