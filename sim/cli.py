@@ -203,15 +203,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_optimise(args: argparse.Namespace) -> int:
     from sim.experiments import optimise
-    from sim.model import engine
 
-    engine.set_workers(args.workers)
     _compiled()
     scenario = Path(args.scenario)
     out = Path(args.out) if args.out else Path("results") / f"{scenario.stem}_optimised"
     search = optimise.ChildrenSearch(args.population, args.generations, args.replicates,
                                      args.seed)
-    res = optimise.optimise(scenario, out, objective=args.objective, children=search)
+    res = optimise.optimise(scenario, out, objective=args.objective, children=search,
+                            workers=args.workers, scheduler=args.scheduler, resume=args.resume)
     print("\n".join(optimise.summary_lines(res)))
     print(f"\nResults written to {out}/ (plan.csv, targets.csv, comparison.csv, plan_map.png) in "
           f"{res.seconds:.0f} s")
@@ -439,8 +438,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="children: replicates per plan, the same for every plan (default 8)")
     op.add_argument("--seed", type=int, default=1, help="children: the search's seed (default 1)")
     op.add_argument("--out", help="output folder (default results/<scenario file name>_optimised/)")
-    op.add_argument("--workers", type=int, help="threads in the numba core for the simulated "
-                    "plans (default: all cores; the plan is the same for any number)")
+    _dask_options(op, "children: local Dask worker processes that run the plans (default 1: "
+                      "in this process, numba threads on every core); the front is the same "
+                      "for any number")
+    op.add_argument("--resume", action="store_true",
+                    help="children: continue an interrupted search from the plans it ran")
     op.set_defaults(func=cmd_optimise)
 
     se = sub.add_parser("sensitivity", help="global sensitivity (SALib Sobol' or Morris)")

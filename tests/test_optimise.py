@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sim.core import dtypes as dt
+from sim.core.errors import InputError
 from sim.experiments import closure_milp as cm
 from sim.experiments.closure_problem import ClosureProblem, Quota
 
@@ -337,16 +338,48 @@ def test_children_front_keeps_the_quotas_and_reports_paired_differences(children
     assert drawn == {"plans": len(plans), "reference": "smallest_first"}
 
 
-def test_children_search_is_the_same_on_one_and_two_threads(children_run, optimised, tmp_path):
+def test_children_search_is_the_same_on_two_dask_workers(children_run, optimised, tmp_path):
     from sim.experiments.optimise import optimise
-    from sim.model import engine
 
     res, out, search = children_run
     _, tmp = optimised
-    engine.set_workers(1)
-    try:
-        again = optimise(tmp / "small.yaml", tmp_path / "one", objective="children",
-                         children=search)
-    finally:
-        engine.set_workers(None)
+    again = optimise(tmp / "small.yaml", tmp_path / "two", objective="children",
+                     children=search, workers=2)
     pd.testing.assert_frame_equal(again.front, res.front)
+
+
+def test_an_interrupted_search_resumes_to_the_same_front(children_run, optimised, tmp_path,
+                                                         monkeypatch):
+    from sim.experiments import optimise as op
+    from sim.experiments import optimise_children as oc
+
+    res, out, search = children_run
+    _, tmp = optimised
+    target = tmp_path / "resumed"
+    real = oc.front_table
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(oc, "front_table", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        op.optimise(tmp / "small.yaml", target, objective="children", children=search)
+    cache, meta = op.search_cache(target)
+    assert cache.exists() and meta.exists() and not target.exists()
+    kept = len(pd.read_csv(cache))
+    with pytest.raises(InputError, match="--resume"):  # not started again by mistake
+        op.optimise(tmp / "small.yaml", target, objective="children", children=search)
+    monkeypatch.setattr(oc, "front_table", real)
+    runs = []
+    original = oc.PlanEvaluator.many
+
+    def counting(self, X, *args, **kwargs):
+        runs.append(len(X))
+        return original(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(oc.PlanEvaluator, "many", counting)
+    again = op.optimise(tmp / "small.yaml", target, objective="children", children=search,
+                        resume=True)
+    pd.testing.assert_frame_equal(again.front, res.front)
+    assert kept > 0 and sum(runs) == len(res.front) - 1  # only the fresh front runs again
+    assert not cache.exists() and not meta.exists()  # finished: the kept runs are removed

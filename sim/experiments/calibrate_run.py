@@ -26,7 +26,6 @@ Outputs in DIR:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -44,7 +43,7 @@ from sim.core.errors import InputError
 from sim.experiments import exposure
 from sim.experiments.calibrate import Targets, simulated_means
 from sim.experiments.run import run_scenario
-from sim.experiments.sweep_run import keep_freed_memory
+from sim.experiments.sweep_run import keep_freed_memory, optional_client
 from sim.model import engine
 from sim.model import scenario as sc
 from sim.outputs import store
@@ -132,19 +131,6 @@ def _reload(abc, db: str, targets: Targets, observed: np.ndarray) -> int:
     return history.max_t + 1
 
 
-@contextlib.contextmanager
-def _client(workers: int | None, scheduler: str | None):
-    """(Dask client or None, numba threads per simulation): in this process unless more than
-    one worker or a scheduler is asked for."""
-    if not scheduler and (workers or 1) <= 1:
-        yield None, None
-        return
-    from sim.experiments.sweep_run import dask_client
-
-    with dask_client(workers, scheduler) as (client, threads, _):
-        yield client, threads
-
-
 def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = None,
               scheduler: str | None = None, model=None, progress=None,
               resume: bool = False, pick: str = "mean") -> dict:
@@ -170,7 +156,7 @@ def calibrate(targets: Targets, out: Path, budget: int, workers: int | None = No
     np.random.seed(targets.seed)  # pyabc's transition fits in this process draw from it
     logging.getLogger("ABC").setLevel(logging.WARNING)
     t0 = time.perf_counter()
-    with _client(workers, scheduler) as (client, threads):
+    with optional_client(workers, scheduler) as (client, threads):
         sampler = BatchSampler(targets.seed, client, progress)
         abc = pyabc.ABCSMC(
             models=model or simulator(targets, threads), parameter_priors=_prior(targets),

@@ -29,10 +29,12 @@ import yaml
 
 from sim import __version__
 from sim.core import dtypes as dt
+from sim.core.errors import InputError
 from sim.core.kernels.state import EV_DEFERRED
 from sim.experiments import closure_milp as cm
 from sim.experiments.closure_problem import ClosureProblem, closure_problem
 from sim.experiments.run import check_out
+from sim.experiments.sweep_run import optional_client
 from sim.model import scenario as sc
 from sim.model.build import Model, build_model, with_plan
 from sim.model.engine import trace_replicate
@@ -248,10 +250,39 @@ class ChildrenSearch:
     seed: int = 1  #: pymoo's seed (the replicates' seeds come from the scenario's)
 
 
+def search_cache(out: Path) -> tuple[Path, Path]:
+    """The children search's evaluations (CSV) and what they belong to (JSON), kept beside the
+    results folder until the search has finished."""
+    return (out.parent / f".{out.name}.search.csv", out.parent / f".{out.name}.search.json")
+
+
+def _open_cache(out: Path, key: dict, resume: bool) -> Path:
+    cache, meta = search_cache(out)
+    if resume:
+        if not meta.exists():
+            raise InputError(str(out), "--resume", "no interrupted search for this folder; leave "
+                             "out --resume to start one")
+        if json.loads(meta.read_text()) != key:
+            raise InputError(str(meta), "--resume", "the interrupted search had another "
+                             "scenario or other settings; start a new one (remove this file and "
+                             f"{cache.name}, or give another --out)")
+        return cache
+    if meta.exists() or cache.exists():
+        raise InputError(str(out), "--out", f"an interrupted search is kept beside it ({meta.name}"
+                         "); add --resume to continue it, or remove it to start again")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta.write_text(json.dumps(key))
+    return cache
+
+
 def optimise(path: str | Path, out: str | Path, overrides: dict | None = None,
-             objective: str = "travel", children: ChildrenSearch | None = None) -> Optimised:
+             objective: str = "travel", children: ChildrenSearch | None = None,
+             workers: int | None = None, scheduler: str | None = None,
+             resume: bool = False) -> Optimised:
     """The exact `travel` plan of the scenario at `path` (module docstring), and with objective
-    `children` the front of plans searched by simulation, written to `out`."""
+    `children` the front of plans searched by simulation (on `workers` local Dask processes or
+    the cluster at `scheduler`; `resume` continues an interrupted search from its kept
+    evaluations), written to `out`."""
     import time
 
     from scipy import __version__ as scipy_version
@@ -276,7 +307,15 @@ def optimise(path: str | Path, out: str | Path, overrides: dict | None = None,
     front = None
     evaluations = 0
     if objective == "children":
-        front, evaluations, chosen = _children(model, p, sol, rule_plans, children or ChildrenSearch())
+        settings = children or ChildrenSearch()
+        key = {"scenario": sc.scenario_hash(base), "overrides": overrides, "search": vars(settings),
+               "schoolflow": __version__}
+        cache = _open_cache(out, key, resume)
+        with optional_client(workers, scheduler) as (client, threads):
+            front, evaluations, chosen = _children(
+                model, p, sol, rule_plans, settings,
+                dict(source=(path.resolve(), overrides), client=client, threads=threads,
+                     cache=cache))
         travel_doc, doc = doc, optimised_scenario(path, out, base, chosen, "children")
     with store.atomic_dir(out) as tmp:
         if front is not None:
@@ -312,12 +351,15 @@ def optimise(path: str | Path, out: str | Path, overrides: dict | None = None,
                 "status": sol.status, "base_year": "replicate 0, year 0",
                 "seconds": round(seconds, 1)}
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    if objective == "children":
+        for f in search_cache(out):
+            f.unlink(missing_ok=True)
     return Optimised(p, sol, targets, plan, comp, run, out / "optimised.yaml", seconds, front,
                      evaluations)
 
 
 def _children(model: Model, p: ClosureProblem, sol: cm.Solution,
-              rule_plans: list[SimulatedPlan], settings: ChildrenSearch
+              rule_plans: list[SimulatedPlan], settings: ChildrenSearch, where: dict
               ) -> tuple[pd.DataFrame, int, list[dict]]:
     """The children objective's front (re-evaluated on fresh replicates against the first rule
     plan), the plans simulated, and the chosen plan's actions: the front plan with the fewest
@@ -327,7 +369,7 @@ def _children(model: Model, p: ClosureProblem, sol: cm.Solution,
     targets = [sum(1 for i in q.covered if sol.into[i] >= 0 and sol.year[i] <= q.year)
                for q in p.quotas]
     space = oc.search_space(p, targets)
-    evaluator = oc.PlanEvaluator(model, space, settings.replicates)
+    evaluator = oc.PlanEvaluator(model, space, settings.replicates, **where)
     starts = [oc.genes_of(space, rp.year, rp.into) for rp in rule_plans]
     starts.append(oc.genes_of(space, sol.year, sol.into))
     res = oc.search(evaluator, starts, settings.population, settings.generations, settings.seed)

@@ -19,8 +19,10 @@ by the scenario's seed; numba threads change nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -113,27 +115,91 @@ def genes_of(space: SearchSpace, year: np.ndarray, into: np.ndarray) -> np.ndarr
     return x
 
 
+ROWS = [ind.ROW[name] for name, _ in OBJECTIVES]
+
+
+@functools.lru_cache(maxsize=2)
+def _built(path: str, overrides: str) -> Model:
+    from sim.model import scenario as sc
+    from sim.model.build import build_model
+
+    return build_model(sc.load(path, json.loads(overrides)))
+
+
+def plan_values(path: str, overrides: str, actions: str, start: int, stop: int,
+                threads: int | None = None) -> np.ndarray:
+    """(replicates, objectives) of a plan (JSON actions) on the scenario at `path`, built once
+    per process: what a Dask worker runs."""
+    from sim.experiments.sweep_run import keep_freed_memory
+    from sim.model import engine
+
+    engine.set_workers(threads)
+    keep_freed_memory()
+    model = _built(path, overrides)
+    return run_model(with_plan(model, json.loads(actions)), start, stop).values[:, -1, ROWS, ALL]
+
+
 class PlanEvaluator:
     """Runs plans on the built model (`with_plan`; the scenario's rules stay, acting where a
-    plan leaves a target unmet): each plan on the same replicates."""
+    plan leaves a target unmet), each plan on the same replicates: in this process, or on a
+    Dask client (`client`, with `threads` numba threads per task) that builds the scenario at
+    `source` (path, overrides) once per worker. The mean objectives of every plan run are kept
+    in `cache` (a CSV file, appended after each generation): a search run again with the same
+    settings replays from it (`--resume`)."""
 
-    def __init__(self, model: Model, space: SearchSpace, replicates: int):
+    def __init__(self, model: Model, space: SearchSpace, replicates: int,
+                 source: tuple[str, dict] | None = None, client=None,
+                 threads: int | None = None, cache: Path | None = None):
         self.model, self.space, self.replicates = model, space, replicates
-        self.rows = [ind.ROW[name] for name, _ in OBJECTIVES]
+        self.source = (str(source[0]), json.dumps(source[1], sort_keys=True)) if source else None
+        self.client, self.threads, self.cache = client, threads, cache
         self.evaluations = 0
+        self.known: dict[str, np.ndarray] = {}
+        if cache is not None and cache.exists():
+            table = pd.read_csv(cache, dtype={"genes": str})
+            self.known = {g: row for g, row in zip(table.genes, table[[n for n, _ in OBJECTIVES]]
+                                                   .to_numpy(float), strict=True)}
+        self.replayed = len(self.known)
 
     def values(self, x: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
         """(replicates, objectives): the final year's values of the plan's runs."""
-        return self.model_values(with_plan(self.model, plan_of(self.space, x)), start, stop)
+        return self.many([x], start, stop)[0]
+
+    def many(self, X: list[np.ndarray], start: int = 0, stop: int | None = None
+             ) -> list[np.ndarray]:
+        """values() of several plans, on the Dask client when there is one."""
+        stop = self.replicates if stop is None else stop
+        self.evaluations += len(X)
+        plans = [json.dumps(plan_of(self.space, x)) for x in X]
+        if self.client is None or self.source is None:
+            return [run_model(with_plan(self.model, json.loads(a)), start, stop)
+                    .values[:, -1, ROWS, ALL] for a in plans]
+        futures = self.client.map(plan_values, [self.source[0]] * len(plans),
+                                  [self.source[1]] * len(plans), plans, [start] * len(plans),
+                                  [stop] * len(plans), [self.threads] * len(plans), pure=False)
+        return self.client.gather(futures)
 
     def model_values(self, model: Model, start: int = 0, stop: int | None = None) -> np.ndarray:
         """(replicates, objectives) of a built model's runs (e.g. a rule plan's)."""
         stop = self.replicates if stop is None else stop
         self.evaluations += 1
-        return run_model(model, start, stop).values[:, -1, self.rows, ALL]
+        return run_model(model, start, stop).values[:, -1, ROWS, ALL]
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return np.nanmean(self.values(x), axis=0)
+    def means(self, X: np.ndarray) -> np.ndarray:
+        """(plans, objectives): mean objectives of each plan on replicates 0..replicates-1,
+        from the cache where it has them."""
+        keys = [" ".join(map(str, np.asarray(x).astype(np.int64))) for x in X]
+        todo = [k for k in dict.fromkeys(keys) if k not in self.known]
+        if todo:
+            runs = self.many([np.array(k.split(), np.int64) for k in todo])
+            new = {k: np.nanmean(v, axis=0) for k, v in zip(todo, runs, strict=True)}
+            self.known.update(new)
+            if self.cache is not None:
+                rows = pd.DataFrame([[k, *v] for k, v in new.items()],
+                                    columns=["genes", *[n for n, _ in OBJECTIVES]])
+                rows.to_csv(self.cache, mode="a", header=not self.cache.exists(), index=False,
+                            float_format="%.17g")
+        return np.array([self.known[k] for k in keys])
 
 
 def search(evaluator: PlanEvaluator, starts: list[np.ndarray], pop_size: int, generations: int,
@@ -156,7 +222,7 @@ def search(evaluator: PlanEvaluator, starts: list[np.ndarray], pop_size: int, ge
                              xu=space.n_years, vtype=int)
 
         def _evaluate(self, X, out, *args, **kwargs):
-            out["F"] = np.array([evaluator(x.astype(np.int64)) for x in X])
+            out["F"] = evaluator.means(X)
 
     class Quotas(Repair):
         def _do(self, problem, X, **kwargs):
@@ -185,8 +251,8 @@ def front_table(evaluator: PlanEvaluator, front: np.ndarray, reference: Model,
     start, stop = FRESH_FIRST, FRESH_FIRST + evaluator.replicates
     ref = evaluator.model_values(reference, start, stop)
     rows = []
-    for n, x in enumerate(front):
-        vals = evaluator.values(x, start, stop)
+    for n, (x, vals) in enumerate(zip(front, evaluator.many(list(front), start, stop),
+                                      strict=True)):
         row: dict = {"plan": f"front_{n}", "closures": int((x > 0).sum())}
         for (name, _), mean, (med, lo, hi) in zip(OBJECTIVES, np.nanmean(vals, axis=0),
                                                   paired(vals, ref), strict=True):

@@ -203,6 +203,17 @@ def dask_client(workers: int | None, scheduler: str | None):
             cluster.close()
 
 
+@contextmanager
+def optional_client(workers: int | None, scheduler: str | None):
+    """(Dask client or None, numba threads per task): in this process (None, None) unless more
+    than one worker or a scheduler is asked for (calibration, the optimiser's search)."""
+    if not scheduler and (workers or 1) <= 1:
+        yield None, None
+        return
+    with dask_client(workers, scheduler) as (client, threads, _):
+        yield client, threads
+
+
 def summarize(out: Path) -> pd.DataFrame:
     """Mean and 90% interval per design point, indicator, level and year, with the points'
     parameter values; written to DIR/summary.csv. Reads one design point's chunks at a time."""
