@@ -86,8 +86,8 @@ def test_sweep_over_a_named_action_of_a_county_plan(tmp_path):
     sweep = load_sweep(path)
     assert len(sweep.points) == 4
     s = sc.load(sweep.base, sweep.overrides(3))
-    expand = next(a for a in s.policies.actions if a.kind == "expand")
-    close = next(a for a in s.policies.actions if a.kind == "close" and "S12" in a.close)
+    expand = next(a for a in s.policies.actions if a.key == "expand")
+    close = next(a for a in s.policies.actions if a.key == "close" and "S12" in a.close)
     assert (expand.classes_per_grade, close.year) == (3, 2)
     path.write_text(yaml.safe_dump({"base": str(plan), "replicates": 1, "parameters": {
         "policies.actions[close=S99].year": [1, 2]}}))

@@ -23,7 +23,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
 from sim.core.kernels.state import ACT_CLOSE, ACT_DOWNGRADE, ACT_EXPAND, ACT_OPEN
-from sim.model.scenario_base import LevelName, Strict
+from sim.model.scenario_base import LevelName, Strict, grades_error
 
 #: one row of the kernel arrays: (year, kind, school, receiver, hi, classes, beds, canteen)
 Row = tuple[int, int, int, int, int, int, int, int]
@@ -195,9 +195,9 @@ class DowngradeAction(PlanAction):
 
     @model_validator(mode="after")
     def _grades(self) -> DowngradeAction:
-        g = sorted(self.grades)
-        if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > 8:
-            raise ValueError("grades must be consecutive from 1 (e.g. [1, 2, 3])")
+        problem = grades_error(self.grades, dt.N_GRADES - 1)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def rows(self, i: int, ctx: PlanContext) -> list[Row]:

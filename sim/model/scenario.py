@@ -25,7 +25,14 @@ from pydantic_core import PydanticCustomError
 
 from sim.core.errors import InputError
 from sim.model.actions import KIND_KEYS, Action
-from sim.model.scenario_base import INT32_MAX, WIDE_INTS, LevelName, RankingName, Strict
+from sim.model.scenario_base import (
+    INT32_MAX,
+    WIDE_INTS,
+    LevelName,
+    RankingName,
+    Strict,
+    grades_error,
+)
 
 __all__ = ["INT32_MAX", "WIDE_INTS", "LevelName", "RankingName", "Strict", "Action"]
 
@@ -287,9 +294,9 @@ class Exemptions(Strict):
 
     @model_validator(mode="after")
     def _grades(self) -> Exemptions:
-        g = sorted(self.grades)
-        if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > 6:
-            raise ValueError("grades must be consecutive from 1, at most up to 6 (e.g. [1, 2, 3])")
+        problem = grades_error(self.grades, 6)
+        if problem:
+            raise ValueError(problem)
         return self
 
 

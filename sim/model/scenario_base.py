@@ -29,3 +29,13 @@ class Strict(BaseModel):
                     raise ValueError(f"{name} = {v} is out of range: a whole number here must "
                                      f"lie within +-{INT32_MAX:,}")
         return self
+
+
+def grades_error(grades: list[int], top: int) -> str | None:
+    """Why a list of kept grades is not consecutive from grade 1 up to at most `top` (None if
+    it is): a school kept for the lower grades teaches grades 1 to some grade."""
+    g = sorted(grades)
+    if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > top:
+        return f"grades must be consecutive from 1, at most up to {top} (e.g. [1, 2, 3])"
+    return None
+
