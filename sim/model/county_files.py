@@ -27,9 +27,15 @@ from sim.model.age_structure import grade_weights
 from sim.model.world import COUNTY_SEAT, NODE_KIND_NAMES, World
 
 VILLAGE_COLUMNS = {"village_id": "unique id", "township": "township name",
-                   "x_km": "east coordinate (km)", "y_km": "north coordinate (km)",
                    "population": "registered residents (persons)"}
-VILLAGE_OPTIONAL = {"terrain_factor": "1.0", "kind": "village", "name": "", "local_km": "0.4"}
+#: a village's place: x_km and y_km, or lon and lat (in `county.crs`; sim/model/coordinates.py)
+PLACE_COLUMNS = {"x_km": "east coordinate (km)", "y_km": "north coordinate (km)",
+                 "lon": "longitude (degrees, or x in county.crs)",
+                 "lat": "latitude (degrees, or y in county.crs)"}
+VILLAGE_OPTIONAL = {"terrain_factor": "1.0", "kind": "village", "name": "", "local_km": "0.4",
+                    **{c: "" for c in PLACE_COLUMNS}}
+#: GIS point files a county folder may hold instead of a table's CSV (read with pyogrio)
+GIS_SUFFIXES = (".gpkg", ".shp", ".geojson")
 SCHOOL_COLUMNS = {"school_id": "unique id", "village_id": "village where it stands",
                   "level": "teaching_point | village_primary | central_primary | junior | nine_year",
                   "classes_per_grade": "classes each grade may hold (>= 1)"}
@@ -53,7 +59,34 @@ class Table:
 
     df: pd.DataFrame
     label: str  #: e.g. "county/schools.csv" or "county.xlsx, sheet schools"
+    #: the system its lon / lat are in when a GIS file says so (None: the scenario's county.crs)
+    crs: str | None = None
 
+
+def _gis_points(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """A GIS file of points as text columns with its coordinates as lon / lat: WGS84 degrees
+    when the file names its coordinate system, else the file's own x / y (county.crs says)."""
+    import pyogrio
+
+    label = str(path)
+    try:
+        gdf = pyogrio.read_dataframe(path)
+    except Exception as exc:  # pyogrio raises its own and GDAL's errors
+        raise InputError(label, "(file)", f"cannot be read as a GIS file of points: {exc}") from None
+    geom = gdf.geometry
+    if geom.is_empty.any() or (geom.geom_type != "Point").any():
+        row = int(np.flatnonzero((geom.is_empty | (geom.geom_type != "Point")).to_numpy())[0])
+        raise InputError(label, "geometry", f"row {row + 1}: every feature must be a point (a "
+                         "village or a school); convert polygons to their centroids in QGIS")
+    crs = None
+    if gdf.crs is not None:
+        geom = geom.to_crs("EPSG:4326")
+        crs = "wgs84"
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+    df = df.where(df.notna(), "").astype(str)
+    df["lon"] = [f"{v:.10f}" for v in geom.x]
+    df["lat"] = [f"{v:.10f}" for v in geom.y]
+    return df, crs
 
 def decode(raw: bytes, label: str) -> str:
     """Bytes of a CSV file as text: UTF-8 with or without BOM, else GB18030/GBK."""
@@ -94,6 +127,13 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
     else:
         path = source / f"{name}.csv"
         label = str(path)
+        gis = [source / f"{name}{suffix}" for suffix in GIS_SUFFIXES
+               if (source / f"{name}{suffix}").exists()]
+        if gis and not path.exists():
+            df, crs = _gis_points(gis[0])
+            if "lon" not in optional:  # schools stand at their village (village_id)
+                df = df.drop(columns=["lon", "lat"])
+            return _checked(df, str(gis[0]), required, optional, crs)
         if not path.exists():
             if not needed:
                 return None
@@ -108,6 +148,12 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
                              skipinitialspace=True)
         except Exception as exc:  # pandas raises several parser errors
             raise InputError(label, "(csv)", f"cannot be read as CSV: {exc}") from None
+    return _checked(df, label, required, optional)
+
+
+def _checked(df: pd.DataFrame, label: str, required: dict, optional: dict,
+             crs: str | None = None) -> Table:
+    """A table's text cells stripped, its columns checked, optional ones filled."""
     df.columns = [str(c).strip() for c in df.columns]
     df = df.loc[:, [c for c in df.columns if c and not c.startswith("Unnamed:")]]
     df = df.apply(lambda col: col.str.strip())
@@ -124,7 +170,7 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
     if unknown:
         raise InputError(label, sorted(unknown)[0], "unknown column; allowed: "
                          + ", ".join([*required, *optional]))
-    return Table(df.reset_index(drop=True), label)
+    return Table(df.reset_index(drop=True), label, crs)
 
 
 #: largest value a column may hold (and smallest, for coordinates): beyond these a county is not
@@ -290,8 +336,36 @@ def _births(t: Table | None) -> dict[int, float] | None:
     return {int(y): float(b) for y, b in zip(years, births, strict=True)}
 
 
-def load_county(source: str | Path) -> World:
-    """Load a county from a folder of CSV files or an .xlsx workbook (see module docstring)."""
+def places_km(v: Table, crs: str) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """The villages' x_km, y_km: as given, or projected from lon / lat in `crs` (the table's
+    own when its GIS file names one); and the projection used (None: kilometres given)."""
+    from sim.model import coordinates as co
+
+    some = {c: bool((v.df[c] != "").any()) for c in PLACE_COLUMNS}
+    given_km, given_deg = some["x_km"] or some["y_km"], some["lon"] or some["lat"]
+    if given_km and given_deg:
+        raise InputError(v.label, "lon, lat", "give x_km, y_km or lon, lat, not both")
+    if given_km:
+        x, y = numbers(v, "x_km"), numbers(v, "y_km")
+        co.refuse_degrees_as_km(x, y, v.label)
+        return x, y, None
+    if not given_deg:
+        raise InputError(v.label, "x_km", "every village needs its place: columns x_km and "
+                         "y_km (kilometres east and north), or lon and lat (degrees; county.crs "
+                         "names the system, wgs84 by default)")
+    crs = v.crs or crs
+    lon, lat = numbers(v, "lon"), numbers(v, "lat")
+    if co.is_geographic(crs):
+        co.refuse_not_degrees(lon, lat, v.label, crs)
+    lon, lat = co.to_wgs84(lon, lat, crs)
+    co.refuse_not_degrees(lon, lat, v.label, crs)
+    x, y, proj = co.project(lon, lat)
+    return x, y, proj
+
+
+def load_county(source: str | Path, crs: str = "wgs84") -> World:
+    """Load a county from a folder of CSV files (or GIS point files, for villages and schools)
+    or an .xlsx workbook (see module docstring); `crs`: the system of lon / lat columns."""
     source = Path(source)
     sheets = _frames(source)
     if sheets is None and not source.is_dir():
@@ -306,6 +380,7 @@ def load_county(source: str | Path) -> World:
             raise InputError(table.label, "(rows)", f"no rows; a county needs at least one {what}")
 
     ids = unique_ids(v, "village_id")
+    x_km, y_km, projection = places_km(v, crs)
     index = {vid: i for i, vid in enumerate(ids)}
     towns = v.df["township"]
     township_names = list(dict.fromkeys(towns))
@@ -347,7 +422,7 @@ def load_county(source: str | Path) -> World:
     return World(
         node_name=list(ids), node_kind=kind,
         node_township=towns.map({t: i for i, t in enumerate(township_names)}).to_numpy(dt.INDEX),
-        node_x_km=numbers(v, "x_km"), node_y_km=numbers(v, "y_km"),
+        node_x_km=x_km, node_y_km=y_km, projection=projection,
         node_population=numbers(v, "population", 0.0),
         node_terrain=numbers(v, "terrain_factor", 1.0),
         node_local_km=numbers(v, "local_km", 0.0),

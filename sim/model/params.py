@@ -125,6 +125,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
 #: scenario fields of `behaviour` and `policies` that are not kernel parameters: the module
 #: that reads them (a field may be both, e.g. the boarding minimum grade also plans bus lines)
 READ_ELSEWHERE: dict[str, str] = {
+    "county.crs": "sim/model/county_files.py (lon / lat -> km, sim/model/coordinates.py)",
     "posterior": "sim/model/posterior.py (per-replicate parameter draws; Model.replicate_params)",
     "behaviour.demography.initial_one_parent_away": "sim/model/population.py",
     "behaviour.demography.births_follow_base_cohort": "sim/model/births.py (W.birth_scale)",

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -62,6 +63,11 @@ class County(Strict):
     synthetic: SyntheticCounty | None = Field(None, description="generate a county")
     data: str | None = Field(
         None, description="folder with villages.csv, schools.csv, roads.csv (relative to the file)")
+    crs: str = Field(
+        "wgs84", description="coordinate system of the villages' lon / lat columns: wgs84 (GPS, "
+                             "OpenStreetMap), gcj02 (Amap/Gaode, Tencent), bd09 (Baidu) or "
+                             "EPSG:xxxx (e.g. EPSG:4490 CGCS2000, or a projected system in its "
+                             "own units); x_km / y_km columns need none")
     roll_shortfall: Literal["scale_villages", "from_further"] = Field(
         "scale_villages",
         description="where a school's roll is larger than the children of the villages in its "
@@ -74,6 +80,16 @@ class County(Strict):
         if (self.synthetic is None) == (self.data is None):
             raise ValueError("give exactly one of 'synthetic' or 'data'")
         return self
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, value: str) -> str:
+        from sim.model.coordinates import DEGREE_SYSTEMS, is_known_crs
+
+        if value.lower() not in DEGREE_SYSTEMS and not is_known_crs(value):
+            raise ValueError(f"{value!r} is not a coordinate system: use wgs84, gcj02 (Amap, "
+                             "Tencent), bd09 (Baidu) or an EPSG code such as EPSG:4490")
+        return value
 
 
 # --- behaviour ----------------------------------------------------------------------------

@@ -66,6 +66,9 @@ class World:
     school_teachers: np.ndarray | None = None  # float64: teachers, NaN not given
     births: dict[int, float] | None = None  # simulated year -> births projected (children)
     source: str = "synthetic county"  #: where it came from, for messages
+    #: PROJ string of the projection of node_x_km / node_y_km when the county gave lon / lat
+    #: (sim/model/coordinates.py); None: kilometres given or made
+    projection: str | None = None
     t_walk: np.ndarray | None = None  # (nodes, schools) minutes
     t_bus: np.ndarray | None = None
     t_private: np.ndarray | None = None
