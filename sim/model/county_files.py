@@ -363,9 +363,30 @@ def places_km(v: Table, crs: str) -> tuple[np.ndarray, np.ndarray, str | None]:
     return x, y, proj
 
 
-def load_county(source: str | Path, crs: str = "wgs84") -> World:
+def _mapped_roads(roads: str, v: Table, x_km: np.ndarray, y_km: np.ndarray,
+                  projection: str | None, kind: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Segments from an OpenStreetMap file or straight lines (sim/model/county_roads.py)."""
+    from sim.model import county_roads
+    from sim.model.world import winding_km
+
+    xy = np.column_stack([x_km, y_km])
+    if roads == "straight_line":
+        return county_roads.straight_segments(xy, numbers(v, "terrain_factor", 1.0), kind,
+                                              winding_km)
+    if projection is None:
+        raise InputError(v.label, "lon, lat", "roads from an OpenStreetMap file need the "
+                         "villages' lon and lat (their x_km, y_km have no place on the map)")
+    from pyproj import Transformer
+
+    to_km = Transformer.from_crs("EPSG:4326", projection, always_xy=True)
+    return county_roads.osm_segments(Path(roads), xy, to_km.transform)
+
+
+def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None) -> World:
     """Load a county from a folder of CSV files (or GIS point files, for villages and schools)
-    or an .xlsx workbook (see module docstring); `crs`: the system of lon / lat columns."""
+    or an .xlsx workbook (see module docstring); `crs`: the system of lon / lat columns;
+    `roads`: an OpenStreetMap file or "straight_line" (sim/model/county_roads.py), whose
+    segments a roads table, where there is one, adds to."""
     source = Path(source)
     sheets = _frames(source)
     if sheets is None and not source.is_dir():
@@ -373,7 +394,7 @@ def load_county(source: str | Path, crs: str = "wgs84") -> World:
                          "folder with villages.csv, schools.csv, roads.csv or an .xlsx workbook")
     v = read_table(source, "villages", VILLAGE_COLUMNS, VILLAGE_OPTIONAL, sheets)
     s = read_table(source, "schools", SCHOOL_COLUMNS, SCHOOL_OPTIONAL, sheets)
-    r = read_table(source, "roads", ROAD_COLUMNS, {}, sheets)
+    r = read_table(source, "roads", ROAD_COLUMNS, {}, sheets, needed=roads is None)
     b = read_table(source, "births", BIRTH_COLUMNS, {}, sheets, needed=False)
     for table, what in ((v, "village"), (s, "school")):
         if table.df.empty:
@@ -396,8 +417,20 @@ def load_county(source: str | Path, crs: str = "wgs84") -> World:
                              "the id")
         return raw.map(index).to_numpy(dt.INDEX)
 
-    a, b_ = lookup(r, "from_village"), lookup(r, "to_village")
-    road_km = numbers(r, "length_km", 0.0, strict=True)
+    if r is not None:
+        a, b_ = lookup(r, "from_village"), lookup(r, "to_village")
+        road_km = numbers(r, "length_km", 0.0, strict=True)
+        road_class = codes(r, "road_class", dt.ROAD_CLASS_NAMES)
+    else:
+        a = b_ = np.zeros(0, dt.INDEX)
+        road_km, road_class = np.zeros(0), np.zeros(0, np.int8)
+    if roads is not None:
+        extra = _mapped_roads(roads, v, x_km, y_km, projection, kind)
+        a = np.concatenate([extra[0], a]).astype(dt.INDEX)
+        b_ = np.concatenate([extra[1], b_]).astype(dt.INDEX)
+        road_km = np.concatenate([extra[2], road_km])
+        road_class = np.concatenate([extra[3], road_class]).astype(np.int8)
+    road_label = r.label if r is not None else str(roads)
     n = len(ids)
     graph = coo_matrix((np.ones(len(a)), (a, b_)), shape=(n, n))
     n_comp, label = connected_components(graph, directed=False)
@@ -405,9 +438,9 @@ def load_county(source: str | Path, crs: str = "wgs84") -> World:
         seat = np.flatnonzero(kind == COUNTY_SEAT)
         main = label[seat[0]] if len(seat) else np.bincount(label).argmax()
         cut = int(np.flatnonzero(label != main)[0])
-        raise InputError(r.label, "from_village/to_village",
+        raise InputError(road_label, "from_village/to_village",
                          f"village {ids.iloc[cut]!r} is not reachable by road from the rest of the "
-                         f"county; add a row to {Path(r.label).name} that connects it")
+                         f"county; add a row to roads.csv that connects it")
     sid = unique_ids(s, "school_id")
     level = codes(s, "level", dt.LEVEL_NAMES)
     quality = numbers(s, "quality", 0.0)
@@ -427,8 +460,7 @@ def load_county(source: str | Path, crs: str = "wgs84") -> World:
         node_terrain=numbers(v, "terrain_factor", 1.0),
         node_local_km=numbers(v, "local_km", 0.0),
         township_names=township_names,
-        road_from=a, road_to=b_, road_km=road_km, road_class=codes(r, "road_class",
-                                                                   dt.ROAD_CLASS_NAMES),
+        road_from=a, road_to=b_, road_km=road_km, road_class=road_class,
         school_name=list(sid), school_node=lookup(s, "village_id"), school_level=level,
         school_classes_per_grade=numbers(s, "classes_per_grade", 1.0, whole=True).astype(dt.INDEX),
         school_beds=numbers(s, "boarding_beds", 0.0, whole=True).astype(dt.INDEX),

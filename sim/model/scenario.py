@@ -68,6 +68,11 @@ class County(Strict):
                              "OpenStreetMap), gcj02 (Amap/Gaode, Tencent), bd09 (Baidu) or "
                              "EPSG:xxxx (e.g. EPSG:4490 CGCS2000, or a projected system in its "
                              "own units); x_km / y_km columns need none")
+    roads: str | None = Field(
+        None, description="where the roads come from besides roads.csv: an OpenStreetMap "
+                          "extract (.osm.pbf or .osm, relative to the file), or straight_line "
+                          "(straight lines winding with the terrain; an assumption); omitted = "
+                          "roads.csv only")
     roll_shortfall: Literal["scale_villages", "from_further"] = Field(
         "scale_villages",
         description="where a school's roll is larger than the children of the villages in its "
@@ -558,6 +563,9 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     county = data.get("county")
     if isinstance(county, dict) and isinstance(county.get("data"), str):
         county["data"] = str((path.parent / county["data"]).resolve())
+    if isinstance(county, dict) and isinstance(county.get("roads"), str) \
+            and county["roads"] != "straight_line":
+        county["roads"] = str((path.parent / county["roads"]).resolve())
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):

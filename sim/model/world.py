@@ -186,6 +186,19 @@ def _mst_edges(points: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(tree.row.tolist(), tree.col.tolist(), strict=True))
 
 
+def winding_km(xy: np.ndarray, terrain: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Road length of straight segments (km): the straight line times the mean terrain factor
+    of its ends (a road winds as steeply as the paths it joins), at least 0.3 km. An
+    assumption (docs/parameters.md), used where a county has no roads of its own."""
+    straight = np.linalg.norm(xy[edges[:, 0]] - xy[edges[:, 1]], axis=1)
+    return np.maximum(straight * segment_terrain(terrain, edges), 0.3)
+
+
+def segment_terrain(terrain: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """A segment's terrain factor: the mean of its ends' (>= 1; 1 flat)."""
+    return 0.5 * (terrain[edges[:, 0]] + terrain[edges[:, 1]])
+
+
 def synthetic_county(spec: SyntheticCounty) -> World:
     """A seeded synthetic county: townships with a centre, villages around them, a county seat,
     a road tree per township joined by county roads, and schools of every level.
@@ -247,9 +260,7 @@ def synthetic_county(spec: SyntheticCounty) -> World:
         j = int(np.argmin(d[i]))
         edges.append((hubs[i], hubs[j], dt.COUNTY_ROAD))
     e = np.array(sorted({(min(a, b), max(a, b), c) for a, b, c in edges}), dtype=np.int64)
-    straight = np.linalg.norm(xy[e[:, 0]] - xy[e[:, 1]], axis=1)
-    winding = 0.5 * (terrain[e[:, 0]] + terrain[e[:, 1]])
-    road_km = np.maximum(straight * winding, 0.3)
+    road_km = winding_km(xy, terrain, e)
 
     # schools
     s_name, s_node, s_level, s_classes, s_beds, s_canteen, s_quality = [], [], [], [], [], [], []
@@ -288,7 +299,7 @@ def synthetic_county(spec: SyntheticCounty) -> World:
     # teaching points where grade-1 pupils would otherwise walk over 40 minutes
     n_nodes = len(kind)
     travel = Travel()
-    walk_min = 60.0 * road_km * winding / travel.walk_kmh
+    walk_min = 60.0 * road_km * segment_terrain(terrain, e) / travel.walk_kmh
     graph = coo_matrix((walk_min, (e[:, 0], e[:, 1])), shape=(n_nodes, n_nodes)).tocsr()
     for v in np.argsort(-remoteness):
         grade1 = [s_node[i] for i in range(len(s_node)) if s_level[i] != dt.JUNIOR]
