@@ -82,12 +82,20 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from sim.experiments.check import check
+    from sim.model.build import build_world
     from sim.model.scenario import load
+    from sim.outputs.county_map import county_map
 
     scenario = load(args.scenario)
     _compiled()
     report = check(scenario)
     print("\n".join(report.lines))
+    where = Path(args.map) if args.map else Path("results") / scenario.name / "county_map.png"
+    where.parent.mkdir(parents=True, exist_ok=True)
+    drawn = county_map(build_world(scenario), where, scenario.name)
+    roads = ", ".join(f"{n} {k}" for k, n in drawn["roads"].items())
+    print(f"\nMap of the county as read: {where} ({drawn['villages']} places; roads: {roads}; "
+          f"scale bar {drawn['scale_bar_km']:g} km)")
     if args.schools:
         print(report.schools.to_string(index=False))
     print(f"\n{report.problems} problem(s) to look at" if report.problems
@@ -400,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and what the plan would touch, without running it")
     ck.add_argument("scenario", help="scenario YAML file")
     ck.add_argument("--schools", action="store_true", help="also print every school's row")
+    ck.add_argument("--map", help="where to draw the county as read (PNG; default "
+                    "results/<scenario name>/county_map.png)")
     ck.set_defaults(func=cmd_check)
 
     sw = sub.add_parser("sweep", help="run a sweep of design points x replicates on Dask")
