@@ -217,8 +217,8 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
         ax.set_ylabel("y (km)")
         ax.set_aspect("equal")
         ax.set_title(f"{model.scenario.name}: closures of least pupil-minutes")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
-        fig.savefig(path, dpi=120)
+        fig.legend(loc="outside right upper", fontsize=8)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(fig)
     return drawn
 

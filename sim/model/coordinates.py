@@ -36,25 +36,16 @@ CHINA_LAT = (0.8, 56.0)  #: degrees north
 def to_wgs84(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 longitude and latitude (degrees) of points given in `crs` (wgs84, gcj02, bd09, or
     EPSG:xxxx with x = east / longitude and y = north / latitude)."""
-    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
-    name = crs.lower()
-    if name == "wgs84":
-        return lon, lat
-    if name in ("gcj02", "bd09"):
-        import prcoords
-
-        back = prcoords.gcj_wgs_bored if name == "gcj02" else prcoords.bd_wgs_bored
-        out = [back(prcoords.Coords(la, lo)) for lo, la in zip(lon, lat, strict=True)]
-        return np.array([c.lon for c in out]), np.array([c.lat for c in out])
-    from pyproj import Transformer
-
-    t = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    x, y = t.transform(lon, lat)
-    return np.asarray(x, float), np.asarray(y, float)
+    return _convert(lon, lat, crs, to_wgs=True)
 
 
 def from_wgs84(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
     """The inverse of `to_wgs84`: WGS84 degrees -> `crs` (for writing files in it)."""
+    return _convert(lon, lat, crs, to_wgs=False)
+
+
+def _convert(lon: np.ndarray, lat: np.ndarray, crs: str, to_wgs: bool
+             ) -> tuple[np.ndarray, np.ndarray]:
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     name = crs.lower()
     if name == "wgs84":
@@ -62,13 +53,14 @@ def from_wgs84(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, 
     if name in ("gcj02", "bd09"):
         import prcoords
 
-        fwd = prcoords.wgs_gcj if name == "gcj02" else prcoords.wgs_bd
-        out = [fwd(prcoords.Coords(la, lo)) for lo, la in zip(lon, lat, strict=True)]
+        fn = {("gcj02", True): prcoords.gcj_wgs_bored, ("bd09", True): prcoords.bd_wgs_bored,
+              ("gcj02", False): prcoords.wgs_gcj, ("bd09", False): prcoords.wgs_bd}[name, to_wgs]
+        out = [fn(prcoords.Coords(la, lo)) for lo, la in zip(lon, lat, strict=True)]
         return np.array([c.lon for c in out]), np.array([c.lat for c in out])
     from pyproj import Transformer
 
-    t = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    x, y = t.transform(lon, lat)
+    src, dst = (crs, "EPSG:4326") if to_wgs else ("EPSG:4326", crs)
+    x, y = Transformer.from_crs(src, dst, always_xy=True).transform(lon, lat)
     return np.asarray(x, float), np.asarray(y, float)
 
 

@@ -72,7 +72,7 @@ def county_map(world: World, path: Path, title: str) -> dict:
         where = ("projected from lon / lat (azimuthal equidistant on the county)"
                  if world.projection else "x_km, y_km as given")
         ax.set_title(f"{title}: the county as read ({where})", fontsize=10)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
-        fig.savefig(path, dpi=110)
+        fig.legend(loc="outside right upper", fontsize=8)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
     return drawn
