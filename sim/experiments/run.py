@@ -22,6 +22,7 @@ from sim.model.scenario import Scenario, load
 from sim.outputs import (
     console,
     first_screen,
+    gis_layers,
     metrics,
     per_school,
     plan_report,
@@ -85,6 +86,7 @@ def write_run_folder(run: ScenarioRun, out_dir: Path, threads: int | None = None
         "posterior": None if post is None else {"file": str(post.path), "sha256": post.sha256,
                                                  "particles": len(post.weights)}},
         tables=csvs)
+    gis_layers.write_gis(run.model, Path(out_dir) / "county.gpkg")
     return df, summary
 
 
