@@ -215,3 +215,54 @@ def test_straight_line_roads_connect_every_village(tmp_path):
     straight = np.hypot(world.node_x_km[world.road_from] - world.node_x_km[world.road_to],
                         world.node_y_km[world.road_from] - world.node_y_km[world.road_to])
     assert (world.road_km >= straight - 1e-9).all()  # winding only lengthens
+
+
+def test_a_school_at_its_own_place_gets_its_own_node(tmp_path):
+    from sim.model.scenario import Travel
+    from sim.model.world import compute_travel_times, winding_km
+
+    shutil.copytree(EXAMPLE, tmp_path / "c")
+    v = pd.read_csv(EXAMPLE / "villages.csv").set_index("village_id")
+    s = pd.read_csv(tmp_path / "c" / "schools.csv", dtype=str)
+    s["x_km"], s["y_km"] = "", ""
+    home = s.loc[0, "village_id"]
+    s.loc[0, "x_km"] = str(v.loc[home, "x_km"] + 1.2)  # 1.2 km east of its village
+    s.loc[0, "y_km"] = str(v.loc[home, "y_km"])
+    s.loc[1, "x_km"] = str(v.loc[s.loc[1, "village_id"], "x_km"] + 0.05)  # 50 m: stays
+    s.loc[1, "y_km"] = str(v.loc[s.loc[1, "village_id"], "y_km"])
+    s.to_csv(tmp_path / "c" / "schools.csv", index=False)
+    base = compute_travel_times(load_county(EXAMPLE), Travel())
+    world = compute_travel_times(load_county(tmp_path / "c"), Travel())
+    assert world.n_nodes == base.n_nodes + 1
+    node = world.school_node[0]
+    assert world.node_name[node].endswith("(school)") and world.node_population[node] == 0
+    assert world.school_node[1] == base.school_node[1]
+    leg = winding_km(np.array([[0.0, 0.0], [1.2, 0.0]]),
+                     np.repeat(v.loc[home, "terrain_factor"], 2), np.array([[0, 1]]))[0]
+    h = base.node_name.index(home)
+    assert world.km[h, 0] == pytest.approx(base.km[h, 0] + leg, abs=1e-3)
+    assert (world.t_walk[h, 0] > base.t_walk[h, 0] + 10)  # over a kilometre's walk further
+    s.loc[0, "x_km"] = str(v.loc[home, "x_km"] + 25)
+    s.to_csv(tmp_path / "c" / "schools.csv", index=False)
+    with pytest.raises(InputError, match="25.0 km from the centre of its village"):
+        load_county(tmp_path / "c")
+
+
+def test_a_county_with_a_school_at_its_own_place_runs(tmp_path):
+    from conftest import simulate
+    from sim.model import scenario as sc
+
+    shutil.copytree(EXAMPLE, tmp_path / "c")
+    v = pd.read_csv(EXAMPLE / "villages.csv").set_index("village_id")
+    s = pd.read_csv(tmp_path / "c" / "schools.csv", dtype=str)
+    central = s.index[s.level == "central_primary"][0]
+    s["x_km"] = [str(v.loc[h, "x_km"]) for h in s.village_id]
+    s["y_km"] = [str(v.loc[h, "y_km"]) for h in s.village_id]
+    s.loc[central, "x_km"] = str(float(s.loc[central, "x_km"]) + 0.8)
+    s.to_csv(tmp_path / "c" / "schools.csv", index=False)
+    plan = ROOT / "scenarios" / "counties" / "example_plan.yaml"
+    model, S, H, C, out = simulate(sc.load(plan, {"years": 2, "posterior": None,
+                                                  "county.data": str(tmp_path / "c")}))
+    node = model.world.school_node[central]
+    assert model.world.node_population[node] == 0 and not (H.node == node).any()
+    assert S.enrol[central].sum() > 0  # its pupils still come, from the villages around

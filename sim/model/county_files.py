@@ -43,7 +43,12 @@ LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 GRADE_COLUMNS = [f"pupils_g{g}" for g in range(1, dt.N_GRADES + 1)]
 #: optional school columns; an empty default means "not given"
 SCHOOL_OPTIONAL = {"boarding_beds": "0", "canteen_places": "", "quality": "0.5", "name": "",
-                   "pupils": "", **{c: "" for c in GRADE_COLUMNS}, "boarders": "", "teachers": ""}
+                   "pupils": "", **{c: "" for c in GRADE_COLUMNS}, "boarders": "", "teachers": "",
+                   **{c: "" for c in PLACE_COLUMNS}}
+#: a school given a place this far from its village's centre stands at its own place (km)
+OWN_PLACE_KM = 0.1
+#: ... and one further than this from its village was given the wrong village or place (km)
+FAR_FROM_VILLAGE_KM = 10.0
 ROAD_COLUMNS = {"from_village": "village id", "to_village": "village id",
                 "length_km": "road length (km, > 0)", "road_class": "county | township | village"}
 BIRTH_COLUMNS = {"year": "simulated year (1 = the first year after the base year)",
@@ -131,7 +136,7 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
                if (source / f"{name}{suffix}").exists()]
         if gis and not path.exists():
             df, crs = _gis_points(gis[0])
-            if "lon" not in optional:  # schools stand at their village (village_id)
+            if "lon" not in optional:  # a table without places (roads, births)
                 df = df.drop(columns=["lon", "lat"])
             return _checked(df, str(gis[0]), required, optional, crs)
         if not path.exists():
@@ -452,7 +457,7 @@ def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None
     classes = numbers(s, "classes_per_grade", 1.0, whole=True).astype(dt.INDEX)
     boarders = numbers(s, "boarders", 0.0, whole=True, empty=-1.0).astype(np.int64)
     _plausible_rolls(s, roll, classes, boarders)
-    return World(
+    world = World(
         node_name=list(ids), node_kind=kind,
         node_township=towns.map({t: i for i, t in enumerate(township_names)}).to_numpy(dt.INDEX),
         node_x_km=x_km, node_y_km=y_km, projection=projection,
@@ -472,6 +477,78 @@ def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None
         births=_births(b),
         source=str(source),
     )
+    return at_own_places(world, s, crs)
+
+
+def at_own_places(world: World, s: Table, crs: str) -> World:
+    """Schools whose table gives their own place (x_km, y_km, or lon, lat as the villages do)
+    more than OWN_PLACE_KM from their village's centre: each gets a node of its own (no
+    residents), joined to its village by a village road as long as the straight line winding
+    with the village's terrain (`world.winding_km`). A place further than FAR_FROM_VILLAGE_KM
+    is refused (a wrong village_id or place)."""
+    import dataclasses
+
+    from sim.model import coordinates as co
+    from sim.model.world import VILLAGE, winding_km
+
+    some = {c: bool((s.df[c] != "").any()) for c in PLACE_COLUMNS}
+    if not any(some.values()):
+        return world
+    in_km, in_degrees = some["x_km"] or some["y_km"], some["lon"] or some["lat"]
+    villages_in_km = world.projection is None
+    if (in_km and not villages_in_km) or (in_degrees and villages_in_km):
+        raise InputError(s.label, "x_km, y_km" if in_km else "lon, lat",
+                         "give the schools' places as the villages give theirs (x_km, y_km, or "
+                         "lon, lat), or leave them out (a school then stands at its village)")
+    if world.projection is None:
+        x, y = numbers(s, "x_km", empty=np.nan), numbers(s, "y_km", empty=np.nan)
+    else:
+        from pyproj import Transformer
+
+        lon, lat = numbers(s, "lon", empty=np.nan), numbers(s, "lat", empty=np.nan)
+        given = np.isfinite(lon) & np.isfinite(lat)
+        x, y = np.full(len(lon), np.nan), np.full(len(lon), np.nan)
+        if given.any():
+            wlon, wlat = co.to_wgs84(lon[given], lat[given], s.crs or crs)
+            tx, ty = Transformer.from_crs("EPSG:4326", world.projection,
+                                          always_xy=True).transform(wlon, wlat)
+            x[given], y[given] = tx, ty
+    home = world.school_node
+    dist = np.hypot(x - world.node_x_km[home], y - world.node_y_km[home])
+    far = np.isfinite(dist) & (dist > FAR_FROM_VILLAGE_KM)
+    if far.any():
+        k = int(np.flatnonzero(far)[0])
+        raise InputError(s.label, "village_id", f"row {k + 2}: school {world.school_name[k]!r} "
+                         f"stands {dist[k]:.1f} km from the centre of its village "
+                         f"{world.node_name[home[k]]!r}; check its place or its village_id")
+    own = np.flatnonzero(np.isfinite(dist) & (dist > OWN_PLACE_KM))
+    if len(own) == 0:
+        return world
+    n = world.n_nodes
+    new = np.arange(n, n + len(own))
+    village = home[own]
+    xy = np.column_stack([np.append(world.node_x_km, x[own]), np.append(world.node_y_km, y[own])])
+    terrain = np.append(world.node_terrain, world.node_terrain[village])
+    edges = np.column_stack([village, new])
+    school_node = home.copy()
+    school_node[own] = new
+    return dataclasses.replace(
+        world,
+        node_name=world.node_name + [f"{world.school_name[k]} (school)" for k in own],
+        node_kind=np.append(world.node_kind, np.full(len(own), VILLAGE)).astype(
+            world.node_kind.dtype),
+        node_township=np.append(world.node_township, world.node_township[village]).astype(
+            world.node_township.dtype),
+        node_x_km=xy[:, 0], node_y_km=xy[:, 1],
+        node_population=np.append(world.node_population, np.zeros(len(own))),
+        node_terrain=terrain,
+        node_local_km=np.append(world.node_local_km, np.zeros(len(own))),
+        road_from=np.append(world.road_from, village).astype(world.road_from.dtype),
+        road_to=np.append(world.road_to, new).astype(world.road_to.dtype),
+        road_km=np.append(world.road_km, winding_km(xy, terrain, edges)),
+        road_class=np.append(world.road_class, np.full(len(own), dt.VILLAGE_ROAD)).astype(
+            world.road_class.dtype),
+        school_node=school_node.astype(world.school_node.dtype))
 
 
 def save_county_csv(world: World, folder: str | Path) -> None:
