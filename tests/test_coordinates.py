@@ -250,6 +250,7 @@ def test_a_school_at_its_own_place_gets_its_own_node(tmp_path):
 
 def test_a_county_with_a_school_at_its_own_place_runs(tmp_path):
     from conftest import simulate
+
     from sim.model import scenario as sc
 
     shutil.copytree(EXAMPLE, tmp_path / "c")
