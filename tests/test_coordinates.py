@@ -178,6 +178,12 @@ def test_roads_from_an_openstreetmap_snippet_give_hand_computed_times(tmp_path):
         # osmnx measures ways on a sphere: within 0.6% of the ellipsoid north-south at 25 N
         assert seg[pair][0] == pytest.approx(length, rel=6e-3)
         assert seg[pair][1] == cls
+    # a county whose county roads are tagged tertiary: J-B read as a county road
+    recast = load_county(folder, "wgs84", roads=str(tmp_path / "roads.osm"),
+                         osm_classes={"tertiary": "county"})
+    classes = {(recast.node_name[a], recast.node_name[b]): int(c) for a, b, c in
+               zip(recast.road_from, recast.road_to, recast.road_class, strict=True)}
+    assert classes == {("A", "B"): 0, ("A", "C"): 0, ("B", "C"): 0}
     travel = Travel()
     world = compute_travel_times(world, travel)
     a, c = world.node_name.index("A"), world.node_name.index("C")
@@ -267,3 +273,26 @@ def test_a_county_with_a_school_at_its_own_place_runs(tmp_path):
     node = model.world.school_node[central]
     assert model.world.node_population[node] == 0 and not (H.node == node).any()
     assert S.enrol[central].sum() > 0  # its pupils still come, from the villages around
+
+
+def test_one_geopackage_holds_the_whole_county(tmp_path):
+    import pyogrio
+    from conftest import simulate
+
+    from sim.model import scenario as sc
+
+    twin = write_geopackage_twin(tmp_path / "twin")
+    gpkg = tmp_path / "county.gpkg"
+    for layer in ("villages", "schools"):
+        pyogrio.write_dataframe(pyogrio.read_dataframe(twin / f"{layer}.gpkg"), gpkg,
+                                layer=layer)
+    for layer in ("roads", "births"):
+        pyogrio.write_dataframe(pd.read_csv(twin / f"{layer}.csv", dtype=str), gpkg, layer=layer)
+    plan = ROOT / "scenarios" / "counties" / "example_plan.yaml"
+    over = {"years": 2, "posterior": None}
+    csv_run = simulate(sc.load(plan, over))
+    one = simulate(sc.load(plan, over | {"county.data": str(gpkg)}))
+    np.testing.assert_array_equal(one[4], csv_run[4])
+    pyogrio.write_dataframe(pd.DataFrame({"x": ["1"]}), tmp_path / "empty.gpkg", layer="other")
+    with pytest.raises(InputError, match="missing layer"):
+        load_county(tmp_path / "empty.gpkg")

@@ -188,6 +188,7 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from sim.outputs.county_map import draw_scale_bar
     from sim.outputs.style import figure_style
 
     w = model.world
@@ -213,6 +214,7 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
         drawn["receivers"] = len(used)
         ax.scatter(x[rx], y[rx], marker="s", s=30, color="tab:blue",
                    label=f"receiving school ({len(used)})")
+        draw_scale_bar(ax, x, y)
         ax.set_xlabel("x (km)")
         ax.set_ylabel("y (km)")
         ax.set_aspect("equal")

@@ -95,7 +95,8 @@ def build_world(scenario: Scenario) -> World:
         world = _synthetic(scenario.county.synthetic.model_dump_json(), travel.model_dump_json())
     else:
         world = compute_travel_times(load_county(scenario.county.data, scenario.county.crs,
-                                                 scenario.county.roads), travel)
+                                                 scenario.county.roads,
+                                                 scenario.county.osm_road_class), travel)
     planned = plan.with_planned_schools(world, scenario)
     return world if planned is world else compute_travel_times(planned, travel)
 

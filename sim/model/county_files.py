@@ -68,14 +68,15 @@ class Table:
     crs: str | None = None
 
 
-def _gis_points(path: Path) -> tuple[pd.DataFrame, str | None]:
-    """A GIS file of points as text columns with its coordinates as lon / lat: WGS84 degrees
-    when the file names its coordinate system, else the file's own x / y (county.crs says)."""
+def _gis_points(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """A GIS file (or a layer of it) of points as text columns with its coordinates as lon /
+    lat: WGS84 degrees when the file names its coordinate system, else the file's own x / y
+    (county.crs says)."""
     import pyogrio
 
-    label = str(path)
+    label = str(path) if layer is None else f"{path}, layer {layer}"
     try:
-        gdf = pyogrio.read_dataframe(path)
+        gdf = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises its own and GDAL's errors
         raise InputError(label, "(file)", f"cannot be read as a GIS file of points: {exc}") from None
     geom = gdf.geometry
@@ -105,7 +106,28 @@ def decode(raw: bytes, label: str) -> str:
 
 
 def _frames(source: Path) -> dict[str, pd.DataFrame] | None:
-    """All sheets of a workbook as text tables; None for a folder."""
+    """All sheets of a workbook, or all layers of a GeoPackage (points as lon / lat, their
+    system in `df.attrs["crs"]`), as text tables; None for a folder."""
+    if source.suffix.lower() == ".gpkg":
+        import pyogrio
+
+        if not source.exists():
+            raise InputError(str(source), "(file)", "GeoPackage not found; check county.data")
+        try:
+            names = [str(n) for n, _ in pyogrio.list_layers(source)]
+        except Exception as exc:  # pyogrio raises its own and GDAL's errors
+            raise InputError(str(source), "(gpkg)", f"cannot be read as a GeoPackage: {exc}"
+                             ) from None
+        out = {}
+        for name in names:
+            info = pyogrio.read_info(source, layer=name)
+            if info.get("geometry_type") in (None, "None", "Unknown"):
+                df = pyogrio.read_dataframe(source, layer=name, read_geometry=False)
+                out[name] = pd.DataFrame(df).astype(object)
+            else:
+                out[name], crs = _gis_points(source, layer=name)
+                out[name].attrs["crs"] = crs
+        return out
     if source.suffix.lower() != ".xlsx":
         return None
     if not source.exists():
@@ -122,13 +144,19 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
     """The table `name` of a county (CSV file in a folder, or sheet of a workbook), every cell
     as stripped text ("" for empty), with optional columns filled by their defaults."""
     if sheets is not None:
-        label = f"{source}, sheet {name}"
+        gpkg = source.suffix.lower() == ".gpkg"
+        label = f"{source}, {'layer' if gpkg else 'sheet'} {name}"
         if name not in sheets:
             if not needed:
                 return None
-            raise InputError(str(source), f"sheet {name}", "missing sheet; a county workbook "
-                             "needs sheets villages, schools and roads (see README.md)")
+            what = "layer" if gpkg else "sheet"
+            raise InputError(str(source), f"{what} {name}", f"missing {what}; a county "
+                             f"{'GeoPackage' if gpkg else 'workbook'} needs {what}s villages, "
+                             "schools and roads (see README.md)")
         df = sheets[name].astype(object).where(sheets[name].notna(), "").astype(str)
+        if "lon" in df.columns and "lon" not in optional:  # a table without places
+            df = df.drop(columns=["lon", "lat"])
+        return _checked(df, label, required, optional, sheets[name].attrs.get("crs"))
     else:
         path = source / f"{name}.csv"
         label = str(path)
@@ -369,7 +397,8 @@ def places_km(v: Table, crs: str) -> tuple[np.ndarray, np.ndarray, str | None]:
 
 
 def _mapped_roads(roads: str, v: Table, x_km: np.ndarray, y_km: np.ndarray,
-                  projection: str | None, kind: np.ndarray) -> tuple[np.ndarray, ...]:
+                  projection: str | None, kind: np.ndarray,
+                  osm_classes: dict[str, str] | None) -> tuple[np.ndarray, ...]:
     """Segments from an OpenStreetMap file or straight lines (sim/model/county_roads.py)."""
     from sim.model import county_roads
     from sim.model.world import winding_km
@@ -384,19 +413,23 @@ def _mapped_roads(roads: str, v: Table, x_km: np.ndarray, y_km: np.ndarray,
     from pyproj import Transformer
 
     to_km = Transformer.from_crs("EPSG:4326", projection, always_xy=True)
-    return county_roads.osm_segments(Path(roads), xy, to_km.transform)
+    classes = {tag: dt.ROAD_CLASS_NAMES[c] for tag, c in (osm_classes or {}).items()}
+    return county_roads.osm_segments(Path(roads), xy, to_km.transform, classes)
 
 
-def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None) -> World:
+def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None,
+                osm_classes: dict[str, str] | None = None) -> World:
     """Load a county from a folder of CSV files (or GIS point files, for villages and schools)
     or an .xlsx workbook (see module docstring); `crs`: the system of lon / lat columns;
     `roads`: an OpenStreetMap file or "straight_line" (sim/model/county_roads.py), whose
-    segments a roads table, where there is one, adds to."""
+    segments a roads table, where there is one, adds to; `osm_classes`: OSM highway tags ->
+    county / township / village, over the default mapping."""
     source = Path(source)
     sheets = _frames(source)
     if sheets is None and not source.is_dir():
         raise InputError(str(source), "(folder)", "county folder not found; county.data names a "
-                         "folder with villages.csv, schools.csv, roads.csv or an .xlsx workbook")
+                         "folder with villages.csv, schools.csv, roads.csv, an .xlsx workbook "
+                         "or a .gpkg GeoPackage")
     v = read_table(source, "villages", VILLAGE_COLUMNS, VILLAGE_OPTIONAL, sheets)
     s = read_table(source, "schools", SCHOOL_COLUMNS, SCHOOL_OPTIONAL, sheets)
     r = read_table(source, "roads", ROAD_COLUMNS, {}, sheets, needed=roads is None)
@@ -430,7 +463,7 @@ def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None
         a = b_ = np.zeros(0, dt.INDEX)
         road_km, road_class = np.zeros(0), np.zeros(0, np.int8)
     if roads is not None:
-        extra = _mapped_roads(roads, v, x_km, y_km, projection, kind)
+        extra = _mapped_roads(roads, v, x_km, y_km, projection, kind, osm_classes)
         a = np.concatenate([extra[0], a]).astype(dt.INDEX)
         b_ = np.concatenate([extra[1], b_]).astype(dt.INDEX)
         road_km = np.concatenate([extra[2], road_km])

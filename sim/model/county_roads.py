@@ -34,7 +34,8 @@ from sim.core.errors import InputError
 
 #: nearest villages each village gets a segment to
 NEIGHBOURS = 6
-#: OSM highway tag -> the model's road class (unlisted tags: village roads)
+#: OSM highway tag -> the model's road class (unlisted tags: village roads); a scenario's
+#: `county.osm_road_class` overrides it
 HIGHWAY_CLASS = {
     **{k: dt.COUNTY_ROAD for k in ("motorway", "motorway_link", "trunk", "trunk_link", "primary",
                                    "primary_link", "secondary", "secondary_link")},
@@ -52,9 +53,11 @@ def _first_tag(value) -> str:
     return str(value).split(";")[0]
 
 
-def read_osm(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def read_osm(path: Path, classes: dict[str, int] | None = None) -> tuple[np.ndarray, ...]:
     """(node lon, node lat, edge from, edge to, edge length km, edge class) of an OSM file's
-    ways, the edges' ends as indices into the node arrays; edges of class by `HIGHWAY_CLASS`."""
+    ways, the edges' ends as indices into the node arrays; edges of class by `HIGHWAY_CLASS`,
+    with `classes` (highway tag -> class) overriding it."""
+    mapping = HIGHWAY_CLASS | (classes or {})
     name = path.name.lower()
     if not path.exists():
         raise InputError(str(path), "county.roads", "file not found; give an .osm.pbf or .osm "
@@ -92,16 +95,18 @@ def read_osm(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
                          ) from None
     pos = {int(n): i for i, n in enumerate(ids)}
     keep = np.array([int(a) in pos and int(b) in pos for a, b in zip(u, v, strict=True)], bool)
-    cls = np.array([HIGHWAY_CLASS.get(_first_tag(h), dt.VILLAGE_ROAD) for h in highway], np.int64)
+    cls = np.array([mapping.get(_first_tag(h), dt.VILLAGE_ROAD) for h in highway], np.int64)
     a = np.array([pos[int(x)] for x in u[keep]], np.int64)
     b = np.array([pos[int(x)] for x in v[keep]], np.int64)
     return lon, lat, a, b, length[keep] / 1000.0, cls[keep]
 
 
-def osm_segments(path: Path, village_xy: np.ndarray, project) -> tuple[np.ndarray, ...]:
+def osm_segments(path: Path, village_xy: np.ndarray, project,
+                 classes: dict[str, int] | None = None) -> tuple[np.ndarray, ...]:
     """(from village, to village, km, class) segments of the county from an OSM file (module
-    docstring). `project(lon, lat) -> (x_km, y_km)` is the county's projection."""
-    lon, lat, a, b, km, cls = read_osm(path)
+    docstring). `project(lon, lat) -> (x_km, y_km)` is the county's projection; `classes`
+    overrides `HIGHWAY_CLASS` (scenario `county.osm_road_class`)."""
+    lon, lat, a, b, km, cls = read_osm(path, classes)
     x, y = project(lon, lat)
     xy = np.column_stack([x, y])
     access, node = cKDTree(xy).query(village_xy)

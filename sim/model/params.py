@@ -127,6 +127,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
 READ_ELSEWHERE: dict[str, str] = {
     "county.crs": "sim/model/county_files.py (lon / lat -> km, sim/model/coordinates.py)",
     "county.roads": "sim/model/county_files.py (sim/model/county_roads.py)",
+    "county.osm_road_class": "sim/model/county_roads.py (read_osm)",
     "posterior": "sim/model/posterior.py (per-replicate parameter draws; Model.replicate_params)",
     "behaviour.demography.initial_one_parent_away": "sim/model/population.py",
     "behaviour.demography.births_follow_base_cohort": "sim/model/births.py (W.birth_scale)",

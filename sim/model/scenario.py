@@ -73,6 +73,10 @@ class County(Strict):
                           "extract (.osm.pbf or .osm, relative to the file), or straight_line "
                           "(straight lines winding with the terrain; an assumption); omitted = "
                           "roads.csv only")
+    osm_road_class: dict[str, Literal["county", "township", "village"]] = Field(
+        {}, description="OpenStreetMap highway tags read as another road class than the "
+                        "default (docs/parameters.md), e.g. {tertiary: county} where a "
+                        "county's county roads are tagged tertiary")
     roll_shortfall: Literal["scale_villages", "from_further"] = Field(
         "scale_villages",
         description="where a school's roll is larger than the children of the villages in its "

@@ -28,6 +28,15 @@ def scale_bar_km(width_km: float) -> float:
     return float(max(m * power for m in (1, 2, 5) if m * power <= target))
 
 
+def draw_scale_bar(ax, x: np.ndarray, y: np.ndarray) -> float:
+    """A scale bar (km) below the points' lower-left corner; returns its length."""
+    bar = scale_bar_km(float(np.ptp(x)) or 1.0)
+    x0, y0 = float(np.min(x)), float(np.min(y)) - 0.06 * (float(np.ptp(y)) or 1.0)
+    ax.plot([x0, x0 + bar], [y0, y0], color="k", lw=3)
+    ax.text(x0 + bar / 2, y0, f"{bar:g} km", ha="center", va="bottom", fontsize=9)
+    return bar
+
+
 def county_map(world: World, path: Path, title: str) -> dict:
     """Draw the county to `path` (PNG). Returns what it drew: villages, schools by level,
     road segments by class and the scale bar's length (km)."""
@@ -60,12 +69,7 @@ def county_map(world: World, path: Path, title: str) -> dict:
             nodes = world.school_node[on]
             ax.scatter(x[nodes], y[nodes], marker=marker, s=30, color=colour, zorder=3,
                        label=f"{label} ({len(on)})")
-        width = float(np.ptp(x)) or 1.0
-        bar = scale_bar_km(width)
-        x0, y0 = x.min(), y.min() - 0.06 * (np.ptp(y) or 1.0)
-        ax.plot([x0, x0 + bar], [y0, y0], color="k", lw=3)
-        ax.text(x0 + bar / 2, y0, f"{bar:g} km", ha="center", va="bottom", fontsize=9)
-        drawn["scale_bar_km"] = bar
+        drawn["scale_bar_km"] = draw_scale_bar(ax, x, y)
         ax.set_aspect("equal")
         ax.set_xlabel("x (km east)")
         ax.set_ylabel("y (km north)")

@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 
 from sim.model.posterior import intervals_note  # noqa: E402
 from sim.outputs import first_screen, report_schools, store, style  # noqa: E402
+from sim.outputs.county_map import draw_scale_bar  # noqa: E402
 from sim.outputs.metrics import Run  # noqa: E402
 from sim.outputs.snapshot import Snapshot  # noqa: E402
 from sim.outputs.thresholds import RULE_WORDS  # noqa: E402
@@ -220,6 +221,7 @@ def map_figure(snaps: list[Snapshot]) -> plt.Figure:
             for n in _size_key(top):
                 ax.scatter([], [], s=_size(np.array([n])), color="tab:blue", alpha=0.6,
                            label=f"{n:,} pupils")
+            draw_scale_bar(ax, w.node_x_km, w.node_y_km)
             ax.set_title(f"{sn.scenario}, final year")
             ax.set_aspect("equal")
             ax.set_xlabel("km east")
