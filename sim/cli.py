@@ -84,6 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.experiments.check import check
     from sim.model.build import build_world
     from sim.model.scenario import load
+    from sim.outputs import style
     from sim.outputs.county_map import county_map
 
     scenario = load(args.scenario)
@@ -96,6 +97,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     roads = ", ".join(f"{n} {k}" for k, n in drawn["roads"].items())
     print(f"\nMap of the county as read: {where} ({drawn['villages']} places; roads: {roads}; "
           f"scale bar {drawn['scale_bar_km']:g} km)")
+    warning = style.cjk_warning(drawn["names"])
+    if warning:
+        print(warning)
     if args.schools:
         print(report.schools.to_string(index=False))
     print(f"\n{report.problems} problem(s) to look at" if report.problems

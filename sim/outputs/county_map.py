@@ -48,7 +48,8 @@ def county_map(world: World, path: Path, title: str) -> dict:
     from sim.outputs.style import figure_style
 
     x, y = world.node_x_km, world.node_y_km
-    drawn: dict = {"villages": len(x), "roads": {}, "schools": {}}
+    drawn: dict = {"villages": len(x), "roads": {}, "schools": {},
+                   "names": [*world.township_names, *world.node_name]}
     with figure_style():
         fig, ax = plt.subplots(figsize=(9, 7.5), layout="constrained")
         for cls, (label, colour, width) in ROAD_STYLE.items():

@@ -6,6 +6,7 @@ plans' threshold lines.
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import contextmanager
 
@@ -23,10 +24,39 @@ REFERENCE = {"color": "black", "linestyle": "--", "linewidth": 1.8, "zorder": 10
 PLAN_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
                "tab:pink", "tab:olive", "tab:cyan"]
 
+#: fonts with Chinese characters, in order: Debian's fonts-noto-cjk, then the names Windows,
+#: macOS and other Linux systems use. Figures fall back to the first found glyph by glyph after
+#: DejaVu Sans, so a Chinese school or village name draws as written, not as empty boxes.
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC"]
+
 #: matplotlib settings of every SchoolFlow figure
 RC = {"figure.dpi": 100, "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
       "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 8, "axes.grid": True,
       "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
+
+
+@functools.lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The first of CJK_FONTS that matplotlib finds on this machine (None: none)."""
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in known), None)
+
+
+def has_cjk(text: str) -> bool:
+    """Whether a text holds Chinese (CJK) characters."""
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def cjk_warning(texts) -> str | None:
+    """A warning when some of `texts` are Chinese and no font here draws them (None: fine)."""
+    if cjk_font() is not None or not any(has_cjk(str(t)) for t in texts):
+        return None
+    return ("warning: the county's names are in Chinese but no Chinese font is installed, so "
+            "figures would show them as empty boxes; install one (Debian/Ubuntu: sudo apt "
+            "install fonts-noto-cjk; or any of " + ", ".join(CJK_FONTS[:4]) + ")")
 
 #: (indicator, level) -> [(value, label)]: the plans' thresholds drawn as lines (source:
 #: docs/parameters.md "Plan thresholds used in indicators"); values in the indicator's unit
@@ -42,9 +72,12 @@ THRESHOLD_LINES = {
 
 @contextmanager
 def figure_style():
-    """Use SchoolFlow's matplotlib settings inside the block."""
+    """Use SchoolFlow's matplotlib settings inside the block: RC, and DejaVu Sans followed by
+    the Chinese font found here (`cjk_font`), which matplotlib falls back to glyph by glyph."""
     import matplotlib.pyplot as plt
-    with plt.rc_context(RC):
+    cjk = cjk_font()
+    fonts = {"font.family": ["DejaVu Sans", cjk]} if cjk else {}
+    with plt.rc_context(RC | fonts):
         yield
 
 
