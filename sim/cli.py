@@ -82,7 +82,6 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from sim.experiments.check import check
-    from sim.model.build import build_world
     from sim.model.scenario import load
     from sim.outputs import style
     from sim.outputs.county_map import county_map
@@ -93,7 +92,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print("\n".join(report.lines))
     where = Path(args.map) if args.map else Path("results") / scenario.name / "county_map.png"
     where.parent.mkdir(parents=True, exist_ok=True)
-    drawn = county_map(build_world(scenario), where, scenario.name)
+    drawn = county_map(report.world, where, scenario.name)
     roads = ", ".join(f"{n} {k}" for k, n in drawn["roads"].items())
     print(f"\nMap of the county as read: {where} ({drawn['villages']} places; roads: {roads}; "
           f"scale bar {drawn['scale_bar_km']:g} km)")

@@ -28,6 +28,7 @@ LEVEL_NAMES = {
     "junior": JUNIOR,
     "nine_year": NINE_YEAR,
 }
+LEVEL_OF_CODE = {code: name for name, code in LEVEL_NAMES.items()}  #: level code -> its name
 #: lowest and highest grade taught, by level code
 LEVEL_GRADES = {
     TEACHING_POINT: (1, 3),
@@ -78,6 +79,7 @@ COUNTY_ROAD = 0
 TOWNSHIP_ROAD = 1
 VILLAGE_ROAD = 2
 ROAD_CLASS_NAMES = {"county": COUNTY_ROAD, "township": TOWNSHIP_ROAD, "village": VILLAGE_ROAD}
+ROAD_CLASS_OF_CODE = {code: name for name, code in ROAD_CLASS_NAMES.items()}  #: code -> name
 
 # --- indicator levels ---------------------------------------------------------------------
 LEVEL_PRIMARY = 0

@@ -24,8 +24,7 @@ from sim.core.indicators import ROW
 from sim.core.kernels import state as ev
 from sim.model import build, engine
 from sim.model.scenario import Scenario
-
-LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
+from sim.model.world import World
 
 
 @dataclass
@@ -35,6 +34,7 @@ class CheckReport:
     lines: list[str]
     schools: pd.DataFrame
     problems: int  #: over-full schools, unreachable villages, closures the check would defer
+    world: World  #: the county as read (for `check`'s map)
 
 
 def base_pupils(model: build.Model) -> tuple[np.ndarray, str, float]:
@@ -74,7 +74,7 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
     excess = pupils - seats
     worst = np.argmax(excess, axis=1)
     return pd.DataFrame({
-        "school": w.school_name, "level": [LEVEL_OF_CODE[int(x)] for x in w.school_level],
+        "school": w.school_name, "level": [dt.LEVEL_OF_CODE[int(x)] for x in w.school_level],
         "village": [w.node_name[n] for n in w.school_node],
         "pupils": pupils.sum(axis=1), "seats": seats.sum(axis=1),
         "boarders": np.where(boarders >= 0, boarders, -1), "beds": w.school_beds,
@@ -248,4 +248,4 @@ def check(scenario: Scenario) -> CheckReport:
                  "same kernels: named actions, then the rules; rooms after the year's expansions):")
     lines += plan or ["  no actions or closure rules"]
     problems += sum("DEFERRED" in x for x in plan)
-    return CheckReport(lines, table, problems)
+    return CheckReport(lines, table, problems, model.world)

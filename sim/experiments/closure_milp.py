@@ -56,17 +56,17 @@ class Solution:
 def travel_cost(p: ClosureProblem, year: np.ndarray, into: np.ndarray) -> float:
     """Pupil-minute-years of a plan: each closed candidate's pupils x its one-way minutes to
     its receiver on a school day x the simulated years from its closure year to the horizon."""
-    j_of = {int(s): j for j, s in enumerate(p.receiver)}
-    total = 0.0
-    for i in np.flatnonzero(into >= 0):
-        total += p.pupils[i] * p.minutes[i, j_of[int(into[i])]] * (p.horizon - year[i] + 1)
-    return float(total)
+    return _pupil_minutes(p, into, p.horizon - year + 1)
 
 
 def daily_minutes(p: ClosureProblem, into: np.ndarray) -> float:
     """Pupil-minutes one way on a school day once every closure of the plan has happened."""
+    return _pupil_minutes(p, into, np.ones(len(into)))
+
+
+def _pupil_minutes(p: ClosureProblem, into: np.ndarray, weight: np.ndarray) -> float:
     j_of = {int(s): j for j, s in enumerate(p.receiver)}
-    return float(sum(p.pupils[i] * p.minutes[i, j_of[int(into[i])]]
+    return float(sum(p.pupils[i] * p.minutes[i, j_of[int(into[i])]] * weight[i]
                      for i in np.flatnonzero(into >= 0)))
 
 

@@ -41,7 +41,6 @@ from sim.model.engine import trace_replicate
 from sim.outputs import store
 
 RANKINGS = tuple(dt.RANKING_NAMES)  #: the rule plans compared with the exact one
-LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 BINDING_WORDS = {"exemption": "the travel exemption", "seats": "receivers' seats",
                  "beds": "receivers' beds", "canteen": "receivers' canteen places"}
 
@@ -55,7 +54,6 @@ class SimulatedPlan:
     into: np.ndarray
     others_closed: int  #: closures of schools that are not base-year candidates
     deferred: int  #: schools whose closure was deferred at least once (no room)
-    closed_share: dict[int, float]  #: rule year -> share of each quota's base closed by then
 
 
 def simulate_plan(model: Model, p: ClosureProblem, name: str) -> SimulatedPlan:
@@ -77,12 +75,7 @@ def simulate_plan(model: Model, p: ClosureProblem, name: str) -> SimulatedPlan:
         else:
             others += 1
     deferred = int(((S.events[:, 1:last + 1] & EV_DEFERRED) > 0).any(axis=1).sum())
-    shares = {}
-    for q in p.quotas:
-        if q.share is not None:
-            done = sum(1 for i in q.covered if into[i] >= 0 and year[i] <= q.year)
-            shares[q.year] = done / q.base_count if q.base_count else np.nan
-    return SimulatedPlan(name, year, into, others, deferred, shares)
+    return SimulatedPlan(name, year, into, others, deferred)
 
 
 def plan_actions(p: ClosureProblem, sol: cm.Solution) -> list[dict]:
@@ -138,7 +131,7 @@ def _plan_table(p: ClosureProblem, model: Model, sol: cm.Solution) -> pd.DataFra
     for i, s in enumerate(p.school):
         closed = sol.into[i] >= 0
         rows.append({
-            "school_id": p.names[s], "level": LEVEL_OF_CODE[int(model.W.school_level0[s])],
+            "school_id": p.names[s], "level": dt.LEVEL_OF_CODE[int(model.W.school_level0[s])],
             "pupils": int(p.pupils[i]),
             "action": "close" if closed else ("kept by exemption" if kept[i] else "stays open"),
             "year": int(sol.year[i]) if closed else None,

@@ -27,7 +27,6 @@ from sim.model.scenario_base import LevelName, Strict, grades_error
 
 #: one row of the kernel arrays: (year, kind, school, receiver, hi, classes, beds, canteen)
 Row = tuple[int, int, int, int, int, int, int, int]
-LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 
 
 def _id_list(value: Any) -> Any:
@@ -207,7 +206,7 @@ class DowngradeAction(PlanAction):
             ctx.exists_by(i, "downgrade", s, self.year)
             if ctx.lo[s] != 1 or ctx.hi[s] <= max(self.grades):
                 raise ctx.error(i, "downgrade", f"school {sid!r} is a "
-                                f"{LEVEL_OF_CODE[int(ctx.level[s])]} (grades {ctx.lo[s]}-"
+                                f"{dt.LEVEL_OF_CODE[int(ctx.level[s])]} (grades {ctx.lo[s]}-"
                                 f"{ctx.hi[s]}); a downgrade keeps grades 1-{max(self.grades)} "
                                 "of a school that teaches more, from grade 1")
             ctx.one_kind_a_year(i, "downgrade", s, self.year, "downgraded")

@@ -39,7 +39,6 @@ GIS_SUFFIXES = (".gpkg", ".shp", ".geojson")
 SCHOOL_COLUMNS = {"school_id": "unique id", "village_id": "village where it stands",
                   "level": "teaching_point | village_primary | central_primary | junior | nine_year",
                   "classes_per_grade": "classes each grade may hold (>= 1)"}
-LEVEL_OF_CODE = {code: name for name, code in dt.LEVEL_NAMES.items()}
 GRADE_COLUMNS = [f"pupils_g{g}" for g in range(1, dt.N_GRADES + 1)]
 #: optional school columns; an empty default means "not given"
 SCHOOL_OPTIONAL = {"boarding_beds": "0", "canteen_places": "", "quality": "0.5", "name": "",
@@ -157,30 +156,29 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
         if "lon" in df.columns and "lon" not in optional:  # a table without places
             df = df.drop(columns=["lon", "lat"])
         return _checked(df, label, required, optional, sheets[name].attrs.get("crs"))
-    else:
-        path = source / f"{name}.csv"
-        label = str(path)
-        gis = [source / f"{name}{suffix}" for suffix in GIS_SUFFIXES
-               if (source / f"{name}{suffix}").exists()]
-        if gis and not path.exists():
-            df, crs = _gis_points(gis[0])
-            if "lon" not in optional:  # a table without places (roads, births)
-                df = df.drop(columns=["lon", "lat"])
-            return _checked(df, str(gis[0]), required, optional, crs)
-        if not path.exists():
-            if not needed:
-                return None
-            raise InputError(label, "(file)", "file not found; a county folder needs "
-                             "villages.csv, schools.csv and roads.csv (see README.md)")
-        text = decode(path.read_bytes(), label)
-        if not text.strip():
-            raise InputError(label, "(file)", "the file is empty; it needs a header row with "
-                             "the columns " + ", ".join(required))
-        try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                             skipinitialspace=True)
-        except Exception as exc:  # pandas raises several parser errors
-            raise InputError(label, "(csv)", f"cannot be read as CSV: {exc}") from None
+    path = source / f"{name}.csv"
+    label = str(path)
+    gis = [source / f"{name}{suffix}" for suffix in GIS_SUFFIXES
+           if (source / f"{name}{suffix}").exists()]
+    if gis and not path.exists():
+        df, crs = _gis_points(gis[0])
+        if "lon" not in optional:  # a table without places (roads, births)
+            df = df.drop(columns=["lon", "lat"])
+        return _checked(df, str(gis[0]), required, optional, crs)
+    if not path.exists():
+        if not needed:
+            return None
+        raise InputError(label, "(file)", "file not found; a county folder needs "
+                         "villages.csv, schools.csv and roads.csv (see README.md)")
+    text = decode(path.read_bytes(), label)
+    if not text.strip():
+        raise InputError(label, "(file)", "the file is empty; it needs a header row with "
+                         "the columns " + ", ".join(required))
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
+    except Exception as exc:  # pandas raises several parser errors
+        raise InputError(label, "(csv)", f"cannot be read as CSV: {exc}") from None
     return _checked(df, label, required, optional)
 
 
@@ -311,7 +309,7 @@ def _rolls(t: Table, level: np.ndarray) -> np.ndarray | None:
         if outside:
             raise InputError(t.label, f"pupils_g{outside[0]}",
                              f"row {i + 2}: school {df.school_id.iloc[i]!r} is a "
-                             f"{LEVEL_OF_CODE[int(level[i])]} (grades {lo}-{hi}); leave grade "
+                             f"{dt.LEVEL_OF_CODE[int(level[i])]} (grades {lo}-{hi}); leave grade "
                              f"{outside[0]} empty or correct the level")
         if has_grades[i]:
             if has_total[i] and int(total[i]) != roll[i].sum():
@@ -590,8 +588,7 @@ def save_county_csv(world: World, folder: str | Path) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     kind_name = {v: k for k, v in NODE_KIND_NAMES.items()}
-    level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
-    road_name = {v: k for k, v in dt.ROAD_CLASS_NAMES.items()}
+    level_name, road_name = dt.LEVEL_OF_CODE, dt.ROAD_CLASS_OF_CODE
     pd.DataFrame({
         "village_id": world.node_name,
         "township": [world.township_names[t] for t in world.node_township],

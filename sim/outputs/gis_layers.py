@@ -29,8 +29,6 @@ from sim.model.build import Model
 from sim.model.engine import trace_replicate
 
 BANDS_MIN = (15, 30, 60)  #: isochrone limits (minutes on foot)
-ROAD_NAME = {code: name for name, code in dt.ROAD_CLASS_NAMES.items()}
-LEVEL_NAME = {code: name for name, code in dt.LEVEL_NAMES.items()}
 
 
 def _attended(world, S, H, C) -> pd.DataFrame:
@@ -73,14 +71,14 @@ def layers(model: Model) -> dict[str, pd.DataFrame]:
     node = world.school_node
     schools = pd.DataFrame({
         "school_id": world.school_name,
-        "level": [LEVEL_NAME[int(v)] for v in world.school_level],
+        "level": [dt.LEVEL_OF_CODE[int(v)] for v in world.school_level],
         "open_before": open_before, "open_after": S.open.copy(),
         "closed_year": np.where(S.closed_year > 0, S.closed_year, -1),
         "receiver": [world.school_name[r] if r >= 0 and not S.open[s] else ""
                      for s, r in enumerate(S.receiver)],
         "x_km": x[node], "y_km": y[node]})
     roads = pd.DataFrame({
-        "road_class": [ROAD_NAME[int(c)] for c in world.road_class],
+        "road_class": [dt.ROAD_CLASS_OF_CODE[int(c)] for c in world.road_class],
         "length_km": np.round(world.road_km, 3),
         "x0": x[world.road_from], "y0": y[world.road_from],
         "x1": x[world.road_to], "y1": y[world.road_to]})

@@ -220,7 +220,7 @@ def school_years_table(model: Model, result: RunResult) -> pd.DataFrame:
     big_p95 = np.where(on, biggest, -1).astype(float)
     share_open = on.mean(axis=0)
     known = np.where(on, t.canteen > 0, True).all(axis=0)
-    level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
+    level_name = dt.LEVEL_OF_CODE
     events = result.school_events  # (replicate, school, year)
     rows = []
     for s, name in enumerate(w.school_name):

@@ -46,7 +46,7 @@ def school_table(model: Model, result: RunResult) -> pd.DataFrame:
     empty). One row per school, year and level the school teaches (primary, junior), and `all`
     for a nine-year school."""
     pupils = result.school_pupils  # (replicate, year, school, level)
-    level_name = {v: k for k, v in dt.LEVEL_NAMES.items()}
+    level_name = dt.LEVEL_OF_CODE
     mean = pupils.mean(axis=0)
     q05, q95 = np.quantile(pupils, [0.05, 0.95], axis=0)
     empty = (pupils == 0).mean(axis=0)
