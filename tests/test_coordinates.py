@@ -221,6 +221,13 @@ def test_straight_line_roads_connect_every_village(tmp_path):
     straight = np.hypot(world.node_x_km[world.road_from] - world.node_x_km[world.road_to],
                         world.node_y_km[world.road_from] - world.node_y_km[world.road_to])
     assert (world.road_km >= straight - 1e-9).all()  # winding only lengthens
+    from sim.model import scenario as sc
+    from sim.model.build import build_model
+
+    model = build_model(sc.load(ROOT / "scenarios" / "counties" / "example_no_closure.yaml",
+                                {"county.data": str(tmp_path / "c"), "years": 1,
+                                 "county.roads": "straight_line"}))
+    assert any("straight lines" in note for note in model.notes)  # said before a run
 
 
 def test_a_school_at_its_own_place_gets_its_own_node(tmp_path):
@@ -273,6 +280,16 @@ def test_a_county_with_a_school_at_its_own_place_runs(tmp_path):
     node = model.world.school_node[central]
     assert model.world.node_population[node] == 0 and not (H.node == node).any()
     assert S.enrol[central].sum() > 0  # its pupils still come, from the villages around
+
+    # the numba core and the Mesa reference read the same county: identical agent by agent
+    from sim.model import build
+    from sim.reference import agreement
+
+    built = build.build_model(sc.load(plan, {"years": 2, "posterior": None,
+                                             "county.data": str(tmp_path / "c")}))
+    numba = agreement.numba_states(built, 0)
+    mesa = agreement.mesa_states(built, 0)
+    assert not agreement.state_differences(numba, mesa)
 
 
 def test_one_geopackage_holds_the_whole_county(tmp_path):

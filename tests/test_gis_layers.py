@@ -35,6 +35,7 @@ def test_layers_hold_the_county_and_the_plan(gpkg):
         assert schools.loc[closed, "open_before"] and not schools.loc[closed, "open_after"]
         assert schools.loc[closed, "closed_year"] == 1
         assert schools.loc[closed, "receiver"] == "S25"
+        assert "1: closed" in schools.loc[closed, "events"]
     villages = pyogrio.read_dataframe(path, layer="villages")
     shut = set(schools.index[~schools.open_after.astype(bool)])
     assert not set(villages.school_after) & shut  # nobody attends a closed school

@@ -195,6 +195,12 @@ def test_compare_first_screen_and_thresholds_in_report(write_yaml, small_dict, t
     years = pd.read_csv(tmp_path / "res" / "small" / "school_years.csv")
     receiver = years[(years.school == first.main_destination) & (years.year == first.year)]
     assert f"{receiver.boarders.iloc[0]:.0f} / {receiver.beds.iloc[0]:.0f}" in page
+    # the run's folder holds its layers for GIS, the plan's closures among them
+    import pyogrio
+
+    gis = pyogrio.read_dataframe(tmp_path / "res" / "small" / "county.gpkg", layer="schools")
+    touched = gis.set_index("school_id").loc[first.school, "events"]
+    assert any(word in touched for word in ("closed", "downgraded", "exempted"))
     # a panel with nothing to show is left out, and the report says so
     young = pd.concat([pd.read_parquet(tmp_path / "res" / n / "indicators.parquet")
                        for n in ("small", "reference")]).query("indicator == 'young_boarders'")

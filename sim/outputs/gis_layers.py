@@ -4,8 +4,9 @@ Layers (replicate 0; "before" is the base year, "after" the final simulated year
 
 - `villages` (points): id, township, residents; the school most of its pupils attend, its
   pupils and their mean one-way travel (minutes), before and after;
-- `schools` (points, at their village): id, level, open before / after, the year it closed
-  and the school that received its pupils (the plan's events);
+- `schools` (points, at their place): id, level, open before / after, the year it closed,
+  the school that received its pupils, and the plan's events by year (closed, deferred and why,
+  downgraded, kept by the exemption, expanded, opened, received);
 - `roads` (lines): class and length (km);
 - `isochrones` (polygons): for each school open before / after, the area its 15, 30 and 60
   minutes on foot reach (the convex hull of the school and the villages within that time, at
@@ -25,6 +26,7 @@ import pandas as pd
 
 from sim.core import dtypes as dt
 from sim.core import rules
+from sim.core.kernels.state import EVENT_NAMES
 from sim.model.build import Model
 from sim.model.engine import trace_replicate
 
@@ -47,6 +49,12 @@ def _attended(world, S, H, C) -> pd.DataFrame:
     out["pupils"] = df.groupby("village").size().reindex(out.index).fillna(0).astype(int)
     out["travel_min"] = df.groupby("village").travel.mean().reindex(out.index).round(1)
     return out
+
+
+def plan_events(flags: np.ndarray) -> str:
+    """A school's plan events by year, e.g. "1: closed; 2: received" (EVENT_NAMES)."""
+    return "; ".join(f"{y}: " + ", ".join(n for n, f in EVENT_NAMES.items() if flags[y] & f)
+                     for y in range(len(flags)) if flags[y])
 
 
 def layers(model: Model) -> dict[str, pd.DataFrame]:
@@ -76,6 +84,7 @@ def layers(model: Model) -> dict[str, pd.DataFrame]:
         "closed_year": np.where(S.closed_year > 0, S.closed_year, -1),
         "receiver": [world.school_name[r] if r >= 0 and not S.open[s] else ""
                      for s, r in enumerate(S.receiver)],
+        "events": [plan_events(S.events[s]) for s in range(len(world.school_name))],
         "x_km": x[node], "y_km": y[node]})
     roads = pd.DataFrame({
         "road_class": [dt.ROAD_CLASS_OF_CODE[int(c)] for c in world.road_class],
