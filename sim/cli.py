@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.core import i18n
 from sim.core.errors import InputError
+from sim.core.i18n import _
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130  #: 128 + SIGINT, as shells report an interrupted command
@@ -47,17 +49,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["posterior"] = None
     runs = plan_and_reference(args.scenario, overrides, args.out, not args.no_compare)
     s, out_dir = runs[0]
+    i18n.use(i18n.resolve(args.lang, s.lang))
     _compiled()
-    with tqdm(total=sum(r.replicates for r, _ in runs), unit="replicate", desc="simulating",
+    with tqdm(total=sum(r.replicates for r, _o in runs), unit="replicate", desc=_("simulating"),
               disable=args.quiet, file=sys.stderr) as bar:
         done = run_plan(runs, args.engine, args.workers, progress=bar.update,
                         on_scenario=bar.set_postfix_str, say=bar.write)
     print("\n" + done.first_screen)
     print("\n" + done.plan_blocks[0])
-    print(f"\nYear {s.years} of {s.name}: median [90% interval] over {s.replicates} replicates")
+    print("\n" + _("Year {year} of {name}: median [90% interval] over {n} replicates").format(
+        year=s.years, name=s.name, n=s.replicates))
     print(done.table.to_string(index=False))
-    print("\nBus day simulation: " + "; ".join(done.bus_lines))
-    print(f"\nResults written to {out_dir}/ (bus lines of replicate 0: safety_ledger.csv)")
+    print("\n" + _("Bus day simulation: ") + _("; ").join(done.bus_lines))
+    print("\n" + _("Results written to {folder}/ (bus lines of replicate 0: "
+                   "safety_ledger.csv)").format(folder=out_dir))
     return 0
 
 
@@ -87,22 +92,24 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.outputs.county_map import county_map
 
     scenario = load(args.scenario)
+    i18n.use(i18n.resolve(args.lang, scenario.lang))
     _compiled()
     report = check(scenario)
     print("\n".join(report.lines))
     where = Path(args.map) if args.map else Path("results") / scenario.name / "county_map.png"
     where.parent.mkdir(parents=True, exist_ok=True)
     drawn = county_map(report.world, where, scenario.name)
-    roads = ", ".join(f"{n} {k}" for k, n in drawn["roads"].items())
-    print(f"\nMap of the county as read: {where} ({drawn['villages']} places; roads: {roads}; "
-          f"scale bar {drawn['scale_bar_km']:g} km)")
+    roads = _(", ").join(f"{n} {_(k)}" for k, n in drawn["roads"].items())
+    print("\n" + _("Map of the county as read: {file} ({n} places; roads: {roads}; scale bar "
+                   "{km:g} km)").format(file=where, n=drawn["villages"], roads=roads,
+                                        km=drawn["scale_bar_km"]))
     warning = style.cjk_warning(drawn["names"])
     if warning:
         print(warning)
     if args.schools:
         print(report.schools.to_string(index=False))
-    print(f"\n{report.problems} problem(s) to look at" if report.problems
-          else "\nNo problems found.")
+    print("\n" + (_("{n} problem(s) to look at").format(n=report.problems) if report.problems
+                  else _("No problems found.")))
     return 0
 
 
@@ -182,10 +189,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     total = compare.replicates_to_run(args.sources, args.replicates, Path(args.results))
     if total:
         _compiled()
-    with tqdm(total=total, unit="replicate", desc="simulating", disable=args.quiet,
+    i18n.use(i18n.resolve(args.lang))
+    with tqdm(total=total, unit="replicate", desc=_("simulating"), disable=args.quiet,
               file=sys.stderr) as bar:
         runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
                                  progress=bar.update)
+    i18n.use(i18n.resolve(args.lang, runs[0].scenario.lang))
     final = compare.final_year_table(runs)
     paired = compare.paired_table(runs)
     thresholds = compare.threshold_table(runs)
@@ -196,35 +205,41 @@ def cmd_compare(args: argparse.Namespace) -> int:
     moved = compare.moves(runs)
     for name, block in blocks.items():
         print("\n".join([block, *moved.get(name, [])]) + "\n")
-    print("Thresholds of each scenario (checked in every simulated year; '-': not its threshold)")
-    print(compare.threshold_wide(runs, thresholds).to_string(index=False))
+    print(_("Thresholds of each scenario (checked in every simulated year; '-': not its "
+            "threshold)"))
+    print(console.in_words(compare.threshold_wide(runs, thresholds)).to_string(index=False))
     if len(paired):
         last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")
                       & paired["indicator"].isin(console.HEADLINE)].copy()
         last["median [90% interval]"] = last.apply(
             lambda r: style.interval(r["p50"], r["p05"], r["p95"], r["indicator"], True), axis=1)
-        print(f"\nFinal year, paired difference against {runs[0].scenario.name} (all levels):")
-        print(last[["scenario", "indicator", "median [90% interval]"]].to_string(index=False))
+        print("\n" + _("Final year, paired difference against {name} (all levels):").format(
+            name=runs[0].scenario.name))
+        print(console.in_words(last[["scenario", "indicator", "median [90% interval]"]])
+              .to_string(index=False))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
     snaps = [snapshot.take(r.scenario) for r in runs]
     files = report.write_report(report_path, runs, final, paired, thresholds, snaps, blocks)
-    print(f"\nReport: {report_path} (and {len(files) - 1} PNG / CSV files beside it)")
+    print("\n" + _("Report: {file} (and {n} PNG / CSV files beside it)").format(
+        file=report_path, n=len(files) - 1))
     return 0
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
     from sim.experiments import optimise
+    from sim.model.scenario import load
 
-    _compiled()
     scenario = Path(args.scenario)
+    i18n.use(i18n.resolve(args.lang, load(scenario).lang))
+    _compiled()
     out = Path(args.out) if args.out else Path("results") / f"{scenario.stem}_optimised"
     search = optimise.ChildrenSearch(args.population, args.generations, args.replicates,
                                      args.seed)
     res = optimise.optimise(scenario, out, objective=args.objective, children=search,
                             workers=args.workers, scheduler=args.scheduler, resume=args.resume)
     print("\n".join(optimise.summary_lines(res)))
-    print(f"\nResults written to {out}/ (plan.csv, targets.csv, comparison.csv, plan_map.png) in "
-          f"{res.seconds:.0f} s")
+    print("\n" + _("Results written to {folder}/ (plan.csv, targets.csv, comparison.csv, "
+                   "plan_map.png) in {seconds:.0f} s").format(folder=out, seconds=res.seconds))
     return 0
 
 
@@ -376,6 +391,14 @@ def _dask_options(parser: argparse.ArgumentParser, workers_help: str) -> None:
                                            "tcp://host:8786")
 
 
+def _lang_option(parser: argparse.ArgumentParser) -> None:
+    """--lang en|zh: the language of what the command prints and writes for people."""
+    parser.add_argument("--lang", choices=list(i18n.LANGUAGES),
+                        help="language of the console, the report and the figures: en (English) "
+                             "or zh (Chinese, 中文); default the scenario's `lang:`, else the "
+                             "locale's (LANG=zh_CN.UTF-8), else English")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schoolflow", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -405,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-compare", action="store_true",
                      help="skip the scenario's compare_to reference run")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _lang_option(run)
     run.set_defaults(func=cmd_run)
 
     ck = sub.add_parser("check", help="validate a scenario and its county; profile the county "
@@ -413,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--schools", action="store_true", help="also print every school's row")
     ck.add_argument("--map", help="where to draw the county as read (PNG; default "
                     "results/<scenario name>/county_map.png)")
+    _lang_option(ck)
     ck.set_defaults(func=cmd_check)
 
     sw = sub.add_parser("sweep", help="run a sweep of design points x replicates on Dask")
@@ -434,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where scenarios run now write their results (default results/)")
     cp.add_argument("--workers", type=int, help="threads in the numba core (default: all cores)")
     cp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _lang_option(cp)
     cp.set_defaults(func=cmd_compare)
 
     op = sub.add_parser("optimise", help="which schools the plan should close, when and into "
@@ -456,6 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "for any number")
     op.add_argument("--resume", action="store_true",
                     help="children: continue an interrupted search from the plans it ran")
+    _lang_option(op)
     op.set_defaults(func=cmd_optimise)
 
     se = sub.add_parser("sensitivity", help="global sensitivity (SALib Sobol' or Morris)")
@@ -538,7 +565,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"schoolflow: error: --{flag} must be at least 1 (got {value})", file=sys.stderr)
             return EXIT_BAD_INPUT
     try:
-        return args.func(args)
+        with i18n.language(i18n.current()):  # a command's language ends with the command
+            return args.func(args)
     except InputError as exc:
         print(f"schoolflow: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -20,6 +20,7 @@ import pandas as pd
 
 from sim.core import dtypes as dt
 from sim.core import rules as rule_constants
+from sim.core.i18n import N_, _, term
 from sim.core.indicators import ROW
 from sim.core.kernels import state as ev
 from sim.model import build, engine
@@ -43,11 +44,12 @@ def base_pupils(model: build.Model) -> tuple[np.ndarray, str, float]:
     world = model.world
     if world.school_roll is not None:
         first = next(engine.trace_replicate(model, 0))
-        return world.school_roll.copy(), "the county's rolls", float(
+        return world.school_roll.copy(), _("the county's rolls"), float(
             first.indicators[ROW["pupils_unplaced"], dt.LEVEL_ALL])
     first = next(engine.trace_replicate(model, 0))
     return (first.S.enrol.astype(np.int64).copy(),
-            "no rolls given: the base year of replicate 0, synthesised from village populations",
+            _("no rolls given: the base year of replicate 0, synthesised from village "
+              "populations"),
             float(first.indicators[ROW["pupils_unplaced"], dt.LEVEL_ALL]))
 
 
@@ -143,66 +145,79 @@ def _room(model: build.Model, y: YearPreview, s: int, r: int) -> str:
     moving = int(sum(y.last_enrol_g[s, g] for g in grades))
     free = [rule_constants.grade_seats(g, int(y.classes[r]), p.cap_primary, p.cap_junior)
             - int(y.last_enrol_g[r, g]) for g in grades]
-    tight = [f"grade {g} {f}" for g, f in zip(grades, free, strict=True) if f < y.last_enrol_g[s, g]]
+    tight = [_("grade {g} {free}").format(g=g, free=f)
+             for g, f in zip(grades, free, strict=True) if f < y.last_enrol_g[s, g]]
     canteen = int(y.canteen[r])
-    return (f"{moving} pupils of grades {grades.start}-{grades.stop - 1} move to "
-            f"{w.school_name[r]}: {sum(free)} free seats in those grades"
-            + (f" (short in {', '.join(tight)})" if tight else "")
-            + f"; {int(y.beds[r]) - int(y.beds_used[r])} free beds of {int(y.beds[r])}; "
-            + ("canteen places not given" if canteen < 0 else f"{canteen} canteen places"))
+    return (_("{n} pupils of grades {lo}-{hi} move to {school}: {free} free seats in those "
+              "grades").format(n=moving, lo=grades.start, hi=grades.stop - 1,
+                               school=w.school_name[r], free=sum(free))
+            + (_(" (short in {grades})").format(grades=_(", ").join(tight)) if tight else "")
+            + _("; {free} free beds of {beds}; ").format(
+                free=int(y.beds[r]) - int(y.beds_used[r]), beds=int(y.beds[r]))
+            + (_("canteen places not given") if canteen < 0
+               else _("{n} canteen places").format(n=canteen)))
 
 
-DEFER_WORDS = {ev.EV_DEFER_RECEIVER: "no open school teaching its grades to receive",
-               ev.EV_DEFER_SEATS: "too few free seats", ev.EV_DEFER_CANTEEN:
-               "too few canteen places", ev.EV_DEFER_BEDS: "too few boarding beds"}
+DEFER_WORDS = {ev.EV_DEFER_RECEIVER: N_("no open school teaching its grades to receive"),
+               ev.EV_DEFER_SEATS: N_("too few free seats"), ev.EV_DEFER_CANTEEN:
+               N_("too few canteen places"), ev.EV_DEFER_BEDS: N_("too few boarding beds")}
 
 
-def _plan_lines(model: build.Model) -> list[str]:
+def _plan_lines(model: build.Model) -> tuple[list[str], int]:
     """The plan year by year as replicate 0 carries it out (see `preview`): the actions as
     written, then each school the plan or its rules closed, downgraded, kept by the travel
-    exemption or deferred, with its receiving school's room and why."""
+    exemption or deferred, with its receiving school's room and why; and the number of
+    deferred closures."""
     w, s = model.world, model.scenario
     t_plan = w.t_bus if model.P.bus_on > 0 else w.t_walk
-    lines = []
+    lines, deferred = [], 0
     for y in preview(model):
-        lines.append(f"  year {y.year}:")
+        lines.append(_("  year {year}:").format(year=y.year))
         for i, a in enumerate(s.policies.actions):
             if a.year == y.year:
-                lines.append(f"    action {i}: {a.words()}")
+                lines.append(_("    action {i}: {words}").format(i=i, words=a.words()))
         for r in sorted(s.policies.closures, key=lambda r: r.year):
             if r.year == y.year:
-                what = "all of them" if r.share is None else \
-                    f"up to {r.share:.0%} of the base year's such schools"
-                lines.append(f"    rule: close {', '.join(r.levels)} {r.size_words()} "
-                             f"({r.ranking}), {what}")
+                what = _("all of them") if r.share is None else \
+                    _("up to {share:.0%} of the base year's such schools").format(share=r.share)
+                lines.append(_("    rule: close {levels} {size} ({ranking}), {what}").format(
+                    levels=_(", ").join(term("school_level", x) for x in r.levels),
+                    size=r.size_words(), ranking=r.ranking, what=what))
         for x in np.flatnonzero(y.events):
             e, name = int(y.events[x]), w.school_name[x]
-            who = "action" if e & ev.EV_BY_ACTION else "rule"
+            by_action = bool(e & ev.EV_BY_ACTION)
             rec = int(y.receiver[x])
             if e & ev.EV_CLOSED:
-                lines.append(f"    closed ({who}): {name} into {w.school_name[rec]}; "
-                             + _room(model, y, x, rec))
+                lines.append((_("    closed (action): {school} into {receiver}; ") if by_action
+                              else _("    closed (rule): {school} into {receiver}; ")).format(
+                    school=name, receiver=w.school_name[rec]) + _room(model, y, x, rec))
             elif e & (ev.EV_DOWNGRADED | ev.EV_EXEMPTED):
-                how = "downgraded (action)" if e & ev.EV_DOWNGRADED else \
-                    "kept for the lower grades by the travel exemption (rule)"
+                how = _("downgraded (action)") if e & ev.EV_DOWNGRADED else \
+                    _("kept for the lower grades by the travel exemption (rule)")
                 why = "" if e & ev.EV_DOWNGRADED or rec < 0 else \
-                    f", {t_plan[w.school_node[x], rec]:.0f} min to {w.school_name[rec]} > " \
-                    f"{model.P.exempt_over_min:g} min"
-                lines.append(f"    {how}: {name} keeps grades 1-{int(y.hi[x])}{why}"
-                             + (f"; {_room(model, y, x, rec)}" if rec >= 0 and
-                                y.hi_before[x] > y.hi[x] else ""))
+                    _(", {minutes:.0f} min to {receiver} > {limit:g} min").format(
+                        minutes=t_plan[w.school_node[x], rec], receiver=w.school_name[rec],
+                        limit=model.P.exempt_over_min)
+                lines.append(_("    {how}: {school} keeps grades 1-{top}{why}").format(
+                    how=how, school=name, top=int(y.hi[x]), why=why)
+                    + (f"; {_room(model, y, x, rec)}" if rec >= 0 and
+                       y.hi_before[x] > y.hi[x] else ""))
             if e & ev.EV_DEFERRED:
-                reasons = ", ".join(v for k, v in DEFER_WORDS.items() if e & k)
+                reasons = _(", ").join(_(v) for k, v in DEFER_WORDS.items() if e & k)
                 near = "" if rec < 0 else f"; {_room(model, y, x, rec)}"
-                lines.append(f"    DEFERRED ({who}): {name}: {reasons}{near}")
+                lines.append((_("    DEFERRED (action): {school}: {why}") if by_action else
+                              _("    DEFERRED (rule): {school}: {why}")).format(
+                    school=name, why=reasons) + near)
+                deferred += 1
             if e & ev.EV_EXPANDED:
-                lines.append(f"    expanded: {name} now {int(y.classes[x])} classes per grade, "
-                             f"{int(y.beds[x])} beds, "
-                             + ("canteen places not given" if y.canteen[x] < 0
-                                else f"{int(y.canteen[x])} canteen places"))
+                lines.append(_("    expanded: {school} now {classes} classes per grade, {beds} "
+                               "beds, ").format(school=name, classes=int(y.classes[x]),
+                                                beds=int(y.beds[x]))
+                             + (_("canteen places not given") if y.canteen[x] < 0
+                                else _("{n} canteen places").format(n=int(y.canteen[x]))))
             if e & ev.EV_OPENED:
-                lines.append(f"    opened: {name}")
-    return lines
+                lines.append(_("    opened: {school}").format(school=name))
+    return lines, deferred
 
 
 def check(scenario: Scenario) -> CheckReport:
@@ -213,39 +228,45 @@ def check(scenario: Scenario) -> CheckReport:
     table = school_table(model, pupils)
     existing = table[~table["opens_later"]]
     towns = len(w.township_names)
-    lines = [f"Scenario {scenario.name} ({scenario.file}): county {w.source}",
-             f"  {w.n_nodes} villages and centres in {towns} townships, "
-             f"{int(w.node_population.sum()):,} residents",
-             "  schools by level: " + ", ".join(
-                 f"{lv} {int((existing['level'] == lv).sum())}" for lv in dt.LEVEL_NAMES
-                 if (existing["level"] == lv).any())
-             + (f"; {int(table['opens_later'].sum())} more the plan opens"
+    lines = [_("Scenario {name} ({file}): county {county}").format(
+                 name=scenario.name, file=scenario.file, county=w.source),
+             _("  {n} villages and centres in {towns} townships, {residents:,} residents").format(
+                 n=w.n_nodes, towns=towns, residents=int(w.node_population.sum())),
+             _("  schools by level: ") + _(", ").join(
+                 f"{term('school_level', lv)} {int((existing['level'] == lv).sum())}"
+                 for lv in dt.LEVEL_NAMES if (existing["level"] == lv).any())
+             + (_("; {n} more the plan opens").format(n=int(table["opens_later"].sum()))
                 if table["opens_later"].any() else ""),
-             f"  base-year pupils: {int(existing['pupils'].sum()):,} ({source})",
-             f"  schools under 30 pupils: {int((existing['pupils'] < 30).sum())}; under 100: "
-             f"{int((existing['pupils'] < 100).sum())}"]
+             _("  base-year pupils: {n:,} ({source})").format(n=int(existing["pupils"].sum()),
+                                                               source=source),
+             _("  schools under 30 pupils: {under30}; under 100: {under100}").format(
+                 under30=int((existing["pupils"] < 30).sum()),
+                 under100=int((existing["pupils"] < 100).sum()))]
     problems = 0
     # the base-year problems `run` prints too (sim/model/build.py: over-full grades, schools
     # with pupils and no teachers, boarders over beds, rolls larger than the children in reach,
     # villages far from their population, villages with no school in reach)
     for problem in model.problems:
         problems += 1
-        lines.append(f"  BASE-YEAR PROBLEM: {problem}")
+        lines.append(_("  BASE-YEAR PROBLEM: {problem}").format(problem=problem))
     if unplaced:
-        lines.append(f"  pupils without a place in the base year: {unplaced:.0f} (those villages' "
-                     "pupils, where boarding beds are full and the family cannot rent)")
+        lines.append(_("  pupils without a place in the base year: {n:.0f} (those villages' "
+                       "pupils, where boarding beds are full and the family cannot "
+                       "rent)").format(n=unplaced))
     for note in model.notes:
-        lines.append(f"  note: {note}")
+        lines.append(_("  note: {note}").format(note=note))
     if w.births:
         years = sorted(w.births)
-        lines.append(f"  births projection for years {years[0]}-{years[-1]}: "
-                     + ", ".join(f"{y}: {w.births[y]:.0f}" for y in years[:6])
+        lines.append(_("  births projection for years {first}-{last}: ").format(
+            first=years[0], last=years[-1])
+                     + _(", ").join(f"{y}: {w.births[y]:.0f}" for y in years[:6])
                      + (" ..." if len(years) > 6 else ""))
     else:
-        lines.append("  births: the scenario's fertility parameters (no births table)")
-    plan = _plan_lines(model)
-    lines.append("Plan, year by year, as replicate 0 of `schoolflow run` carries it out (the "
-                 "same kernels: named actions, then the rules; rooms after the year's expansions):")
-    lines += plan or ["  no actions or closure rules"]
-    problems += sum("DEFERRED" in x for x in plan)
+        lines.append(_("  births: the scenario's fertility parameters (no births table)"))
+    plan, deferred = _plan_lines(model)
+    lines.append(_("Plan, year by year, as replicate 0 of `schoolflow run` carries it out (the "
+                   "same kernels: named actions, then the rules; rooms after the year's "
+                   "expansions):"))
+    lines += plan or [_("  no actions or closure rules")]
+    problems += deferred
     return CheckReport(lines, table, problems, model.world)

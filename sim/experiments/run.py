@@ -184,6 +184,6 @@ def _run_into(runs, models, tmp: Path, final: Path, engine_name: Engine, threads
         diff = metrics.paired_difference(df, ref_df)
         with store.atomic_path(runs[0][1] / "paired_difference.csv") as tmp:
             diff.to_csv(tmp, index=False)
-        columns += [(ref.name, ref_summary), ("paired difference", diff)]
+        columns += [(ref.name, ref_summary), (console.PAIRED, diff)]
     return PlanRun(console.run_table(columns, plan.years), bus_lines, blocks, notes, screen,
                    checked)

@@ -22,6 +22,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
+from sim.core.i18n import _, term
 from sim.core.kernels.state import ACT_CLOSE, ACT_DOWNGRADE, ACT_EXPAND, ACT_OPEN
 from sim.model.scenario_base import LevelName, Strict, grades_error
 
@@ -155,7 +156,8 @@ class CloseAction(PlanAction):
         return out
 
     def words(self) -> str:
-        return f"close {', '.join(self.close)} into " + (self.receiver or "the nearest school")
+        return _("close {schools} into {receiver}").format(
+            schools=_(", ").join(self.close), receiver=self.receiver or _("the nearest school"))
 
 
 class ExpandAction(PlanAction):
@@ -176,10 +178,12 @@ class ExpandAction(PlanAction):
                  self.canteen_places)]
 
     def words(self) -> str:
-        adds = [f"+{self.classes_per_grade} classes per grade"] * bool(self.classes_per_grade) \
-            + [f"+{self.boarding_beds} beds"] * bool(self.boarding_beds) \
-            + [f"+{self.canteen_places} canteen places"] * bool(self.canteen_places)
-        return f"expand {self.expand}: {', '.join(adds) or 'nothing added'}"
+        adds = [_("+{n} classes per grade").format(n=self.classes_per_grade)] \
+            * bool(self.classes_per_grade) \
+            + [_("+{n} beds").format(n=self.boarding_beds)] * bool(self.boarding_beds) \
+            + [_("+{n} canteen places").format(n=self.canteen_places)] * bool(self.canteen_places)
+        return _("expand {school}: {adds}").format(
+            school=self.expand, adds=_(", ").join(adds) or _("nothing added"))
 
 
 class DowngradeAction(PlanAction):
@@ -214,7 +218,8 @@ class DowngradeAction(PlanAction):
         return out
 
     def words(self) -> str:
-        return f"downgrade {', '.join(self.downgrade)} to grades 1-{max(self.grades)}"
+        return _("downgrade {schools} to grades 1-{top}").format(
+            schools=_(", ").join(self.downgrade), top=max(self.grades))
 
 
 class NewSchool(Strict):
@@ -244,8 +249,9 @@ class OpenAction(PlanAction):
 
     def words(self) -> str:
         o = self.open
-        return (f"open {o.school_id} ({o.level}, {o.classes_per_grade} classes per grade) at "
-                f"{o.village_id}")
+        return _("open {school} ({level}, {classes} classes per grade) at {village}").format(
+            school=o.school_id, level=term("school_level", o.level), classes=o.classes_per_grade,
+            village=o.village_id)
 
 
 #: the registry of action kinds, by their YAML key

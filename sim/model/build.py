@@ -13,6 +13,7 @@ import numpy as np
 from sim.core import dtypes as dt
 from sim.core import rng, rules
 from sim.core.errors import InputError
+from sim.core.i18n import _, term
 from sim.core.kernels.enrolment import family_cost
 from sim.core.kernels.state import (
     CHILD_FIELDS,
@@ -177,16 +178,18 @@ def base_year_notes(world: World, pop: Population) -> list[str]:
     """What the county's data leave out or the model assumes for them, in words."""
     notes = []
     if pop.unserved:
-        names = ", ".join(f"{v} (grades {_grades(g)})" for v, g in sorted(pop.unserved.items()))
-        notes.append(f"no school in reach of {len(pop.unserved)} village(s), whose children of "
-                     f"those grades start unplaced: {names}")
+        names = _(", ").join(_("{village} (grades {grades})").format(village=v, grades=_grades(g))
+                             for v, g in sorted(pop.unserved.items()))
+        notes.append(_("no school in reach of {n} village(s), whose children of those grades "
+                       "start unplaced: {villages}").format(n=len(pop.unserved), villages=names))
     if pop.roll_fallback:
-        notes.append("no village within reach of " + ", ".join(sorted(set(pop.roll_fallback)))
-                     + ": their roll pupils were placed in the nearest village with households")
+        notes.append(_("no village within reach of {schools}: their roll pupils were placed in "
+                       "the nearest village with households").format(
+            schools=_(", ").join(sorted(set(pop.roll_fallback)))))
     unknown = [world.school_name[s] for s in np.flatnonzero(world.school_canteen < 0)]
     if unknown:
-        notes.append(f"canteen places not given for {len(unknown)} school(s): the receiving "
-                     "capacity check skips canteen places there")
+        notes.append(_("canteen places not given for {n} school(s): the receiving capacity check "
+                       "skips canteen places there").format(n=len(unknown)))
     return notes
 
 
@@ -255,15 +258,18 @@ def reach_notes(world: World, scenario: Scenario) -> tuple[list[str], list[str]]
     notes, problems = [], []
     for level, villages in unreachable(world, scenario).items():
         if villages:
-            problems.append(f"no school teaching {level} in reach of {len(villages)} village(s): "
-                            + ", ".join(villages[:15]) + (" ..." if len(villages) > 15 else ""))
+            problems.append(_("no school teaching {level} in reach of {n} village(s): "
+                              "{villages}").format(
+                level=term("level", level), n=len(villages),
+                villages=_(", ").join(villages[:15]) + (" ..." if len(villages) > 15 else "")))
     for level, villages in unreachable(world, scenario, on_foot=True).items():
         if villages:
-            notes.append(f"on foot (families without a motorbike or car: they board, rent or "
-                         f"stay without a place), no school teaching {level} within "
-                         f"{scenario.policies.max_travel_min:g} minutes: {len(villages)} "
-                         "village(s): " + ", ".join(villages[:15])
-                         + (" ..." if len(villages) > 15 else ""))
+            notes.append(_("on foot (families without a motorbike or car: they board, rent or "
+                           "stay without a place), no school teaching {level} within {minutes:g} "
+                           "minutes: {n} village(s): {villages}").format(
+                level=term("level", level), minutes=scenario.policies.max_travel_min,
+                n=len(villages),
+                villages=_(", ").join(villages[:15]) + (" ..." if len(villages) > 15 else "")))
     return notes, problems
 
 
@@ -280,41 +286,46 @@ def roll_notes(world: World, pop: Population, raised: list[str],
         pupils = world.school_roll.sum(axis=1)
         none = np.flatnonzero((pupils > 0) & (teachers == 0))
         if len(none):
-            problems.append(f"no teachers at {len(none)} school(s) with pupils: " + ", ".join(
-                f"{world.school_name[s]} ({int(pupils[s])} pupils)" for s in none[:12])
-                + "; give their teachers in schools.csv, or leave the column empty if not known")
+            problems.append(_("no teachers at {n} school(s) with pupils: {schools}; give their "
+                              "teachers in schools.csv, or leave the column empty if not "
+                              "known").format(n=len(none), schools=_(", ").join(
+                _("{school} ({n} pupils)").format(school=world.school_name[s], n=int(pupils[s]))
+                for s in none[:12])))
     over = over_seats(world, scenario)
     if over:
-        problems.append(f"more pupils than seats (classes per grade x the class cap) in a grade "
-                        f"at {len(over)} school(s): " + ", ".join(over[:12])
-                        + (" ..." if len(over) > 12 else ""))
+        problems.append(_("more pupils than seats (classes per grade x the class cap) in a grade "
+                          "at {n} school(s): {schools}").format(
+            n=len(over), schools=_(", ").join(over[:12]) + (" ..." if len(over) > 12 else "")))
     if raised:
-        problems.append(f"more base-year boarders than beds at {len(raised)} school(s) "
-                        f"(boarders / beds): {', '.join(raised)}; their beds were raised to the "
-                        "rolls' boarders")
+        problems.append(_("more base-year boarders than beds at {n} school(s) (boarders / "
+                          "beds): {schools}; their beds were raised to the rolls' "
+                          "boarders").format(n=len(raised), schools=_(", ").join(raised)))
     scale = placed.scale[1:]
     if np.any(np.abs(scale - 1) > 0.1):
-        notes.append("the rolls hold from "
-                     f"{100 * (scale.min() - 1):+.0f}% to {100 * (scale.max() - 1):+.0f}% "
-                     "pupils of a grade against the children the villages' populations give; "
-                     "every village's children of a grade were scaled to the rolls")
+        notes.append(_("the rolls hold from {low:+.0f}% to {high:+.0f}% pupils of a grade against "
+                       "the children the villages' populations give; every village's children "
+                       "of a grade were scaled to the rolls").format(
+            low=100 * (scale.min() - 1), high=100 * (scale.max() - 1)))
     if placed.short:
-        how = ("the villages in reach were scaled up to supply them"
+        how = (_("the villages in reach were scaled up to supply them")
                if scenario.county.roll_shortfall == "scale_villages" else
-               f"{placed.beyond_reach} of them live in villages beyond reach (county."
-               "roll_shortfall: from_further)")
-        problems.append(f"rolls larger than the children in reach at {len(placed.short)} school(s) "
-                     "(pupils short): " + ", ".join(f"{k} {v}" for k, v in placed.short.items())
-                     + f"; {how}")
+               _("{n} of them live in villages beyond reach (county.roll_shortfall: "
+                 "from_further)").format(n=placed.beyond_reach))
+        problems.append(_("rolls larger than the children in reach at {n} school(s) (pupils "
+                          "short): {schools}; {how}").format(
+            n=len(placed.short), how=how,
+            schools=_(", ").join(f"{k} {v}" for k, v in placed.short.items())))
     if placed.village_gaps:
-        problems.append(f"{len(placed.village_gaps)} village(s) whose pupils on the rolls differ "
-                     "much from the children their population gives (population -> rolls): "
-                     + ", ".join(f"{v} {a} -> {b}" for v, a, b in placed.village_gaps[:12])
-                     + (" ..." if len(placed.village_gaps) > 12 else ""))
+        problems.append(_("{n} village(s) whose pupils on the rolls differ much from the "
+                          "children their population gives (population -> rolls): "
+                          "{villages}").format(
+            n=len(placed.village_gaps),
+            villages=_(", ").join(f"{v} {a} -> {b}" for v, a, b in placed.village_gaps[:12])
+            + (" ..." if len(placed.village_gaps) > 12 else "")))
     if scenario.behaviour.choice.mode == "catchment":
-        notes.append("choice mode catchment: pupils take the nearest school and the school "
-                     "constants calibrated to the rolls are not used, so the status quo will "
-                     "drift from the rolls (use mode: logit)")
+        notes.append(_("choice mode catchment: pupils take the nearest school and the school "
+                       "constants calibrated to the rolls are not used, so the status quo will "
+                       "drift from the rolls (use mode: logit)"))
     return notes, problems
 
 
@@ -375,10 +386,10 @@ def build_model(scenario: Scenario) -> Model:
     near_notes, near_problems = reach_notes(world, scenario)
     notes, problems = near_notes + notes, near_problems + problems
     if scenario.county.roads == "straight_line":
-        notes.append("roads: straight lines between neighbouring villages, as long as the "
-                     "straight line times the terrain's winding (county.roads: straight_line, an "
-                     "assumption): travel times are rough; give roads.csv or an OpenStreetMap "
-                     "extract where you have them")
+        notes.append(_("roads: straight lines between neighbouring villages, as long as the "
+                       "straight line times the terrain's winding (county.roads: straight_line, "
+                       "an assumption): travel times are rough; give roads.csv or an "
+                       "OpenStreetMap extract where you have them"))
     posterior = (load_posterior(scenario.posterior, scenario) if scenario.posterior else None)
     return Model(scenario, world, pop, W, P, build_rules(scenario), S0, H0, C0, capacity, bus,
                  A, base_year_notes(world, pop) + notes, problems, posterior)

@@ -125,6 +125,7 @@ KERNEL_PARAMETERS: dict[str, From] = {
 #: scenario fields of `behaviour` and `policies` that are not kernel parameters: the module
 #: that reads them (a field may be both, e.g. the boarding minimum grade also plans bus lines)
 READ_ELSEWHERE: dict[str, str] = {
+    "lang": "sim/cli.py (the language of the console and report, sim/core/i18n.py resolve)",
     "county.crs": "sim/model/county_files.py (lon / lat -> km, sim/model/coordinates.py)",
     "county.roads": "sim/model/county_files.py (sim/model/county_roads.py)",
     "county.osm_road_class": "sim/model/county_roads.py (read_osm)",

@@ -26,6 +26,7 @@ import pandas as pd
 
 from sim.core import rng
 from sim.core.errors import InputError
+from sim.core.i18n import _
 from sim.model.params import Params, build_params
 from sim.model.scenario import PathError, Scenario, set_dotted, validate
 
@@ -59,12 +60,13 @@ class Posterior:
 def intervals_note(scenario: Scenario) -> str:
     """What a run's intervals include, in words, for the first screen and the report."""
     if scenario.posterior:
-        return ("Intervals include parameter uncertainty: each replicate draws its dropout, "
-                "achievement and senior-high parameters from the calibrated posterior "
-                f"{Path(scenario.posterior).name} (the same draw in the plan and its reference)")
-    return ("Intervals show chance between replicates only, not parameter uncertainty: "
-            "behavioural parameters fixed at the scenario's values (run with --posterior FILE "
-            "to include it)")
+        return _("Intervals include parameter uncertainty: each replicate draws its dropout, "
+                 "achievement and senior-high parameters from the calibrated posterior {file} "
+                 "(the same draw in the plan and its reference)").format(
+            file=Path(scenario.posterior).name)
+    return _("Intervals show chance between replicates only, not parameter uncertainty: "
+             "behavioural parameters fixed at the scenario's values (run with --posterior FILE "
+             "to include it)")
 
 
 def load_posterior(path: str | Path, scenario: Scenario) -> Posterior:

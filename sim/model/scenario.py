@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from sim.core.errors import InputError
+from sim.core.i18n import _
 from sim.model.actions import KIND_KEYS, Action
 from sim.model.scenario_base import (
     INT32_MAX,
@@ -307,8 +308,8 @@ class ClosureRule(Strict):
 
     def size_words(self) -> str:
         """The size limit as the plan words it: 'of at most 30 pupils' or 'under 30 pupils'."""
-        return (f"of at most {self.at_most} pupils" if self.at_most is not None
-                else f"under {self.below} pupils")
+        return (_("of at most {n} pupils").format(n=self.at_most) if self.at_most is not None
+                else _("under {n} pupils").format(n=self.below))
 
 
 class Exemptions(Strict):
@@ -471,6 +472,10 @@ class Target(Strict):
 class Scenario(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="used for the results folder")
     description: str = ""
+    lang: Literal["en", "zh"] | None = Field(
+        None, description="language of what `run`, `compare`, `check` and `optimise` print and "
+        "the report: en (English) or zh (Chinese); omitted = the locale's, else English; "
+        "`--lang` overrides it")
     extends: str | None = Field(None, description="parent scenario file, relative to this file")
     compare_to: str | None = Field(
         None, description="reference scenario run alongside with common random numbers")

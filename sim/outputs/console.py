@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.core import i18n
+from sim.core.i18n import N_, _
 from sim.outputs import style
 
 HEADLINE = [  # indicators printed in the summary table, in this order
@@ -21,6 +23,10 @@ HEADLINE = [  # indicators printed in the summary table, in this order
 ]
 
 
+#: the label of the paired-difference column of `run_table`
+PAIRED = "paired difference"
+
+
 def _interval(row: pd.Series, signed: bool = False) -> str:
     return style.interval(row["p50"], row["p05"], row["p95"], row["indicator"], signed)
 
@@ -29,11 +35,12 @@ def cache_line(stats: dict) -> str:
     """One line on the bus-network cache: lookups, hit rate, simulations, seconds."""
     n = stats.get("network_lookups", 0)
     if not n:
-        return "no bus networks"
+        return _("no bus networks")
     lines = stats["lines_simulated"] + stats["line_hits"]
-    return (f"{n:.0f} network lookups, {stats['network_hits'] / n:.1%} cache hits, "
-            f"{stats['lines_simulated']:.0f} of {lines:.0f} lines simulated, "
-            f"{stats['seconds']:.2f} s")
+    return _("{n:.0f} network lookups, {hits:.1%} cache hits, {simulated:.0f} of {lines:.0f} "
+             "lines simulated, {seconds:.2f} s").format(
+        n=n, hits=stats["network_hits"] / n, simulated=stats["lines_simulated"], lines=lines,
+        seconds=stats["seconds"])
 
 
 def summary_table(summary: pd.DataFrame, year: int, label: str,
@@ -49,9 +56,26 @@ def run_table(summaries: list[tuple[str, pd.DataFrame]], year: int) -> pd.DataFr
     indicator does not apply read '-'."""
     table = None
     for label, summary in summaries:
-        part = summary_table(summary, year, label, signed=label == "paired difference")
+        part = summary_table(summary, year, label, signed=label == PAIRED)
         table = part if table is None else table.merge(part, on=["indicator", "level"], how="outer")
     order = {name: i for i, name in enumerate(HEADLINE)}
     table = table.sort_values(["indicator", "level"], key=lambda c: c.map(order) if c.name ==
                               "indicator" else c.map({"primary": 0, "junior": 1, "all": 2}))
-    return table.fillna(style.NOT_APPLICABLE)
+    return in_words(table.fillna(style.NOT_APPLICABLE))
+
+
+def in_words(table: pd.DataFrame) -> pd.DataFrame:
+    """A table's `indicator` and `level` columns in the reader's language (English: the
+    registry's names, as the CSV files have them) and its column names translated."""
+    if i18n.current() == "en":
+        return table
+    out = table.copy()
+    for column, kind in (("indicator", "indicator"), ("level", "level")):
+        if column in out:
+            out[column] = out[column].map(lambda x, k=kind: i18n.term(k, x))
+    return out.rename(columns=lambda c: _(c) if c in COLUMN_WORDS else c)
+
+
+#: column names of the printed tables, translated where shown (`in_words`)
+COLUMN_WORDS = {N_("indicator"), N_("level"), N_("paired difference"), N_("scenario"),
+                N_("median [90% interval]"), N_("threshold")}

@@ -9,16 +9,17 @@ from pathlib import Path
 import numpy as np
 
 from sim.core import dtypes as dt
+from sim.core.i18n import N_, _
 from sim.model.world import World
 
-ROAD_STYLE = {dt.COUNTY_ROAD: ("county road", "0.15", 1.6),
-              dt.TOWNSHIP_ROAD: ("township road", "0.4", 1.0),
-              dt.VILLAGE_ROAD: ("village road", "0.65", 0.6)}
-LEVEL_STYLE = {dt.TEACHING_POINT: ("teaching point", "v", "tab:olive"),
-               dt.VILLAGE_PRIMARY: ("village primary", "o", "tab:green"),
-               dt.CENTRAL_PRIMARY: ("central primary", "s", "tab:blue"),
-               dt.JUNIOR: ("junior", "D", "tab:purple"),
-               dt.NINE_YEAR: ("nine-year", "P", "tab:red")}
+ROAD_STYLE = {dt.COUNTY_ROAD: (N_("county road"), "0.15", 1.6),
+              dt.TOWNSHIP_ROAD: (N_("township road"), "0.4", 1.0),
+              dt.VILLAGE_ROAD: (N_("village road"), "0.65", 0.6)}
+LEVEL_STYLE = {dt.TEACHING_POINT: (N_("teaching point"), "v", "tab:olive"),
+               dt.VILLAGE_PRIMARY: (N_("village primary"), "o", "tab:green"),
+               dt.CENTRAL_PRIMARY: (N_("central primary"), "s", "tab:blue"),
+               dt.JUNIOR: (N_("junior"), "D", "tab:purple"),
+               dt.NINE_YEAR: (N_("nine-year"), "P", "tab:red")}
 
 
 def scale_bar_km(width_km: float) -> float:
@@ -33,13 +34,13 @@ def draw_scale_bar(ax, x: np.ndarray, y: np.ndarray) -> float:
     bar = scale_bar_km(float(np.ptp(x)) or 1.0)
     x0, y0 = float(np.min(x)), float(np.min(y)) - 0.06 * (float(np.ptp(y)) or 1.0)
     ax.plot([x0, x0 + bar], [y0, y0], color="k", lw=3)
-    ax.text(x0 + bar / 2, y0, f"{bar:g} km", ha="center", va="bottom", fontsize=9)
+    ax.text(x0 + bar / 2, y0, _("{km:g} km").format(km=bar), ha="center", va="bottom", fontsize=9)
     return bar
 
 
 def county_map(world: World, path: Path, title: str) -> dict:
     """Draw the county to `path` (PNG). Returns what it drew: villages, schools by level,
-    road segments by class and the scale bar's length (km)."""
+    road segments by class (by their English names) and the scale bar's length (km)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,10 +59,11 @@ def county_map(world: World, path: Path, title: str) -> dict:
             for k in on:
                 a, b = world.road_from[k], world.road_to[k]
                 ax.plot([x[a], x[b]], [y[a], y[b]], color=colour, lw=width, zorder=1,
-                        label=f"{label} ({len(on)})" if k == on[0] else None)
+                        label=f"{_(label)} ({len(on)})" if k == on[0] else None)
         pop = np.asarray(world.node_population, float)
         ax.scatter(x, y, s=4 + 40 * pop / max(pop.max(), 1), color="0.8", edgecolor="0.5",
-                   lw=0.3, zorder=2, label=f"village, area by residents ({len(x)})")
+                   lw=0.3, zorder=2,
+                   label=_("village, area by residents ({n})").format(n=len(x)))
         for level, (label, marker, colour) in LEVEL_STYLE.items():
             on = np.flatnonzero(np.asarray(world.school_level) == level)
             if len(on) == 0:
@@ -69,14 +71,15 @@ def county_map(world: World, path: Path, title: str) -> dict:
             drawn["schools"][label] = len(on)
             nodes = world.school_node[on]
             ax.scatter(x[nodes], y[nodes], marker=marker, s=30, color=colour, zorder=3,
-                       label=f"{label} ({len(on)})")
+                       label=f"{_(label)} ({len(on)})")
         drawn["scale_bar_km"] = draw_scale_bar(ax, x, y)
         ax.set_aspect("equal")
-        ax.set_xlabel("x (km east)")
-        ax.set_ylabel("y (km north)")
-        where = ("projected from lon / lat (azimuthal equidistant on the county)"
-                 if world.projection else "x_km, y_km as given")
-        ax.set_title(f"{title}: the county as read ({where})", fontsize=10)
+        ax.set_xlabel(_("x (km east)"))
+        ax.set_ylabel(_("y (km north)"))
+        where = (_("projected from lon / lat (azimuthal equidistant on the county)")
+                 if world.projection else _("x_km, y_km as given"))
+        ax.set_title(_("{name}: the county as read ({where})").format(name=title, where=where),
+                     fontsize=10)
         fig.legend(loc="outside right upper", fontsize=8)
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)

@@ -9,32 +9,38 @@ and the paired difference plan - reference, replicate by replicate with common r
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sim.core.i18n import N_, _
 from sim.model.posterior import intervals_note
 from sim.outputs import metrics, style
 from sim.outputs.metrics import Run
-from sim.outputs.thresholds import RULE_WORDS, value_text
+from sim.outputs.thresholds import RULE_WORDS, status_word, threshold_name, value_text
 
 #: (label, indicator, level): what changes for pupils, in the order a reader asks
 ROWS = [
-    ("Children out of school (aged 6-15: no place or dropped out)", "children_out_of_school", "all"),
-    ("  of whom without a school place", "pupils_unplaced", "all"),
-    ("Share of compulsory-age children out of school", "out_of_school_rate", "all"),
-    ("Years of schooling by 17, girls", "years_of_schooling_by_17_girls", "all"),
-    ("Years of schooling by 17, boys", "years_of_schooling_by_17_boys", "all"),
-    ("Senior-high entry after grade 9", "senior_high_entry_rate", "all"),
-    ("Dropout rate", "dropout_rate", "all"),
-    ("Longest day trips, primary (95th percentile, one way)", "travel_time_p95_min", "primary"),
-    ("Longest day trips, junior (95th percentile, one way)", "travel_time_p95_min", "junior"),
-    ("Grades 1-3 travelling over 30 minutes", "share_lower_primary_over_30min", "primary"),
-    ("Classes over the caps (45 primary / 50 junior)", "share_classes_over_standard", "all"),
-    ("Very large classes (56+ / 61+)", "share_classes_very_large", "all"),
-    ("Young boarders (below grade 4)", "young_boarders", "all"),
-    ("Cost per pupil, government and families (yuan/year)", "cost_per_pupil_yuan", "all"),
-    ("Family spending per pupil (yuan/year)", "family_cost_yuan_per_pupil", "all"),
+    (N_("Children out of school (aged 6-15: no place or dropped out)"), "children_out_of_school", "all"),
+    (N_("of whom without a school place"), "pupils_unplaced", "all"),
+    (N_("Share of compulsory-age children out of school"), "out_of_school_rate", "all"),
+    (N_("Years of schooling by 17, girls"), "years_of_schooling_by_17_girls", "all"),
+    (N_("Years of schooling by 17, boys"), "years_of_schooling_by_17_boys", "all"),
+    (N_("Senior-high entry after grade 9"), "senior_high_entry_rate", "all"),
+    (N_("Dropout rate"), "dropout_rate", "all"),
+    (N_("Longest day trips, primary (95th percentile, one way)"), "travel_time_p95_min",
+     "primary"),
+    (N_("Longest day trips, junior (95th percentile, one way)"), "travel_time_p95_min", "junior"),
+    (N_("Grades 1-3 travelling over 30 minutes"), "share_lower_primary_over_30min",
+     "primary"),
+    (N_("Classes over the caps (45 primary / 50 junior)"), "share_classes_over_standard",
+     "all"),
+    (N_("Very large classes (56+ / 61+)"), "share_classes_very_large", "all"),
+    (N_("Young boarders (below grade 4)"), "young_boarders", "all"),
+    (N_("Cost per pupil, government and families (yuan/year)"), "cost_per_pupil_yuan",
+     "all"),
+    (N_("Family spending per pupil (yuan/year)"), "family_cost_yuan_per_pupil",
+     "all"),
 ]
 
 
@@ -62,7 +68,8 @@ def changes_table(plan: Run, reference: Run | None, year: int,
     rows = []
     for label, ind, level in ROWS:
         p = _pick(ps, ind, level, year)
-        row = {"what": label, "indicator": ind, "level": level, plan.scenario.name: _cell(p, ind),
+        row = {"what": ("  " if ind == "pupils_unplaced" else "") + _(label), "indicator": ind,
+               "level": level, plan.scenario.name: _cell(p, ind),
                "plan_p50": None if p is None else p["p50"]}
         if reference is not None:
             r, d = _pick(rs, ind, level, year), _pick(ds, ind, level, year)
@@ -95,21 +102,28 @@ def headline(plan: Run, reference: Run | None, table: pd.DataFrame, thresholds: 
     mine = thresholds[thresholds["scenario"] == plan.scenario.name]
     applied = mine[mine["status"] != "n/a"]
     missed = int((applied["status"] == "missed").sum())
-    t_part = f"{missed} of {len(applied)} thresholds missed" if len(applied) else "no thresholds"
+    t_part = (_("{missed} of {n} thresholds missed").format(missed=missed, n=len(applied))
+              if len(applied) else _("no thresholds"))
     if reference is None:
-        return f"In year {year}: {t_part}."
+        return _("In year {year}: {thresholds}.").format(year=year, thresholds=t_part)
     by = table.set_index("indicator")
 
     def diff(ind: str) -> str:
         return by.loc[ind, "difference"] if ind in by.index else style.NOT_APPLICABLE
     out = by.loc["children_out_of_school"]
     more = out["difference_p50"]
-    words = ("more" if more > 0 else "fewer") if more else "no more"
     count = style.number(abs(more), "children_out_of_school") if more else ""
-    return (f"In year {year}, {count + ' ' if count else ''}{words} children are out of school "
-            f"than under {reference.scenario.name} ({diff('children_out_of_school')}); "
-            f"grades 1-3 over 30 minutes {diff('share_lower_primary_over_30min')}; "
-            f"cost per pupil {diff('cost_per_pupil_yuan')} yuan; {t_part}.")
+    sentence = (_("In year {year}, {count} more children are out of school than under "
+                  "{reference} ({difference})") if more > 0 else
+                _("In year {year}, {count} fewer children are out of school than under "
+                  "{reference} ({difference})") if more < 0 else
+                _("In year {year}, no more children are out of school than under {reference} "
+                  "({difference})"))
+    return (sentence.format(year=year, count=count, reference=reference.scenario.name,
+                            difference=diff("children_out_of_school"))
+            + _("; grades 1-3 over 30 minutes {travel}; cost per pupil {cost} yuan; "
+                "{thresholds}.").format(travel=diff("share_lower_primary_over_30min"),
+                                        cost=diff("cost_per_pupil_yuan"), thresholds=t_part))
 
 
 def worst_year(most: tuple[int, pd.Series] | None, last: int) -> int | None:
@@ -123,7 +137,7 @@ def worst_year(most: tuple[int, pd.Series] | None, last: int) -> int | None:
 
 
 def worst_label(year: int) -> str:
-    return f"difference, year {year} (worst)"
+    return _("difference, year {year} (worst)").format(year=year)
 
 
 @dataclass
@@ -137,6 +151,8 @@ class Screen:
     remarks: list[str]
     thresholds_title: str
     thresholds: list[tuple[str, str, str]]  #: (status, threshold, value and reason)
+    heading: str = ""  #: the title without the year and replicates
+    status_classes: list[str] = field(default_factory=list)  #: met / missed / na, per threshold
 
 
 def screen(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> Screen:
@@ -146,40 +162,45 @@ def screen(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> Screen
     most = worst_out_of_school(plan, reference) if reference is not None else None
     worst = worst_year(most, year)
     table = changes_table(plan, reference, year, worst)
-    against = f", against {reference.scenario.name}" if reference is not None else ""
-    title = (f"What {plan.scenario.name} does to pupils{against}, year {year} "
-             f"(median [90% interval] over {n} replicates"
-             + ("; difference: plan - reference, replicate by replicate)" if reference is not None
-                else ")"))
+    title = (_("What {plan} does to pupils, against {reference}") if reference is not None
+             else _("What {plan} does to pupils")).format(
+        plan=plan.scenario.name, reference=reference.scenario.name if reference else "")
+    heading = title
+    title += (_(", year {year} (median [90% interval] over {n} replicates; difference: plan - "
+                "reference, replicate by replicate)") if reference is not None else
+              _(", year {year} (median [90% interval] over {n} replicates)")).format(
+        year=year, n=n)
     cols = ["what", plan.scenario.name] + ([reference.scenario.name, "difference"]
                                            if reference is not None else [])
     if worst is not None:
         cols.append("worst_year")
-    shown = table[cols].rename(columns={"what": "", "difference": f"difference, year {year}",
-                                        "worst_year": worst_label(worst or 0)})
+    shown = table[cols].rename(columns={
+        "what": "", "difference": _("difference, year {year}").format(year=year),
+        "worst_year": worst_label(worst or 0)})
     remarks = []
     if most is not None and most[1]["p50"] > 0:
         y, w = most
-        remarks.append(f"Most extra children out of school: year {y}, "
-                       f"{style.interval(w['p50'], w['p05'], w['p95'], 'children_out_of_school', True)}")
+        remarks.append(_("Most extra children out of school: year {year}, {value}").format(
+            year=y, value=style.interval(w["p50"], w["p05"], w["p95"], "children_out_of_school",
+                                         True)))
     base = _pick(metrics.summarise(plan.indicators), "pupils_unplaced", "all", 0)
     if base is not None and base["p50"] > 0:
-        remarks.append(
-            f"Base year, before any plan: {_cell(base, 'pupils_unplaced')} pupils without a "
-            "school place in every scenario: families without a motorbike or car living beyond "
-            "the day-travel limit on foot from a school teaching their grade, where no boarding "
-            "bed is free (`schoolflow check` lists the villages)")
-    rows = []
+        remarks.append(_(
+            "Base year, before any plan: {pupils} pupils without a school place in every "
+            "scenario: families without a motorbike or car living beyond the day-travel limit on "
+            "foot from a school teaching their grade, where no boarding bed is free (`schoolflow "
+            "check` lists the villages)").format(pupils=_cell(base, "pupils_unplaced")))
+    rows, classes = [], []
     for row in thresholds[thresholds["scenario"] == plan.scenario.name].itertuples():
+        classes.append(row.status.replace("/", ""))
         row_ = pd.Series(row._asdict())
-        text = (row.reason or "not applicable") if row.status == "n/a" else value_text(row_)
+        text = (row.reason or _("not applicable")) if row.status == "n/a" else value_text(row_)
         reason = f" - {row.reason}" if row.status == "missed" and row.reason else ""
-        rows.append(({"met": "met", "missed": "MISSED", "n/a": "n/a"}[row.status],
-                     row.threshold, text + reason))
+        rows.append((status_word(row.status), threshold_name(row_), text + reason))
     return Screen(title, headline(plan, reference, table, thresholds, year),
                   f"{intervals_note(plan.scenario)}.", shown, remarks,
-                  f"Thresholds (checked in every simulated year, the worst year shown; "
-                  f"{RULE_WORDS})", rows)
+                  _("Thresholds (checked in every simulated year, the worst year shown; "
+                    "{rule})").format(rule=_(RULE_WORDS)), rows, heading, classes)
 
 
 def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
@@ -199,14 +220,15 @@ def render_html(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> s
     and notes as wrapped paragraphs, the table as a table, the thresholds as a list."""
     sc = screen(plan, reference, thresholds)
     e = html.escape
-    parts = [f"<h2>{e(sc.title.split(', year')[0])}</h2>",
+    parts = [f"<h2>{e(sc.heading)}</h2>",
              f"<p class='headline'>{e(sc.headline)}</p>",
              f"<p class='note'>{e(sc.title)}. {e(sc.note)}</p>",
              sc.table.to_html(index=False, border=0, classes="t screen", escape=True)]
     parts += [f"<p>{e(x)}</p>" for x in sc.remarks]
     if sc.thresholds:
         parts.append(f"<p>{e(sc.thresholds_title)}:</p><ul class='thresholds'>")
-        parts += [f"<li class='{status.lower().replace('/', '')}'><b>{e(status)}</b> "
-                  f"{e(name)}: {e(text)}</li>" for status, name, text in sc.thresholds]
+        parts += [f"<li class='{css}'><b>{e(status)}</b> {e(name)}: {e(text)}</li>"
+                  for (status, name, text), css in zip(sc.thresholds, sc.status_classes,
+                                                       strict=True)]
         parts.append("</ul>")
     return "\n".join(parts)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core import dtypes as dt
-from sim.core import rules
+from sim.core import i18n, rules
+from sim.core.i18n import _
 from sim.core.kernels.state import EV_CLOSED, EV_DOWNGRADED, EV_EXEMPTED, EV_EXPANDED, EV_RECEIVED
 from sim.model.affected import MOVING_EVENTS
 from sim.model.build import Model
@@ -305,21 +306,24 @@ def console_lines(affected: pd.DataFrame, top: int = 8) -> list[str]:
     without a bus line are in the plan-carried-out block)."""
     if affected.empty:
         return []
-    lines = ["Pupils the plan moves (per replicate, median; travel one way, median [90%] of "
-             "day pupils; affected_pupils.csv has every school):"]
+    lines = [_("Pupils the plan moves (per replicate, median; travel one way, median [90%] of "
+               "day pupils; affected_pupils.csv has every school):")]
     show = affected.sort_values(["pupils_per_replicate", "year"], ascending=[False, True],
                                 kind="mergesort").head(top)
     for r in show.itertuples():
         out = r.out_of_school_per_replicate
-        lines.append(
-            f"  year {r.year} {r.school} ({r.event}"
-            + (f" in {r.share_of_replicates:.0%} of replicates" if r.share_of_replicates < 1
-               else "") + f"): {r.pupils_per_replicate:.0f} pupils -> "
-            f"{r.destinations}; travel {_minutes(r.travel_before_p50)} -> "
-            f"{_minutes(r.travel_after_p50)} min [{_minutes(r.travel_after_p05)}, "
-            f"{_minutes(r.travel_after_p95)}]; bus {r.share_bus:.0%}, boarding "
-            f"{r.share_boarding:.0%}" + (f"; OUT OF SCHOOL {out:.2g} per replicate" if out > 0
-                                         else ""))
+        event = i18n.term("event", r.event)
+        if r.share_of_replicates < 1:
+            event = _("{event} in {share:.0%} of replicates").format(
+                event=event, share=r.share_of_replicates)
+        lines.append(_(
+            "  year {year} {school} ({event}): {pupils:.0f} pupils -> {where}; travel {before} -> "
+            "{after} min [{p05}, {p95}]; bus {bus:.0%}, boarding {boarding:.0%}").format(
+            year=r.year, school=r.school, event=event, pupils=r.pupils_per_replicate,
+            where=r.destinations, before=_minutes(r.travel_before_p50),
+            after=_minutes(r.travel_after_p50), p05=_minutes(r.travel_after_p05),
+            p95=_minutes(r.travel_after_p95), bus=r.share_bus, boarding=r.share_boarding)
+            + (_("; OUT OF SCHOOL {n:.2g} per replicate").format(n=out) if out > 0 else ""))
     if len(affected) > top:
-        lines.append(f"  ... and {len(affected) - top} more schools")
+        lines.append(_("  ... and {n} more schools").format(n=len(affected) - top))
     return lines

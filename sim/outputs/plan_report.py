@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core import dtypes as dt
+from sim.core import i18n
+from sim.core.i18n import N_, _
 from sim.core.kernels import state as ev
 from sim.model.build import Model
 from sim.model.engine import RunResult
@@ -20,12 +22,14 @@ from sim.outputs.thresholds import is_met
 
 #: why a closure was deferred, in words
 DEFER_REASONS = {
-    "deferred_no_receiver": "no open school teaching its grades to receive its pupils",
-    "deferred_seats": "too few free seats at the receiving school",
-    "deferred_canteen": "too few canteen places at the receiving school",
-    "deferred_beds": "too few boarding beds at the receiving school",
+    "deferred_no_receiver": N_("no open school teaching its grades to receive its pupils"),
+    "deferred_seats": N_("too few free seats at the receiving school"),
+    "deferred_canteen": N_("too few canteen places at the receiving school"),
+    "deferred_beds": N_("too few boarding beds at the receiving school"),
 }
 _SHOWN = [k for k in ev.EVENT_NAMES if k != "by_action"]
+#: width of the block's tags ("NOT DONE:") by language, so that the texts line up
+TAG_WIDTH = {"en": 10, "zh": 8}
 
 
 def events_table(model: Model, result: RunResult) -> pd.DataFrame:
@@ -85,8 +89,9 @@ def targets_table(model: Model, result: RunResult) -> pd.DataFrame:
             either = np.divide(n_either, n_base, out=np.full(len(n_base), np.nan),
                                where=n_base > 0)
             need = np.ceil(r.share * n_base - 1e-9)
-            rows.append({"year": year, "rule": f"{r.share:.0%} of the base year's schools "
-                         f"{r.size_words()} closed by year {year}",
+            rows.append({"year": year, "rule": _("{share:.0%} of the base year's schools {size} "
+                                                 "closed by year {year}").format(
+                share=r.share, size=r.size_words(), year=year),
                          "target_share": r.share, "base_schools_mean": float(n_base.mean()),
                          "closed_share_mean": float(np.nanmean(share)),
                          "closed_share_median": float(np.nanmedian(share)),
@@ -112,7 +117,7 @@ def _ids(df: pd.DataFrame, limit: int = 8) -> str:
                               else " (<1%)")
              for r in df.head(limit).itertuples()]
     more = len(df) - limit
-    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+    return _(", ").join(parts) + (_(" and {n} more").format(n=more) if more > 0 else "")
 
 
 def _per_rep(df: pd.DataFrame, n_rep: int) -> str:
@@ -123,8 +128,8 @@ def _per_rep(df: pd.DataFrame, n_rep: int) -> str:
 
 def _deferrals(events: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """(reason in words, its rows) for each deferral reason present in `events`."""
-    return [(words, events[events["event"] == reason]) for reason, words in DEFER_REASONS.items()
-            if (events["event"] == reason).any()]
+    return [(_(words), events[events["event"] == reason])
+            for reason, words in DEFER_REASONS.items() if (events["event"] == reason).any()]
 
 
 def _action_lines(scenario: Scenario, year: int) -> list[str]:
@@ -143,71 +148,90 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
     years = sorted({a.year for a in scenario.policies.actions}
                    | {r.year for r in scenario.policies.closures})
     if not years:
-        return f"Plan carried out ({scenario.name}): the scenario has no closures or actions."
+        return _("Plan carried out ({name}): the scenario has no closures or actions.").format(
+            name=scenario.name)
     out, problems = [], []
+
+    def line(tag: str, text: str) -> str:  # "    done:     closed S12"
+        return f"    {_(tag):<{TAG_WIDTH[i18n.current()]}}{text}"
     for year in years:
         e = events[events["year"] == year]
-        out.append(f"  year {year}:")
-        for line in _action_lines(scenario, year):
-            out.append(f"    plan:     {line}")
+        out.append(_("  year {year}:").format(year=year))
+        for words in _action_lines(scenario, year):
+            out.append(line(N_("plan:"), words))
         named = e[e["by_action"]]
-        for name, verb in (("closed", "closed"), ("downgraded", "downgraded"),
-                           ("expanded", "expanded"), ("opened", "opened")):
+        for name, verb in (("closed", N_("closed {schools}")),
+                           ("downgraded", N_("downgraded {schools}")),
+                           ("expanded", N_("expanded {schools}")),
+                           ("opened", N_("opened {schools}"))):
             sel = named[named["event"] == name]
             if len(sel):
-                out.append(f"    done:     {verb} {_ids(sel)}")
+                out.append(line(N_("done:"), _(verb).format(schools=_ids(sel))))
         for words, sel in _deferrals(named):
-            out.append(f"    NOT DONE: closing {_ids(sel)} deferred: {words}")
-            problems.append(f"year {year}: named closure of {_ids(sel, 3)} deferred ({words})")
+            out.append(line(N_("NOT DONE:"), _("closing {schools} deferred: {why}").format(
+                schools=_ids(sel), why=words)))
+            problems.append(_("year {year}: named closure of {schools} deferred ({why})").format(
+                year=year, schools=_ids(sel, 3), why=words))
         rule = e[~e["by_action"]]
         if any(r.year == year for r in scenario.policies.closures):
             closed = rule[rule["event"] == "closed"]
             exempt = rule[rule["event"] == "exempted"]
-            out.append(f"    rules:    {_per_rep(closed, n_rep)} schools closed per replicate"
-                       + (f" ({_ids(closed, 6)})" if len(closed) else "")
-                       + (f"; {_per_rep(exempt, n_rep)} kept for the lower grades by the travel "
-                          f"exemption ({_ids(exempt, 6)})" if len(exempt) else ""))
+            out.append(line(N_("rules:"), _("{n} schools closed per replicate").format(
+                n=_per_rep(closed, n_rep))
+                + (f" ({_ids(closed, 6)})" if len(closed) else "")
+                + (_("; {n} kept for the lower grades by the travel exemption ({schools})").format(
+                    n=_per_rep(exempt, n_rep), schools=_ids(exempt, 6)) if len(exempt) else "")))
             deferred = rule[rule["event"].isin(list(DEFER_REASONS))]
             if len(deferred):
                 n_def = deferred.groupby("school")["replicates"].max().sum() / n_rep
-                out.append(f"    DEFERRED: {n_def:.1f} rule closures per replicate:")
+                out.append(line(N_("DEFERRED:"), _("{n:.1f} rule closures per replicate:").format(
+                    n=n_def)))
                 for words, sel in _deferrals(deferred):
-                    out.append(f"              {words}: {_ids(sel)}")
-                problems.append(f"year {year}: {n_def:.1f} rule closures deferred per replicate")
+                    out.append(line("", f"{words}: {_ids(sel)}"))
+                problems.append(_("year {year}: {n:.1f} rule closures deferred per "
+                                  "replicate").format(year=year, n=n_def))
         if affected is not None and len(affected):
             stuck = affected[(affected["year"] == year) & (affected["share_unplaced"] > 0)]
             for r in stuck.itertuples():
                 per = r.share_unplaced * r.pupils_per_replicate
-                out.append(f"    UNPLACED: {r.school} {r.event}: {per:.1f} of its "
-                           f"{r.pupils_per_replicate:.0f} pupils per replicate without a school "
-                           "place (no school they can reach by day, board at or rent near "
-                           "takes them)")
-                problems.append(f"year {year}: {r.school} {r.event} leaves {per:.1f} pupils "
-                                "per replicate without a school place")
+                out.append(line(N_("UNPLACED:"), _(
+                    "{school} {event}: {n:.1f} of its {pupils:.0f} pupils per replicate without "
+                    "a school place (no school they can reach by day, board at or rent near takes "
+                    "them)").format(school=r.school, event=i18n.term("event", r.event), n=per,
+                                    pupils=r.pupils_per_replicate)))
+                problems.append(_("year {year}: {school} {event} leaves {n:.1f} pupils per "
+                                  "replicate without a school place").format(
+                    year=year, school=r.school, event=i18n.term("event", r.event), n=per))
         if villages is not None and len(villages):
             alone = villages[(villages["year"] == year) & (villages["no_line_why"] != "")]
             for r in alone.itertuples():
-                out.append(f"    NO BUS:   {r.village} lost {r.schools_lost}, no bus line "
-                           f"(replicate 0): {r.no_line_why}")
+                out.append(line(N_("NO BUS:"), _("{village} lost {schools}, no bus line "
+                                                 "(replicate 0): {why}").format(
+                    village=r.village, schools=r.schools_lost, why=r.no_line_why)))
             if len(alone):
-                problems.append(f"year {year}: {len(alone)} village(s) lost their school with "
-                                "no bus line")
+                problems.append(_("year {year}: {n} village(s) lost their school with no bus "
+                                  "line").format(year=year, n=len(alone)))
         for t in targets[targets["year"] == year].itertuples():
             met = t.replicates_met
-            verdict = "met" if is_met(met) else "MISSED"
-            out.append(f"    target:   {t.rule}: {t.closed_share_median:.1%} "
-                       f"[{t.closed_share_p05:.1%}, {t.closed_share_p95:.1%}] closed - {verdict} "
-                       f"(in {met:.0%} of replicates); counting schools kept as teaching points "
-                       f"{t.with_downgrades_share_median:.1%} (met in "
-                       f"{t.with_downgrades_replicates_met:.0%})")
-            if verdict == "MISSED":
-                problems.append(f"year {year}: target {t.target_share:.0%} missed "
-                                f"({t.closed_share_median:.1%} closed, median)")
-    head = f"Plan carried out ({scenario.name}, {n_rep} replicates; a school's share of " \
-           "replicates in brackets where not all):"
+            ok = is_met(met)
+            out.append(line(N_("target:"), _(
+                "{rule}: {median:.1%} [{p05:.1%}, {p95:.1%}] closed - {verdict} (in {met:.0%} of "
+                "replicates); counting schools kept as teaching points {either:.1%} (met in "
+                "{either_met:.0%})").format(
+                rule=t.rule, median=t.closed_share_median, p05=t.closed_share_p05,
+                p95=t.closed_share_p95, verdict=_("met") if ok else _("MISSED"), met=met,
+                either=t.with_downgrades_share_median,
+                either_met=t.with_downgrades_replicates_met)))
+            if not ok:
+                problems.append(_("year {year}: target {share:.0%} missed ({closed:.1%} closed, "
+                                  "median)").format(year=year, share=t.target_share,
+                                                    closed=t.closed_share_median))
+    head = _("Plan carried out ({name}, {n} replicates; a school's share of replicates in "
+             "brackets where not all):").format(name=scenario.name, n=n_rep)
     if problems:
-        head = ("!! THE PLAN WAS NOT CARRIED OUT AS WRITTEN: " + "; ".join(problems[:4])
-                + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "") + "\n" + head)
+        head = (_("!! THE PLAN WAS NOT CARRIED OUT AS WRITTEN: ") + _("; ").join(problems[:4])
+                + (_("; and {n} more").format(n=len(problems) - 4) if len(problems) > 4 else "")
+                + "\n" + head)
     return "\n".join([head, *out])
 
 

@@ -10,6 +10,8 @@ import functools
 import math
 from contextlib import contextmanager
 
+from sim.core import i18n
+from sim.core.i18n import N_, _
 from sim.core.indicators import BY_NAME
 
 #: units shown as percentages (a share 0-1 or a rate per year)
@@ -61,13 +63,22 @@ def cjk_warning(texts) -> str | None:
 #: (indicator, level) -> [(value, label)]: the plans' thresholds drawn as lines (source:
 #: docs/parameters.md "Plan thresholds used in indicators"); values in the indicator's unit
 THRESHOLD_LINES = {
-    ("mean_class_size", "primary"): [(45, "cap 45"), (56, "very large 56")],
-    ("mean_class_size", "junior"): [(50, "cap 50"), (61, "very large 61")],
-    ("travel_time_p95_min", "primary"): [(30, "30 min (grades 1-3)"), (60, "60 min")],
-    ("travel_time_p95_min", "junior"): [(60, "60 min")],
-    ("junior_retention_3yr", "junior"): [(0.95, "95% target")],
-    ("share_classes_over_standard", "all"): [(0.05, "5% (95% standard size)")],
+    ("mean_class_size", "primary"): [(45, N_("cap 45")), (56, N_("very large 56"))],
+    ("mean_class_size", "junior"): [(50, N_("cap 50")), (61, N_("very large 61"))],
+    ("travel_time_p95_min", "primary"): [(30, N_("30 min (grades 1-3)")), (60, N_("60 min"))],
+    ("travel_time_p95_min", "junior"): [(60, N_("60 min"))],
+    ("junior_retention_3yr", "junior"): [(0.95, N_("95% target"))],
+    ("share_classes_over_standard", "all"): [(0.05, N_("5% (95% standard size)"))],
 }
+#: units in words, as axis labels and after numbers
+UNIT_WORDS = {"share": N_("%"), "per year": N_("% per year"), "pupils": N_("pupils"),
+              "children": N_("children"), "schools": N_("schools"), "buses": N_("buses"),
+              "villages": N_("villages"), "minutes": N_("minutes"),
+              "yuan per year": N_("yuan per year"), "yuan": N_("yuan"), "years": N_("years"),
+              "ratio": N_("ratio")}
+#: counts and sums of money from this size on are written in ten-thousands (万) for Chinese
+#: readers: 123.5万 for 1,234,567
+WAN_FROM = 100_000
 
 
 @contextmanager
@@ -95,13 +106,19 @@ def scale(indicator: str) -> float:
 
 
 def axis_label(indicator: str) -> str:
-    """Axis label with the unit as shown: '% of pupils', 'minutes', 'yuan per year', ..."""
+    """Axis label with the unit as shown, in the reader's language: '%', '% per year',
+    'minutes', 'yuan per year', ..."""
     unit = unit_of(indicator)
-    if unit == "share":
-        return "%"
-    if unit == "per year":
-        return "% per year"
-    return unit
+    return _(UNIT_WORDS[unit]) if unit in UNIT_WORDS else unit
+
+
+def name(indicator: str, level: str | None = None) -> str:
+    """An indicator (and level) in words: its registry name in English, the source plans' or
+    the Ministry's term in Chinese ('初中三年巩固率（初中）')."""
+    words = i18n.term("indicator", indicator)
+    if level is None:
+        return words
+    return _("{indicator} ({level})").format(indicator=words, level=i18n.term("level", level))
 
 
 def _two_digits(x: float) -> str:
@@ -111,6 +128,9 @@ def _two_digits(x: float) -> str:
 
 
 def _plain(x: float, unit: str) -> str:
+    if i18n.current() == "zh" and abs(x) >= WAN_FROM:
+        from babel.numbers import format_compact_decimal
+        return format_compact_decimal(x, locale=i18n.LOCALES["zh"], fraction_digits=1)
     if unit in ("yuan per year", "yuan"):
         return f"{x:,.0f}"
     if unit in ("minutes",):
@@ -123,7 +143,8 @@ def _plain(x: float, unit: str) -> str:
 
 
 def number(x: float, indicator: str, signed: bool = False, suffix: bool = True) -> str:
-    """One value of an indicator for people: '12,845', '0.48%', '38.0 min' ('-' for NaN)."""
+    """One value of an indicator for people: '12,845', '0.48%', '38.0 min' ('-' for NaN); in
+    Chinese '38.0分钟', '+2.6个百分点', and '123.5万' from WAN_FROM up."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return NOT_APPLICABLE
     unit = unit_of(indicator)
@@ -137,11 +158,11 @@ def number(x: float, indicator: str, signed: bool = False, suffix: bool = True) 
         if float(text) == 0:
             text = f"{0:.{digits}f}"
             sign = ""
-        return f"{sign}{text}{' pp' if signed and suffix else '%' if suffix else ''}"
+        return f"{sign}{text}{_(' pp') if signed and suffix else '%' if suffix else ''}"
     text = _plain(float(x), unit)
     if float(x) == 0:
         sign = ""
-    tail = " min" if unit == "minutes" and suffix else ""
+    tail = _(" min") if unit == "minutes" and suffix else ""
     return f"{sign}{text}{tail}"
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.core import i18n
+from sim.core.i18n import N_, _
 from sim.model.scenario import Target
 from sim.outputs import metrics, style
 from sim.outputs.metrics import Run
@@ -24,8 +26,12 @@ COLUMNS = ["scenario", "threshold", "indicator", "level", "target", "difference"
 #: a threshold is met when at least this share of replicates meets it (the median does)
 MET_SHARE = 0.5
 #: said once wherever verdicts are shown
-RULE_WORDS = ("thresholds are judged on the median over replicates: met when at least half the "
+RULE_WORDS = N_("thresholds are judged on the median over replicates: met when at least half the "
               "replicates meet them; the share of replicates that meet each is shown")
+
+
+#: the source of a closure rule's own target (its `share`)
+RULE_SOURCE = N_("the scenario's closure rule (its share)")
 
 
 def is_met(share_of_replicates: float) -> bool:
@@ -60,11 +66,12 @@ def _reason(run: Run, t: Target | None, year: int) -> str:
     deferred = at[at["indicator"] == "closures_deferred"]["value"].mean()
     parts = []
     if exempted > 0:
-        parts.append(f"{exempted:.1f} schools kept as teaching points by the travel exemption "
-                     "(not counted as closed)")
+        parts.append(_("{n:.1f} schools kept as teaching points by the travel exemption (not "
+                       "counted as closed)").format(n=exempted))
     if deferred > 0:
-        parts.append(f"{deferred:.1f} closures deferred for lack of room at the receiving school")
-    return "; ".join(parts) or "fewer schools under the threshold than the target needs"
+        parts.append(_("{n:.1f} closures deferred for lack of room at the receiving "
+                       "school").format(n=deferred))
+    return _("; ").join(parts) or _("fewer schools under the threshold than the target needs")
 
 
 def evaluate(run: Run, reference: Run | None = None) -> pd.DataFrame:
@@ -81,7 +88,7 @@ def evaluate(run: Run, reference: Run | None = None) -> pd.DataFrame:
         data = _series(run, t, reference)
         years = [t.year] if t.year is not None else list(range(1, last + 1))
         if data is None or data.empty:
-            row["reason"] = "no reference run" if data is None else "no value in these years"
+            row["reason"] = _("no reference run") if data is None else _("no value in these years")
             rows.append(row)
             continue
         data = data[data["year"].isin(years)]
@@ -129,9 +136,10 @@ def _rule_rows(run: Run) -> list[dict]:
                      "status": "met" if met else "missed",
                      "years_missed": "" if met else str(int(t.year)),
                      "reason": "" if met else _reason(run, None, int(t.year)) + (
-                         f"; {t.with_downgrades_share_median:.1%} counting them"
+                         _("; {share:.1%} counting them").format(
+                             share=t.with_downgrades_share_median)
                          if hasattr(t, "with_downgrades_share_median") else ""),
-                     "source": "the scenario's closure rule (its share)"})
+                     "source": _(RULE_SOURCE)})
     return rows
 
 
@@ -147,17 +155,39 @@ def value_text(row) -> str:
     and 90% interval in the worst year."""
     value = style.interval(row["value"], row["p05"], row["p95"], row["indicator"],
                            signed=bool(row["difference"]))
-    year = int(row["worst_year"])
-    share = f"met in {row['share_met']:.0%} of replicates"
-    return (f"{value} (worst: year {year}; {share})" if row["status"] == "met"
-            else f"{value} in year {year} ({share})")
+    words = (_("{value} (worst: year {year}; met in {share:.0%} of replicates)")
+             if row["status"] == "met" else
+             _("{value} in year {year} (met in {share:.0%} of replicates)"))
+    return words.format(value=value, year=int(row["worst_year"]), share=row["share_met"])
+
+
+def status_word(status: str) -> str:
+    """'met', 'MISSED' or 'n/a' in the reader's language."""
+    return {"met": _("met"), "missed": _("MISSED"), "n/a": _("n/a")}[status]
+
+
+def threshold_name(row) -> str:
+    """A threshold's name as the scenario wrote it (English); for other languages the indicator
+    and level in words and the bound, with the scenario's name after it where it is in the
+    reader's script ('初中三年巩固率（初中） ≥ 95%')."""
+    if i18n.current() == "en" or row["source"] == _(RULE_SOURCE):  # the rule's words: its own
+        return row["threshold"]
+    op, bound = str(row["target"]).split(" ", 1)
+    shown = style.number(float(bound), row["indicator"], signed=bool(row["difference"]))
+    words = _("{indicator} ({level})").format(indicator=i18n.term("indicator", row["indicator"]),
+                                             level=i18n.term("level", row["level"]))
+    if bool(row["difference"]):
+        words = _("change in {indicator} against the reference").format(indicator=words)
+    own = f" - {row['threshold']}" if style.has_cjk(str(row["threshold"])) else ""
+    return f"{words} {'≤' if op == '<=' else '≥'} {shown}{own}"
 
 
 def cell(row: pd.Series) -> str:
     """'met, 96.1% [..] (worst: year 4; ..)' / 'MISSED, 94.3% [..] in year 10 (..)' / '-'."""
     if row["status"] == "n/a":
         return style.NOT_APPLICABLE
-    return f"{'met' if row['status'] == 'met' else 'MISSED'}, {value_text(row)}"
+    return _("{status}, {value}").format(status=status_word(row["status"]),
+                                        value=value_text(row))
 
 
 def wide(thresholds: pd.DataFrame, order: list[str]) -> pd.DataFrame:
@@ -165,7 +195,8 @@ def wide(thresholds: pd.DataFrame, order: list[str]) -> pd.DataFrame:
     the reference first); '-' where a scenario does not state the threshold."""
     if thresholds.empty:
         return pd.DataFrame(columns=["threshold", *order])
-    t = thresholds.assign(cell=thresholds.apply(cell, axis=1))
+    t = thresholds.assign(cell=thresholds.apply(cell, axis=1),
+                          threshold=thresholds.apply(threshold_name, axis=1))
     names = list(dict.fromkeys(t["threshold"]))
     out = t.pivot_table(index="threshold", columns="scenario", values="cell", aggfunc="first",
                         observed=True)

@@ -1,0 +1,175 @@
+"""The reader's language: every word SchoolFlow prints to a person (the console of `run`,
+`compare`, `check` and `optimise`, the first screen, the plan-carried-out block, the thresholds
+and the HTML report) in English (the default) or Chinese, from one message catalogue.
+
+The catalogue is a gettext PO file, `sim/locale/zh.po` (English message -> Chinese), read with
+Babel and compiled in memory: there is no second, binary copy to go stale. In code:
+
+- `_("In year {year}, ...").format(year=...)` translates a message when it is shown;
+- `N_("...")` marks a message kept in a module-level table, translated by `_()` where shown;
+- `term("indicator", name)` / `term("level", "primary")`: a registry's name in words
+  (English: the name itself; Chinese: the source plans' term, or the Ministry's usage).
+
+`python -m sim.core.i18n` adds messages new in the code to the catalogue (with an empty
+translation) and drops those no longer used; `tests/test_i18n.py` fails while any message is
+untranslated, so a new English sentence cannot reach a Chinese reader in English.
+
+The language is chosen once per command (`resolve`: `--lang`, else the scenario's `lang:`,
+else the locale, else English) and set with `use`; numbers are formatted for the language by
+`sim/outputs/style.py` (`locale_name`).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import io
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+#: languages SchoolFlow speaks; the first is the default
+LANGUAGES = ("en", "zh")
+#: the catalogue of each language but English, whose messages are the code's own
+CATALOGUES = {"zh": Path(__file__).resolve().parents[1] / "locale" / "zh.po"}
+#: Babel / CLDR locale of each language, for numbers
+LOCALES = {"en": "en_US", "zh": "zh_Hans_CN"}
+
+_active = "en"
+
+
+@functools.cache
+def _translations(lang: str) -> gettext.NullTranslations:
+    """The compiled catalogue of `lang` (English: the messages as written)."""
+    if lang == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(CATALOGUES[lang], encoding="utf-8") as f:
+        catalog = read_po(f, locale=LOCALES[lang])
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def use(lang: str) -> None:
+    """Speak `lang` ("en" or "zh") from now on in this process."""
+    global _active
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; SchoolFlow speaks {', '.join(LANGUAGES)}")
+    _active = lang
+
+
+def current() -> str:
+    """The language in use ("en" or "zh")."""
+    return _active
+
+
+@contextmanager
+def language(lang: str) -> Iterator[None]:
+    """Speak `lang` inside the block, the language before it after."""
+    before = _active
+    use(lang)
+    try:
+        yield
+    finally:
+        use(before)
+
+
+def _(message: str) -> str:
+    """`message` in the language in use."""
+    return _translations(_active).gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks `message` for the catalogue without translating it (module-level tables); `_()`
+    translates it where it is shown."""
+    return message
+
+
+def term(kind: str, name: str) -> str:
+    """A registry name in words: an indicator (`kind` "indicator"), a level ("level"), a school
+    level ("school_level"), a school's event ("event"). English: `name` as it is; otherwise the
+    catalogue's entry in context `kind`."""
+    return _translations(_active).pgettext(kind, name)
+
+
+def from_locale(environ: Mapping[str, str] | None = None) -> str | None:
+    """The language the locale asks for (LC_ALL, LC_MESSAGES, LANG, LANGUAGE: "zh_CN.UTF-8"
+    -> "zh"), or None when it names none SchoolFlow speaks."""
+    env = os.environ if environ is None else environ
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(key, "")
+        if value:
+            code = value.split(":")[0].split("_")[0].split(".")[0].lower()
+            return code if code in LANGUAGES else None
+    return None
+
+
+def resolve(flag: str | None, scenario_lang: str | None = None,
+            environ: Mapping[str, str] | None = None) -> str:
+    """The language of a command: `--lang`, else the scenario's `lang:`, else the locale, else
+    English."""
+    return flag or scenario_lang or from_locale(environ) or LANGUAGES[0]
+
+
+def update_catalogue(lang: str = "zh") -> tuple[int, int]:
+    """Bring `lang`'s catalogue in step with the code: messages new in `sim/` (`code_messages`)
+    and registry names (`registry_terms`) are appended untranslated, messages no longer used
+    are dropped; the header and every translation kept stay as they are. Returns (added,
+    dropped)."""
+    from babel.messages.pofile import read_po, write_po
+
+    path = CATALOGUES[lang]
+    with open(path, encoding="utf-8") as f:
+        catalog = read_po(f, locale=LOCALES[lang])
+    wanted = list(dict.fromkeys(code_messages() + registry_terms()))
+    known = [(m.id, m.context) for m in catalog if m.id]
+    for msgid, context in set(known) - set(wanted):
+        catalog.delete(msgid, context=context)
+    added = [w for w in wanted if w not in set(known)]
+    for msgid, context in added:
+        catalog.add(msgid, context=context)
+    with open(path, "wb") as f:
+        write_po(f, catalog, width=100, no_location=True, omit_header=False)
+    return len(added), len(set(known) - set(wanted))
+
+
+def catalogue_entries(lang: str = "zh") -> dict[tuple[str, str | None], str]:
+    """(message, context) -> translation of every entry of `lang`'s catalogue."""
+    from babel.messages.pofile import read_po
+
+    with open(CATALOGUES[lang], encoding="utf-8") as f:
+        return {(m.id, m.context): m.string for m in read_po(f, locale=LOCALES[lang]) if m.id}
+
+
+def code_messages() -> list[tuple[str, str | None]]:
+    """(message, None) of every `_()` and `N_()` in `sim/`, as Babel extracts them, in the
+    order of the files and lines."""
+    from babel.messages.extract import extract_from_dir
+
+    root = Path(__file__).resolve().parents[1]
+    found = [(message, context) for _file, _line, message, _comments, context in
+             extract_from_dir(str(root), method_map=[("**.py", "python")],
+                              keywords={"_": None, "N_": None}, comment_tags=())]
+    return list(dict.fromkeys(found))
+
+
+def registry_terms() -> list[tuple[str, str]]:
+    """(name, kind) of every registry name shown in words (`term`)."""
+    from sim.core.dtypes import INDICATOR_LEVELS, LEVEL_NAMES
+    from sim.core.indicators import INDICATOR_NAMES
+    from sim.core.kernels.state import EVENT_NAMES
+
+    return ([(n, "indicator") for n in INDICATOR_NAMES]
+            + [(x, "level") for x in INDICATOR_LEVELS]
+            + [(x, "school_level") for x in LEVEL_NAMES]
+            + [(x, "event") for x in EVENT_NAMES if x != "by_action"])
+
+
+if __name__ == "__main__":
+    added, dropped = update_catalogue()
+    print(f"{CATALOGUES['zh']}: {added} messages added (untranslated), {dropped} dropped")
