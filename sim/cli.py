@@ -40,6 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from sim.experiments.run import plan_and_reference, run_plan
+    from sim.outputs.console import text_table
 
     overrides = {k: v for k, v in (("replicates", args.replicates), ("seed", args.seed))
                  if v is not None}
@@ -59,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("\n" + done.plan_blocks[0])
     print("\n" + _("Year {year} of {name}: median [90% interval] over {n} replicates").format(
         year=s.years, name=s.name, n=s.replicates))
-    print(done.table.to_string(index=False))
+    print(text_table(done.table))
     print("\n" + _("Bus day simulation: ") + _("; ").join(done.bus_lines))
     print("\n" + _("Results written to {folder}/ (bus lines of replicate 0: "
                    "safety_ledger.csv)").format(folder=out_dir))
@@ -169,7 +170,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
         if args.indicators:
             panels = []
             for item in args.indicators.split(","):
-                name, _, level = item.strip().partition(":")
+                name, _sep, level = item.strip().partition(":")
                 if name not in INDICATOR_NAMES or level not in ("", "primary", "junior", "all"):
                     raise InputError("--indicators", item, "use NAME or NAME:LEVEL (level primary, "
                                      "junior or all) with a name from docs/indicators.md")
@@ -207,7 +208,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("\n".join([block, *moved.get(name, [])]) + "\n")
     print(_("Thresholds of each scenario (checked in every simulated year; '-': not its "
             "threshold)"))
-    print(console.in_words(compare.threshold_wide(runs, thresholds)).to_string(index=False))
+    print(console.text_table(console.in_words(compare.threshold_wide(runs, thresholds))))
     if len(paired):
         last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")
                       & paired["indicator"].isin(console.HEADLINE)].copy()
@@ -215,8 +216,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             lambda r: style.interval(r["p50"], r["p05"], r["p95"], r["indicator"], True), axis=1)
         print("\n" + _("Final year, paired difference against {name} (all levels):").format(
             name=runs[0].scenario.name))
-        print(console.in_words(last[["scenario", "indicator", "median [90% interval]"]])
-              .to_string(index=False))
+        print(console.text_table(console.in_words(
+            last[["scenario", "indicator", "median [90% interval]"]])))
     report_path = Path(args.report) if args.report else Path(args.results) / "compare" / "report.html"
     snaps = [snapshot.take(r.scenario) for r in runs]
     files = report.write_report(report_path, runs, final, paired, thresholds, snaps, blocks)

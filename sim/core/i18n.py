@@ -97,6 +97,17 @@ def term(kind: str, name: str) -> str:
     return _translations(_active).pgettext(kind, name)
 
 
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: 2 for each wide (Chinese) character, 1 otherwise."""
+    import unicodedata
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, width: int) -> str:
+    """`text` followed by spaces to `width` terminal columns (`display_width`)."""
+    return text + " " * max(width - display_width(text), 0)
+
+
 def from_locale(environ: Mapping[str, str] | None = None) -> str | None:
     """The language the locale asks for (LC_ALL, LC_MESSAGES, LANG, LANGUAGE: "zh_CN.UTF-8"
     -> "zh"), or None when it names none SchoolFlow speaks."""

@@ -30,6 +30,7 @@ import yaml
 from sim import __version__
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
+from sim.core.i18n import N_, _
 from sim.core.kernels.state import EV_DEFERRED
 from sim.experiments import closure_milp as cm
 from sim.experiments.closure_problem import ClosureProblem, closure_problem
@@ -41,8 +42,8 @@ from sim.model.engine import trace_replicate
 from sim.outputs import store
 
 RANKINGS = tuple(dt.RANKING_NAMES)  #: the rule plans compared with the exact one
-BINDING_WORDS = {"exemption": "the travel exemption", "seats": "receivers' seats",
-                 "beds": "receivers' beds", "canteen": "receivers' canteen places"}
+BINDING_WORDS = {"exemption": N_("the travel exemption"), "seats": N_("receivers' seats"),
+                 "beds": N_("receivers' beds"), "canteen": N_("receivers' canteen places")}
 
 
 @dataclass
@@ -190,7 +191,7 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
     drawn = {"closures": 0, "kept": 0, "receivers": 0}
     with figure_style():
         fig, ax = plt.subplots(figsize=(9.5, 7), layout="constrained")
-        ax.scatter(x, y, s=4, color="0.75", label="village")
+        ax.scatter(x, y, s=4, color="0.75", label=_("village"))
         used = sorted({int(r) for r in sol.into[sol.closed()]})
         for i in np.flatnonzero(sol.closed()):
             a, b = node[p.school[i]], node[sol.into[i]]
@@ -198,20 +199,22 @@ def plan_map(p: ClosureProblem, model: Model, sol: cm.Solution, path: Path) -> d
             drawn["closures"] += 1
         closed = node[p.school[sol.closed()]]
         ax.scatter(x[closed], y[closed], marker="x", s=18, color="tab:red",
-                   label=f"closed ({len(closed)})")
+                   label=_("closed ({n})").format(n=len(closed)))
         kept = node[p.school[~p.closable()]]
         drawn["kept"] = len(kept)
         ax.scatter(x[kept], y[kept], marker="^", s=18, color="tab:orange",
-                   label=f"kept by the {p.exempt_over_min:.0f}-minute exemption ({len(kept)})")
+                   label=_("kept by the {minutes:.0f}-minute exemption ({n})").format(
+                       minutes=p.exempt_over_min, n=len(kept)))
         rx = node[np.array(used, np.int64)] if used else np.zeros(0, np.int64)
         drawn["receivers"] = len(used)
         ax.scatter(x[rx], y[rx], marker="s", s=30, color="tab:blue",
-                   label=f"receiving school ({len(used)})")
+                   label=_("receiving school ({n})").format(n=len(used)))
         draw_scale_bar(ax, x, y)
-        ax.set_xlabel("x (km)")
-        ax.set_ylabel("y (km)")
+        ax.set_xlabel(_("x (km)"))
+        ax.set_ylabel(_("y (km)"))
         ax.set_aspect("equal")
-        ax.set_title(f"{model.scenario.name}: closures of least pupil-minutes")
+        ax.set_title(_("{name}: closures of least pupil-minutes").format(
+            name=model.scenario.name))
         fig.legend(loc="outside right upper", fontsize=8)
         fig.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(fig)
@@ -374,7 +377,7 @@ def _children(model: Model, p: ClosureProblem, sol: cm.Solution,
     reference = with_plan(model, closures=[r.model_copy(update={"ranking": rule_plans[0].name})
                                            for r in model.scenario.policies.closures])
     front = oc.front_table(evaluator, X, reference, rule_plans[0].name)
-    names = [n for n, _ in oc.OBJECTIVES]
+    names = [n for n, _w in oc.OBJECTIVES]
     chosen = front.iloc[1:].sort_values(names, kind="stable").index[0] - 1
     front.insert(1, "chosen", [False] + [k == chosen for k in range(len(X))])
     return front, evaluator.evaluations, oc.plan_of(space, X[chosen])
@@ -395,13 +398,13 @@ def pareto_figure(front: pd.DataFrame, path: Path) -> dict:
         fig, ax = plt.subplots(figsize=(7, 5), layout="constrained")
         sc_ = ax.scatter(plans.cost_per_pupil_yuan, plans.children_out_of_school,
                          c=100 * plans.share_lower_primary_over_30min, cmap="viridis", s=40,
-                         label=f"front plans ({len(plans)})")
+                         label=_("front plans ({n})").format(n=len(plans)))
         ax.scatter([ref.cost_per_pupil_yuan], [ref.children_out_of_school], marker="*", s=160,
-                   color="tab:red", label=f"rule plan {ref.plan}")
-        fig.colorbar(sc_, ax=ax, label="grades 1-3 over 30 minutes (%)")
-        ax.set_xlabel("cost per pupil (yuan per year)")
-        ax.set_ylabel("children out of school")
-        ax.set_title("Closure plans on fresh replicates (final year, mean)")
+                   color="tab:red", label=_("rule plan {name}").format(name=ref.plan))
+        fig.colorbar(sc_, ax=ax, label=_("grades 1-3 over 30 minutes (%)"))
+        ax.set_xlabel(_("cost per pupil (yuan per year)"))
+        ax.set_ylabel(_("children out of school"))
+        ax.set_title(_("Closure plans on fresh replicates (final year, mean)"))
         ax.legend(loc="best", fontsize=8)
         fig.savefig(path, dpi=120)
         plt.close(fig)
@@ -417,15 +420,16 @@ def children_lines(res: Optimised) -> list[str]:
     ref = f.iloc[0].plan
     n = int((f.plan != ref).sum())
     chosen = f[f.chosen].iloc[0]
-    reps = f"replicates {FRESH_FIRST}-"
-    lines = [f"Children: {res.evaluations} plans simulated; a front of {n} plans (pareto.csv, "
-             f"pareto.png). The chosen plan ({int(chosen.closures)} closures, the fewest children "
-             f"out of school) against {ref}, paired, on fresh replicates ({reps}; median [90% "
-             "interval]):"]
+    lines = [_("Children: {n_plans} plans simulated; a front of {n} plans (pareto.csv, "
+               "pareto.png). The chosen plan ({closures} closures, the fewest children out of "
+               "school) against {ref}, paired, on fresh replicates (replicates {first}-; median "
+               "[90% interval]):").format(n_plans=res.evaluations, n=n,
+                                          closures=int(chosen.closures), ref=ref,
+                                          first=FRESH_FIRST)]
     for name, words in OBJECTIVES:
         med, lo, hi = (chosen[f"{name}_vs_{ref}{s}"] for s in ("", "_p05", "_p95"))
-        scale, unit = (100, " pp") if name.startswith("share") else (1, "")
-        lines.append(f"  {words}: {scale * med:+,.2f}{unit} [{scale * lo:+,.2f}, "
+        scale, unit = (100, _(" pp")) if name.startswith("share") else (1, "")
+        lines.append(f"  {_(words)}: {scale * med:+,.2f}{unit} [{scale * lo:+,.2f}, "
                      f"{scale * hi:+,.2f}]")
     return lines
 
@@ -433,48 +437,61 @@ def children_lines(res: Optimised) -> list[str]:
 def summary_lines(res: Optimised) -> list[str]:
     """The console summary of an `optimise` run."""
     p, t = res.problem, res.targets
-    lines = ["Targets (base year, replicate 0):"]
-    for _, r in t.iterrows():
-        verdict = "met" if r.met else "MISSED"
+    lines = [_("Targets (base year, replicate 0):")]
+    for _i, r in t.iterrows():
+        verdict = _("met") if r.met else _("MISSED")
         if r.share == "all":
-            line = (f"  year {r.year}: every school under {r.below} pupils ({r.base_schools}): "
-                    f"{r.asked} can close within the exemption's "
-                    f"{p.exempt_over_min:.0f} minutes, the other {r.base_schools - r.asked} are "
-                    f"kept for the lower grades; largest possible {r.largest} - {verdict}")
+            line = _("  year {year}: every school under {below} pupils ({n}): {asked} can close "
+                     "within the exemption's {minutes:.0f} minutes, the other {kept} are kept for "
+                     "the lower grades; largest possible {largest} - {verdict}").format(
+                year=r.year, below=r.below, n=r.base_schools, asked=r.asked,
+                minutes=p.exempt_over_min, kept=r.base_schools - r.asked, largest=r.largest,
+                verdict=verdict)
         else:
-            line = (f"  year {r.year}: {float(r.share):.0%} of the {r.base_schools} schools under "
-                    f"{r.below} pupils: asked {r.asked}, largest possible {r.largest} "
-                    f"({r.largest_share:.1%}) - {verdict}")
+            line = _("  year {year}: {share:.0%} of the {n} schools under {below} pupils: asked "
+                     "{asked}, largest possible {largest} ({largest_share:.1%}) - "
+                     "{verdict}").format(year=r.year, share=float(r.share), n=r.base_schools,
+                                         below=r.below, asked=r.asked, largest=r.largest,
+                                         largest_share=r.largest_share, verdict=verdict)
         if not r.met:
-            why = r.binding or "several constraints together"
-            relaxed = ", ".join(f"{r[f'largest_without_{f}']:.0f} without {BINDING_WORDS[f]}"
-                                for f in cm.FAMILIES if r[f"largest_without_{f}"] > r.largest)
-            line += f"; binding: {why}" + (f" ({relaxed})" if relaxed else "")
+            why = _("; ").join(_(x) for x in r.binding.split("; ") if x) \
+                or _("several constraints together")
+            relaxed = _(", ").join(
+                _("{n:.0f} without {what}").format(n=r[f"largest_without_{f}"],
+                                                   what=_(BINDING_WORDS[f]))
+                for f in cm.FAMILIES if r[f"largest_without_{f}"] > r.largest)
+            line += _("; binding: {why}").format(why=why) + (f" ({relaxed})" if relaxed else "")
         lines.append(line)
     c = res.comparison
     exact = c.iloc[0]
-    by_year = ", ".join(f"year {y}: {int(exact[f'closed_by_year_{y}'])}" for y in p.years)
-    lines.append(f"Exact plan: {int(res.solution.closed().sum())} closures (by {by_year}); "
-                 f"{exact.pupil_minutes_per_day:,.0f} pupil-minutes one way a school day after "
-                 f"the last closure ({exact.pupil_minute_years:,.0f} pupil-minute-years over the "
-                 "years); solver: " + res.solution.status)
-    lines.append("Rule plans, simulated (replicate 0), against the exact plan at the same "
-                 "closures each year:")
-    for _, r in c.iloc[1:].iterrows():
+    by_year = _(", ").join(_("year {year}: {n}").format(year=y, n=int(exact[f"closed_by_year_{y}"]))
+                           for y in p.years)
+    lines.append(_("Exact plan: {n} closures (by {by_year}); {per_day:,.0f} pupil-minutes one "
+                   "way a school day after the last closure ({years:,.0f} pupil-minute-years "
+                   "over the years); solver: {status}").format(
+        n=int(res.solution.closed().sum()), by_year=by_year,
+        per_day=exact.pupil_minutes_per_day, years=exact.pupil_minute_years,
+        status=res.solution.status))
+    lines.append(_("Rule plans, simulated (replicate 0), against the exact plan at the same "
+                   "closures each year:"))
+    for _i, r in c.iloc[1:].iterrows():
         n = int(r[f"closed_by_year_{max(p.years)}"])
         by = ", ".join(str(int(r[f"closed_by_year_{y}"])) for y in p.years)
-        kept = "" if r.rule_plan_keeps_constraints else (
+        kept = "" if r.rule_plan_keeps_constraints else _(
             " (the rule plan itself breaks a constraint the exact plan keeps: seats by grade, "
             "beds or canteen)")
-        lines.append(f"  {r.plan}: {n} closures (by year: {by}), {r.pupil_minute_years:,.0f} "
-                     f"pupil-minute-years vs {r.exact_at_same_closures:,.0f} exact: gap "
-                     f"{r.gap_percent:+.1f}%{kept}")
+        lines.append(_("  {plan}: {n} closures (by year: {by}), {pmy:,.0f} pupil-minute-years vs "
+                       "{exact:,.0f} exact: gap {gap:+.1f}%").format(
+            plan=r.plan, n=n, by=by, pmy=r.pupil_minute_years, exact=r.exact_at_same_closures,
+            gap=r.gap_percent) + kept)
     if res.front is not None:
         lines += children_lines(res)
     planned = int(res.solution.closed().sum()) if res.front is None else int(
         res.front[res.front.chosen].closures.iloc[0])
     done = int((res.run.into >= 0).sum())
-    lines.append(f"The chosen plan run (replicate 0): {done} of {planned} closures carried out, "
-                 f"{res.run.deferred} school(s) deferred for want of room.")
-    lines.append(f"Scenario: {res.scenario_file} (schoolflow run / compare it)")
+    lines.append(_("The chosen plan run (replicate 0): {done} of {planned} closures carried out, "
+                   "{deferred} school(s) deferred for want of room.").format(
+        done=done, planned=planned, deferred=res.run.deferred))
+    lines.append(_("Scenario: {file} (schoolflow run / compare it)").format(
+        file=res.scenario_file))
     return lines

@@ -28,14 +28,15 @@ import numpy as np
 import pandas as pd
 
 from sim.core import indicators as ind
+from sim.core.i18n import N_
 from sim.experiments.closure_problem import ClosureProblem
 from sim.model.build import Model, with_plan
 from sim.model.engine import run_model
 
 #: the objectives, all minimised: (indicator, words)
-OBJECTIVES = (("children_out_of_school", "children out of school"),
-              ("share_lower_primary_over_30min", "grades 1-3 over 30 minutes"),
-              ("cost_per_pupil_yuan", "cost per pupil (yuan per year)"))
+OBJECTIVES = (("children_out_of_school", N_("children out of school")),
+              ("share_lower_primary_over_30min", N_("grades 1-3 over 30 minutes")),
+              ("cost_per_pupil_yuan", N_("cost per pupil (yuan per year)")))
 ALL = 2  #: the "all" level's column in a run's values
 FRESH_FIRST = 1000  #: first replicate of the final front's re-evaluation
 

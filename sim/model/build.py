@@ -13,7 +13,7 @@ import numpy as np
 from sim.core import dtypes as dt
 from sim.core import rng, rules
 from sim.core.errors import InputError
-from sim.core.i18n import _, term
+from sim.core.i18n import N_, _
 from sim.core.kernels.enrolment import family_cost
 from sim.core.kernels.state import (
     CHILD_FIELDS,
@@ -224,7 +224,7 @@ def over_seats(world: World, scenario: Scenario) -> list[str]:
                                                         caps.primary, caps.junior), g)
                   for g in range(1, dt.N_GRADES + 1) if roll[s, g] > 0]
         if excess and max(excess)[0] > 0:
-            _, g = max(excess)
+            _most, g = max(excess)
             seats = rules.grade_seats(g, int(world.school_classes_per_grade[s]), caps.primary,
                                       caps.junior)
             out.append(f"{world.school_name[s]} grade {g}: {int(roll[s, g])} pupils / {seats} "
@@ -241,7 +241,8 @@ def unreachable(world: World, scenario: Scenario, on_foot: bool = False) -> dict
     hi = np.array([dt.LEVEL_GRADES[int(x)][1] for x in world.school_level])
     out = {}
     times = world.t_walk if on_foot else world.t_private
-    for name, grade in (("grade 1", 1), ("grade 4", 4), ("junior", dt.FIRST_JUNIOR_GRADE)):
+    for name, grade in ((N_("grade 1"), 1), (N_("grade 4"), 4),
+                        (N_("junior"), dt.FIRST_JUNIOR_GRADE)):
         teaches = (lo <= grade) & (grade <= hi) & ~world.planned()
         day = (times <= scenario.policies.max_travel_min) & teaches[None, :]
         board = ((world.t_private <= scenario.policies.boarding.max_trip_min)
@@ -260,14 +261,14 @@ def reach_notes(world: World, scenario: Scenario) -> tuple[list[str], list[str]]
         if villages:
             problems.append(_("no school teaching {level} in reach of {n} village(s): "
                               "{villages}").format(
-                level=term("level", level), n=len(villages),
+                level=_(level), n=len(villages),
                 villages=_(", ").join(villages[:15]) + (" ..." if len(villages) > 15 else "")))
     for level, villages in unreachable(world, scenario, on_foot=True).items():
         if villages:
             notes.append(_("on foot (families without a motorbike or car: they board, rent or "
                            "stay without a place), no school teaching {level} within {minutes:g} "
                            "minutes: {n} village(s): {villages}").format(
-                level=term("level", level), minutes=scenario.policies.max_travel_min,
+                level=_(level), minutes=scenario.policies.max_travel_min,
                 n=len(villages),
                 villages=_(", ").join(villages[:15]) + (" ..." if len(villages) > 15 else "")))
     return notes, problems

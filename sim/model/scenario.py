@@ -306,6 +306,12 @@ class ClosureRule(Strict):
             data = {**data, "below": at_most + 1}
         return data
 
+    def target_words(self, year: int) -> str:
+        """The rule's target in words: '60% of the base year's schools under 100 pupils closed
+        by year 1' (rules with a `share`)."""
+        return _("{share:.0%} of the base year's schools {size} closed by year {year}").format(
+            share=self.share, size=self.size_words(), year=year)
+
     def size_words(self) -> str:
         """The size limit as the plan words it: 'of at most 30 pupils' or 'under 30 pupils'."""
         return (_("of at most {n} pupils").format(n=self.at_most) if self.at_most is not None

@@ -64,6 +64,14 @@ def run_table(summaries: list[tuple[str, pd.DataFrame]], year: int) -> pd.DataFr
     return in_words(table.fillna(style.NOT_APPLICABLE))
 
 
+def text_table(table: pd.DataFrame, **kwargs) -> str:
+    """`table.to_string(index=False, ...)` with its columns lined up in a terminal also when
+    cells hold Chinese (wide) characters."""
+    with pd.option_context("display.unicode.east_asian_width", i18n.current() != "en",
+                           "display.width", 200):
+        return table.to_string(index=False, **kwargs)
+
+
 def in_words(table: pd.DataFrame) -> pd.DataFrame:
     """A table's `indicator` and `level` columns in the reader's language (English: the
     registry's names, as the CSV files have them) and its column names translated."""
@@ -73,9 +81,13 @@ def in_words(table: pd.DataFrame) -> pd.DataFrame:
     for column, kind in (("indicator", "indicator"), ("level", "level")):
         if column in out:
             out[column] = out[column].map(lambda x, k=kind: i18n.term(k, x))
-    return out.rename(columns=lambda c: _(c) if c in COLUMN_WORDS else c)
+    out = out.rename(columns=lambda c: _(c) if c in COLUMN_WORDS else c)
+    if out.columns.name in COLUMN_WORDS:
+        out.columns.name = _(out.columns.name)
+    return out
 
 
 #: column names of the printed tables, translated where shown (`in_words`)
 COLUMN_WORDS = {N_("indicator"), N_("level"), N_("paired difference"), N_("scenario"),
-                N_("median [90% interval]"), N_("threshold")}
+                N_("median [90% interval]"), N_("threshold"), N_("paired_width"),
+                N_("unpaired_width")}

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sim.core import i18n
 from sim.core.i18n import N_, _
 from sim.model.posterior import intervals_note
 from sim.outputs import metrics, style
+from sim.outputs.console import text_table
 from sim.outputs.metrics import Run
 from sim.outputs.thresholds import RULE_WORDS, status_word, threshold_name, value_text
 
@@ -198,7 +200,7 @@ def screen(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> Screen
         reason = f" - {row.reason}" if row.status == "missed" and row.reason else ""
         rows.append((status_word(row.status), threshold_name(row_), text + reason))
     return Screen(title, headline(plan, reference, table, thresholds, year),
-                  f"{intervals_note(plan.scenario)}.", shown, remarks,
+                  _("{note}.").format(note=intervals_note(plan.scenario)), shown, remarks,
                   _("Thresholds (checked in every simulated year, the worst year shown; "
                     "{rule})").format(rule=_(RULE_WORDS)), rows, heading, classes)
 
@@ -207,11 +209,13 @@ def render(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> str:
     """The first screen as text (see module docstring)."""
     sc = screen(plan, reference, thresholds)
     lines = [sc.title, "  " + sc.headline, "  " + sc.note]
-    lines += ["  " + x for x in sc.table.to_string(index=False, justify="left").splitlines()]
+    lines += ["  " + x for x in text_table(sc.table, justify="left").splitlines()]
     lines += ["  " + x for x in sc.remarks]
     if sc.thresholds:
-        lines.append(f"  {sc.thresholds_title}:")
-        lines += [f"    {status:<6} {name}: {text}" for status, name, text in sc.thresholds]
+        lines.append("  " + _("{title}:").format(title=sc.thresholds_title))
+        colon = _(": ")
+        lines += [f"    {i18n.pad(status, 7)}{name}{colon}{text}"
+                  for status, name, text in sc.thresholds]
     return "\n".join(lines)
 
 
@@ -226,8 +230,9 @@ def render_html(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> s
              sc.table.to_html(index=False, border=0, classes="t screen", escape=True)]
     parts += [f"<p>{e(x)}</p>" for x in sc.remarks]
     if sc.thresholds:
-        parts.append(f"<p>{e(sc.thresholds_title)}:</p><ul class='thresholds'>")
-        parts += [f"<li class='{css}'><b>{e(status)}</b> {e(name)}: {e(text)}</li>"
+        title, colon = _("{title}:").format(title=sc.thresholds_title), _(": ")
+        parts.append(f"<p>{e(title)}</p><ul class='thresholds'>")
+        parts += [f"<li class='{css}'><b>{e(status)}</b> {e(name)}{e(colon)}{e(text)}</li>"
                   for (status, name, text), css in zip(sc.thresholds, sc.status_classes,
                                                        strict=True)]
         parts.append("</ul>")

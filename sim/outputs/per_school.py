@@ -11,6 +11,7 @@ the affected pupils of all replicates.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -18,7 +19,7 @@ import pandas as pd
 
 from sim.core import dtypes as dt
 from sim.core import i18n, rules
-from sim.core.i18n import _
+from sim.core.i18n import N_, _
 from sim.core.kernels.state import EV_CLOSED, EV_DOWNGRADED, EV_EXEMPTED, EV_EXPANDED, EV_RECEIVED
 from sim.model.affected import MOVING_EVENTS
 from sim.model.build import Model
@@ -85,6 +86,25 @@ def _destinations(sel: pd.DataFrame, top: int = 4) -> str:
     share = share.sort_values(ascending=False, kind="mergesort")
     parts = [f"{k} {v:.0%}" for k, v in share.head(top).items()]
     return ", ".join(parts) + (f" and {len(share) - top} more" if len(share) > top else "")
+
+
+#: the outcomes in `destinations` (their names with spaces), in words
+OUTCOME_WORDS = {N_("unplaced"), N_("dropped out"), N_("left county"), N_("other")}
+_MORE = re.compile(r" and (\d+) more$")
+
+
+def destinations_words(text: str) -> str:
+    """`destinations` of the tables ('S03 82%, dropped out 3% and 2 more', English as the CSV
+    files hold it) in the reader's language."""
+    if i18n.current() == "en" or not isinstance(text, str):
+        return text
+    more = _MORE.search(text)
+    body = text[:more.start()] if more else text
+    items = []
+    for item in body.split(", ") if body else []:
+        name, _sep, share = item.rpartition(" ")
+        items.append(f"{_(name) if name in OUTCOME_WORDS else name} {share}")
+    return _(", ").join(items) + (_(" and {n} more").format(n=more.group(1)) if more else "")
 
 
 AFFECTED_COLUMNS = [
@@ -320,7 +340,7 @@ def console_lines(affected: pd.DataFrame, top: int = 8) -> list[str]:
             "  year {year} {school} ({event}): {pupils:.0f} pupils -> {where}; travel {before} -> "
             "{after} min [{p05}, {p95}]; bus {bus:.0%}, boarding {boarding:.0%}").format(
             year=r.year, school=r.school, event=event, pupils=r.pupils_per_replicate,
-            where=r.destinations, before=_minutes(r.travel_before_p50),
+            where=destinations_words(r.destinations), before=_minutes(r.travel_before_p50),
             after=_minutes(r.travel_after_p50), p05=_minutes(r.travel_after_p05),
             p95=_minutes(r.travel_after_p95), bus=r.share_bus, boarding=r.share_boarding)
             + (_("; OUT OF SCHOOL {n:.2g} per replicate").format(n=out) if out > 0 else ""))

@@ -18,7 +18,7 @@ from sim.core.kernels import state as ev
 from sim.model.build import Model
 from sim.model.engine import RunResult
 from sim.model.scenario import Scenario
-from sim.outputs.thresholds import is_met
+from sim.outputs.thresholds import is_met, rule_words
 
 #: why a closure was deferred, in words
 DEFER_REASONS = {
@@ -28,8 +28,8 @@ DEFER_REASONS = {
     "deferred_beds": N_("too few boarding beds at the receiving school"),
 }
 _SHOWN = [k for k in ev.EVENT_NAMES if k != "by_action"]
-#: width of the block's tags ("NOT DONE:") by language, so that the texts line up
-TAG_WIDTH = {"en": 10, "zh": 8}
+#: terminal columns of the block's tags ("NOT DONE: "), so that the texts line up
+TAG_WIDTH = 10
 
 
 def events_table(model: Model, result: RunResult) -> pd.DataFrame:
@@ -89,9 +89,7 @@ def targets_table(model: Model, result: RunResult) -> pd.DataFrame:
             either = np.divide(n_either, n_base, out=np.full(len(n_base), np.nan),
                                where=n_base > 0)
             need = np.ceil(r.share * n_base - 1e-9)
-            rows.append({"year": year, "rule": _("{share:.0%} of the base year's schools {size} "
-                                                 "closed by year {year}").format(
-                share=r.share, size=r.size_words(), year=year),
+            rows.append({"year": year, "rule": r.target_words(year),
                          "target_share": r.share, "base_schools_mean": float(n_base.mean()),
                          "closed_share_mean": float(np.nanmean(share)),
                          "closed_share_median": float(np.nanmedian(share)),
@@ -153,7 +151,7 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
     out, problems = [], []
 
     def line(tag: str, text: str) -> str:  # "    done:     closed S12"
-        return f"    {_(tag):<{TAG_WIDTH[i18n.current()]}}{text}"
+        return f"    {i18n.pad(_(tag), TAG_WIDTH)}{text}"
     for year in years:
         e = events[events["year"] == year]
         out.append(_("  year {year}:").format(year=year))
@@ -178,7 +176,7 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
             exempt = rule[rule["event"] == "exempted"]
             out.append(line(N_("rules:"), _("{n} schools closed per replicate").format(
                 n=_per_rep(closed, n_rep))
-                + (f" ({_ids(closed, 6)})" if len(closed) else "")
+                + (_(" ({schools})").format(schools=_ids(closed, 6)) if len(closed) else "")
                 + (_("; {n} kept for the lower grades by the travel exemption ({schools})").format(
                     n=_per_rep(exempt, n_rep), schools=_ids(exempt, 6)) if len(exempt) else "")))
             deferred = rule[rule["event"].isin(list(DEFER_REASONS))]
@@ -212,6 +210,7 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
                 problems.append(_("year {year}: {n} village(s) lost their school with no bus "
                                   "line").format(year=year, n=len(alone)))
         for t in targets[targets["year"] == year].itertuples():
+            t = t._replace(rule=rule_words(scenario, t))
             met = t.replicates_met
             ok = is_met(met)
             out.append(line(N_("target:"), _(

@@ -14,8 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.core import i18n  # noqa: E402
+from sim.core.i18n import N_, _  # noqa: E402
 from sim.model.posterior import intervals_note  # noqa: E402
 from sim.outputs import first_screen, report_schools, store, style  # noqa: E402
+from sim.outputs.console import in_words  # noqa: E402
 from sim.outputs.county_map import draw_scale_bar  # noqa: E402
 from sim.outputs.metrics import Run  # noqa: E402
 from sim.outputs.snapshot import Snapshot  # noqa: E402
@@ -23,33 +26,33 @@ from sim.outputs.thresholds import RULE_WORDS  # noqa: E402
 
 #: (indicator, level, title) drawn as trajectories with 90% bands and as paired differences
 TRAJECTORIES = [
-    ("children_out_of_school", "all", "Children out of school, aged 6-15"),
-    ("pupils_unplaced", "all", "Children without a school place"),
-    ("dropout_rate", "all", "Dropout rate"),
-    ("junior_retention_3yr", "junior", "Junior three-year retention"),
-    ("mean_class_size", "primary", "Mean primary class size"),
-    ("travel_time_p95_min", "primary", "Longest primary day trips (95th percentile)"),
-    ("share_lower_primary_over_30min", "primary", "Grades 1-3 travelling over 30 minutes"),
-    ("young_boarders", "all", "Boarders below grade 4"),
-    ("cost_per_pupil_yuan", "all", "Cost per pupil, government and families"),
+    ("children_out_of_school", "all", N_("Children out of school, aged 6-15")),
+    ("pupils_unplaced", "all", N_("Children without a school place")),
+    ("dropout_rate", "all", N_("Dropout rate")),
+    ("junior_retention_3yr", "junior", N_("Junior three-year retention")),
+    ("mean_class_size", "primary", N_("Mean primary class size")),
+    ("travel_time_p95_min", "primary", N_("Longest primary day trips (95th percentile)")),
+    ("share_lower_primary_over_30min", "primary", N_("Grades 1-3 travelling over 30 minutes")),
+    ("young_boarders", "all", N_("Boarders below grade 4")),
+    ("cost_per_pupil_yuan", "all", N_("Cost per pupil, government and families")),
 ]
 
 
-TITLES = {"trajectories": "Indicators by year", "differences": "Paired differences",
-          "distributions": "Class sizes and travel times", "dropout_by_group": "Dropout by group",
-          "map": "County map, final year"}
+TITLES = {"trajectories": N_("Indicators by year"), "differences": N_("Paired differences"),
+          "distributions": N_("Class sizes and travel times"),
+          "dropout_by_group": N_("Dropout by group"), "map": N_("County map, final year")}
 
 
 def _label(ind: str, signed: bool = False) -> str:
     unit = style.axis_label(ind)
-    return ("percentage points" if signed and style.is_percent(ind) else unit)
+    return (_("percentage points") if signed and style.is_percent(ind) else unit)
 
 
 def _threshold_lines(ax, ind: str, level: str) -> None:
     for value, text in style.THRESHOLD_LINES.get((ind, level), []):
         y = value * style.scale(ind)
         ax.axhline(y, color="tab:red", lw=0.8, ls=":", zorder=1)
-        ax.annotate(text, (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+        ax.annotate(_(text), (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                     fontsize=7, color="tab:red")
 
 
@@ -100,17 +103,17 @@ def trajectories_figure(runs: list[Run]) -> plt.Figure:
                 mid, lo, hi = g.median() * k, g.quantile(0.05) * k, g.quantile(0.95) * k
                 look = style.REFERENCE if i == 0 else {
                     "color": style.PLAN_COLORS[(i - 1) % len(style.PLAN_COLORS)], "zorder": 3}
-                label = r.scenario.name + (" (reference)" if i == 0 and len(runs) > 1 else "")
+                label = r.scenario.name + (_(" (reference)") if i == 0 and len(runs) > 1 else "")
                 ax.plot(mid.index, mid.values, label=label, **look)
                 ax.fill_between(mid.index, lo.values, hi.values, color=look["color"],
                                 alpha=0.12 if i == 0 else 0.2, zorder=look["zorder"] - 1, lw=0)
             _not_flat(ax)
             _threshold_lines(ax, ind, level)
-            ax.set_title(title)
-            ax.set_xlabel("school year after the base year")
+            ax.set_title(_(title))
+            ax.set_xlabel(_("school year after the base year"))
             ax.set_ylabel(_label(ind))
         axes.flat[0].legend()
-        fig.suptitle("Indicators by year: median and 90% interval over replicates")
+        fig.suptitle(_("Indicators by year: median and 90% interval over replicates"))
     return fig
 
 
@@ -138,10 +141,12 @@ def differences_figure(paired: pd.DataFrame) -> plt.Figure:
             ax.axvline(0, color="black", lw=0.8)
             ax.set_yticks(y, plans)
             ax.set_ylim(-0.6, len(plans) - 0.4)
-            ax.set_title(f"{title} ({level}): change in {_label(ind, signed=True)}", loc="left")
+            ax.set_title(_("{title} ({level}): change in {unit}").format(
+                title=_(title), level=i18n.term("level", level),
+                unit=_label(ind, signed=True)), loc="left")
             ax.grid(axis="y", visible=False)
-        fig.suptitle("Final year: plan minus reference, replicate by replicate (median and 90% "
-                     "interval)")
+        fig.suptitle(_("Final year: plan minus reference, replicate by replicate (median and 90% "
+                       "interval)"))
     return fig
 
 
@@ -163,20 +168,22 @@ def distributions_figure(snaps: list[Snapshot]) -> plt.Figure:
                         zorder=look["zorder"], lw=1.5)
             if kind == "class":
                 cap, very = (45, 56) if level == "primary" else (50, 61)
-                for v, t in ((cap, f"cap {cap}"), (very, f"very large {very}")):
+                for v, t in ((cap, _("cap {n}").format(n=cap)),
+                             (very, _("very large {n}").format(n=very))):
                     ax.axvline(v, color="tab:red", ls=":", lw=0.8)
                     ax.annotate(t, (v, 1.0), xycoords=("data", "axes fraction"), fontsize=7,
                                 color="tab:red", ha="right", va="top", rotation=90)
-                ax.set_xlabel("pupils in the class")
-                ax.set_ylabel("% of classes")
+                ax.set_xlabel(_("pupils in the class"))
+                ax.set_ylabel(_("% of classes"))
             else:
                 for v in (30, 60):
                     ax.axvline(v, color="tab:red", ls=":", lw=0.8)
-                ax.set_xlabel("one-way day travel (minutes)")
-                ax.set_ylabel("% of day pupils")
-            ax.set_title(f"{level} {'class sizes' if kind == 'class' else 'day travel'}")
+                ax.set_xlabel(_("one-way day travel (minutes)"))
+                ax.set_ylabel(_("% of day pupils"))
+            ax.set_title((_("{level} class sizes") if kind == "class" else
+                          _("{level} day travel")).format(level=i18n.term("level", level)))
         axes[0].legend()
-        fig.suptitle("Final year, replicate 0: class sizes and one-way day travel")
+        fig.suptitle(_("Final year, replicate 0: class sizes and one-way day travel"))
     return fig
 
 
@@ -189,10 +196,10 @@ def dropout_groups_figure(snaps: list[Snapshot]) -> plt.Figure:
             color = "black" if i == 0 else style.PLAN_COLORS[(i - 1) % len(style.PLAN_COLORS)]
             ax.bar(np.arange(len(groups)) + i * w, [100 * sn.dropout_by_group[g] for g in groups],
                    w, label=sn.scenario, color=color, alpha=0.5 if i == 0 else 0.9)
-        ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, groups)
-        ax.set_ylabel("% of children ever enrolled")
+        ax.set_xticks(np.arange(len(groups)) + 0.4 - w / 2, [_(g) for g in groups])
+        ax.set_ylabel(_("% of children ever enrolled"))
         ax.legend()
-        ax.set_title("Dropped out by the final year, by group (replicate 0)")
+        ax.set_title(_("Dropped out by the final year, by group (replicate 0)"))
     return fig
 
 
@@ -214,21 +221,21 @@ def map_figure(snaps: list[Snapshot]) -> plt.Figure:
                 ax.plot([w.node_x_km[v], xs[s]], [w.node_y_km[v], ys[s]], color="tab:orange",
                         lw=0.6, zorder=3)
             ax.scatter(xs[~is_open], ys[~is_open], marker="x", color="tab:red", s=14, zorder=4,
-                       label="closed school")
+                       label=_("closed school"))
             ax.scatter(xs[is_open], ys[is_open], s=_size(sn.final_pupils[is_open]),
-                       color="tab:blue", alpha=0.6, zorder=5, label="open school")
-            ax.plot([], [], color="tab:orange", lw=0.8, label="bus link")
+                       color="tab:blue", alpha=0.6, zorder=5, label=_("open school"))
+            ax.plot([], [], color="tab:orange", lw=0.8, label=_("bus link"))
             for n in _size_key(top):
                 ax.scatter([], [], s=_size(np.array([n])), color="tab:blue", alpha=0.6,
-                           label=f"{n:,} pupils")
+                           label=_("{n:,} pupils").format(n=n))
             draw_scale_bar(ax, w.node_x_km, w.node_y_km)
-            ax.set_title(f"{sn.scenario}, final year")
+            ax.set_title(_("{name}, final year").format(name=sn.scenario))
             ax.set_aspect("equal")
-            ax.set_xlabel("km east")
-            ax.set_ylabel("km north")
+            ax.set_xlabel(_("km east"))
+            ax.set_ylabel(_("km north"))
             ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
-        fig.suptitle("County map, final year: schools sized by pupils, closed schools (x), "
-                     "bus links (orange)")
+        fig.suptitle(_("County map, final year: schools sized by pupils, closed schools (x), "
+                       "bus links (orange)"))
     return fig
 
 
@@ -265,8 +272,9 @@ def plan_section(plan: Run, reference: Run | None, thresholds: pd.DataFrame,
     (sim/outputs/report_schools.py) with the flow map."""
     parts = [first_screen.render_html(plan, reference, thresholds)]
     if block:
-        head, _, rest = block.partition("\n") if block.startswith("!!") else ("", "", block)
-        parts.append(f"<h3>Plan carried out: {html.escape(plan.scenario.name)}</h3>")
+        head, _sep, rest = block.partition("\n") if block.startswith("!!") else ("", "", block)
+        parts.append("<h3>" + html.escape(_("Plan carried out: {name}").format(
+            name=plan.scenario.name)) + "</h3>")
         if head:
             parts.append(f"<p class='banner'>{html.escape(head)}</p>")
         parts.append(f"<pre class='block'>{html.escape(rest)}</pre>")
@@ -308,29 +316,33 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         figures["dropout_by_group"] = dropout_groups_figure(snaps)
         figures["map"] = map_figure(snaps)
     images = {name: _save(fig, stem, name, written) for name, fig in figures.items()}
-    names = ", ".join(html.escape(r.scenario.name) for r in runs)
+    names = _(", ").join(r.scenario.name for r in runs)
     n = int(runs[0].indicators["replicate"].nunique())
     status = wide(thresholds, [r.scenario.name for r in runs])
     by_name = {s.scenario: s for s in (snaps or [])}
     plans = [(r, runs[0]) for r in runs[1:]] or [(runs[0], None)]
-    left_out = [t for _, _, t in TRAJECTORIES if t not in {x for _, _, x in informative(runs)}]
-    figures_html = [f'<h2>{TITLES[k]}</h2><img alt="{k}" src="data:image/png;base64,{v}">'
-                    for k, v in images.items()]
+    shown_titles = {x[2] for x in informative(runs)}
+    left_out = [_(x[2]) for x in TRAJECTORIES if x[2] not in shown_titles]
+    figures_html = [f'<h2>{html.escape(_(TITLES[k]))}</h2>'
+                    f'<img alt="{k}" src="data:image/png;base64,{v}">' for k, v in images.items()]
     if left_out:
-        figures_html.insert(1, "<p>Left out of the figure, zero in every scenario and year: "
-                            + html.escape("; ".join(left_out)) + ".</p>")
+        figures_html.insert(1, "<p>" + html.escape(
+            _("Left out of the figure, zero in every scenario and year: {panels}.").format(
+                panels=_("; ").join(left_out))) + "</p>")
     body = [
-        f"<h1>SchoolFlow plan comparison</h1><p>Scenarios: {names}. Reference: "
-        f"{html.escape(runs[0].scenario.name)}. {n} replicates each, with common random numbers "
-        "(replicate i of every scenario has the same seed). "
-        + html.escape(intervals_note(runs[0].scenario)) + ".</p>",
+        "<h1>" + html.escape(_("SchoolFlow plan comparison")) + "</h1><p>" + html.escape(_(
+            "Scenarios: {names}. Reference: {reference}. {n} replicates each, with common random "
+            "numbers (replicate i of every scenario has the same seed). ").format(
+            names=names, reference=runs[0].scenario.name, n=n))
+        + html.escape(_("{note}.").format(note=intervals_note(runs[0].scenario))) + "</p>",
         *[plan_section(p, ref, thresholds, (blocks or {}).get(p.scenario.name),
                        by_name.get(p.scenario.name), stem, written)
           for p, ref in plans],
-        "<h2>Thresholds of the plans</h2><p>Each scenario's own thresholds, checked in every "
-        f"simulated year; the worst year is shown; {html.escape(RULE_WORDS)}. '-': not a "
-        "threshold of that scenario.</p>",
-        _table_html(status),
+        "<h2>" + html.escape(_("Thresholds of the plans")) + "</h2><p>" + html.escape(_(
+            "Each scenario's own thresholds, checked in every simulated year; the worst year is "
+            "shown; {rule}. '-': not a threshold of that scenario.").format(rule=_(RULE_WORDS)))
+        + "</p>",
+        _table_html(in_words(status)),
         *figures_html,
     ]
     for level in ("primary", "junior", "all"):
@@ -340,16 +352,20 @@ def write_report(path: Path, runs: list[Run], final: pd.DataFrame, paired: pd.Da
         cells = pd.DataFrame({name: [style.interval(m, lo, hi, ind) for ind, m, lo, hi in zip(
             t.index, t["p50"][name], t["p05"][name], t["p95"][name], strict=True)]
             for name in [r.scenario.name for r in runs] if name in t["p50"]}, index=t.index)
-        body += [f"<h2>Final year, {level}: median [90% interval]</h2>",
-                 _table_html(cells.reset_index())]
+        body += ["<h2>" + html.escape(_("Final year, {level}: median [90% interval]").format(
+                     level=i18n.term("level", level))) + "</h2>",
+                 _table_html(in_words(cells.reset_index()))]
     if len(paired):
         p_last = paired[(paired["year"] == paired["year"].max()) & (paired["level"] == "all")]
         shown = p_last.assign(**{"median [90% interval]": [
             style.interval(r.p50, r.p05, r.p95, r.indicator, True) for r in p_last.itertuples()]})
-        body += ["<h2>Final year, paired difference against the reference</h2>",
-                 _table_html(shown[["scenario", "indicator", "median [90% interval]",
-                                    "paired_width", "unpaired_width"]])]
-    page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>SchoolFlow comparison</title>"
+        body += ["<h2>" + html.escape(_("Final year, paired difference against the reference"))
+                 + "</h2>",
+                 _table_html(in_words(shown[["scenario", "indicator", "median [90% interval]",
+                                             "paired_width", "unpaired_width"]]))]
+    lang = "zh-CN" if i18n.current() == "zh" else "en"
+    page = (f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>"
+            + html.escape(_("SchoolFlow comparison")) + "</title>"
             "<style>body{font-family:sans-serif;margin:2em auto;max-width:1200px;padding:0 1em}"
             "table.t{border-collapse:collapse;font-size:12px;max-width:100%}"
             "table.t td,table.t th{padding:2px 8px;border-bottom:1px solid #ddd;"

@@ -15,19 +15,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.core.i18n import N_, _, term  # noqa: E402
 from sim.outputs import style  # noqa: E402
+from sim.outputs.per_school import destinations_words  # noqa: E402
 
 #: columns of the affected-pupils table as the report shows them
-AFFECTED_SHOWN = {"year": "year", "school": "school", "event": "what the plan did",
-                  "pupils_per_replicate": "pupils (median per replicate)",
-                  "destinations": "where they are at the end of the year",
-                  "travel": "one-way day travel, before -> after (median [90%], min)",
-                  "share_bus": "bus", "share_boarding": "boarding",
-                  "out_of_school_per_replicate": "out of school (per replicate)"}
-SCHOOL_SHOWN = {"year": "year", "school": "school", "events": "plan", "pupils": "pupils",
-                "classes": "classes", "mean_class": "mean class",
-                "largest_class": "largest class (grade)", "boarders": "boarders / beds",
-                "pupils_per_canteen_place": "pupils per canteen place", "flags": "over"}
+AFFECTED_SHOWN = {"year": N_("year"), "school": N_("school"), "event": N_("what the plan did"),
+                  "pupils_per_replicate": N_("pupils (median per replicate)"),
+                  "destinations": N_("where they are at the end of the year"),
+                  "travel": N_("one-way day travel, before -> after (median [90%], min)"),
+                  "share_bus": N_("bus"), "share_boarding": N_("boarding"),
+                  "out_of_school_per_replicate": N_("out of school (per replicate)")}
+SCHOOL_SHOWN = {"year": N_("year"), "school": N_("school"), "events": N_("plan"),
+                "pupils": N_("pupils"), "classes": N_("classes"), "mean_class": N_("mean class"),
+                "largest_class": N_("largest class (grade)"), "boarders": N_("boarders / beds"),
+                "pupils_per_canteen_place": N_("pupils per canteen place"), "flags": N_("over")}
 
 
 def read(folder: Path | None) -> dict[str, pd.DataFrame] | None:
@@ -52,35 +54,39 @@ def _minutes(x: float) -> str:
 
 def affected_html(df: pd.DataFrame) -> str:
     if df.empty:
-        return "<p>The plan moves no pupils.</p>"
+        return "<p>" + html.escape(_("The plan moves no pupils.")) + "</p>"
     t = df.assign(
         travel=[f"{_minutes(r.travel_before_p50)} -> {_minutes(r.travel_after_p50)} "
                 f"[{_minutes(r.travel_after_p05)}, {_minutes(r.travel_after_p95)}]"
                 for r in df.itertuples()],
-        event=[r.event + ("" if r.share_of_replicates >= 1 else
-                          f" (in {r.share_of_replicates:.0%} of replicates)")
+        event=[term("event", r.event) + ("" if r.share_of_replicates >= 1 else
+                                         _(" (in {share:.0%} of replicates)").format(
+                                             share=r.share_of_replicates))
                for r in df.itertuples()],
+        destinations=df["destinations"].map(destinations_words),
         share_bus=[f"{x:.0%}" for x in df["share_bus"]],
         share_boarding=[f"{x:.0%}" for x in df["share_boarding"]],
         pupils_per_replicate=[f"{x:.0f}" for x in df["pupils_per_replicate"]],
         out_of_school_per_replicate=[f"{x:.1f}" for x in df["out_of_school_per_replicate"]])
-    return _table(t[list(AFFECTED_SHOWN)].rename(columns=AFFECTED_SHOWN))
+    return _table(t[list(AFFECTED_SHOWN)].rename(columns=lambda c: _(AFFECTED_SHOWN[c])))
 
 
 def villages_html(df: pd.DataFrame) -> str:
     if df.empty:
-        return "<p>No village lost its school.</p>"
+        return "<p>" + html.escape(_("No village lost its school.")) + "</p>"
     t = pd.DataFrame({
-        "year": df["year"], "village": df["village"], "school lost": df["schools_lost"],
-        "pupils per replicate": [f"{x:.0f}" for x in df["pupils_per_replicate"]],
-        "where they are": df["destinations"],
-        "bus line": [("yes" if s >= 1 else f"in {s:.0%} of replicates" if s > 0 else
-                      f"NO ({w})" if w else "no (none planned for: pupils board or ride with "
-                      "family)") for s, w in zip(
-                         df["bus_line_share_of_replicates"], df["no_line_why"], strict=True)],
-        "by bus": [f"{x:.0%}" for x in df["share_bus"]],
-        "boarding": [f"{x:.0%}" for x in df["share_boarding"]],
-        "travel after (median, min)": [_minutes(x) for x in df["travel_after_p50"]]})
+        _("year"): df["year"], _("village"): df["village"], _("school lost"): df["schools_lost"],
+        _("pupils per replicate"): [f"{x:.0f}" for x in df["pupils_per_replicate"]],
+        _("where they are"): df["destinations"].map(destinations_words),
+        _("bus line"): [(_("yes") if s >= 1 else
+                         _("in {share:.0%} of replicates").format(share=s) if s > 0 else
+                         _("NO ({why})").format(why=w) if w else
+                         _("no (none planned for: pupils board or ride with family)"))
+                        for s, w in zip(df["bus_line_share_of_replicates"], df["no_line_why"],
+                                        strict=True)],
+        _("by bus"): [f"{x:.0%}" for x in df["share_bus"]],
+        _("boarding"): [f"{x:.0%}" for x in df["share_boarding"]],
+        _("travel after (median, min)"): [_minutes(x) for x in df["travel_after_p50"]]})
     return _table(t)
 
 
@@ -98,18 +104,26 @@ def schools_html(years: pd.DataFrame, affected: pd.DataFrame, show_years: list[i
     names = touched(years, affected)
     t = years[years["school"].isin(names) & years["year"].isin(show_years)].copy()
     if t.empty:
-        return "<p>The plan touches no school that stays open.</p>"
+        return "<p>" + html.escape(_("The plan touches no school that stays open.")) + "</p>"
     t["largest_class"] = [f"{a:.0f} ({int(g)})" for a, g in zip(t["largest_class"],
                                                               t["largest_class_grade"], strict=True)]
     t["boarders"] = [f"{a:.0f} / {b:.0f}" for a, b in zip(t["boarders"], t["beds"], strict=True)]
-    t["flags"] = [", ".join(w for w, f in (("class cap", a), ("beds", b), ("canteen", c)) if f)
+    t["flags"] = [_(", ").join(_(w) for w, f in ((N_("class cap"), a), (N_("beds"), b),
+                                                  (N_("canteen"), c)) if f)
                   for a, b, c in zip(t["over_cap"], t["boarders_over_beds"],
                                      t["canteen_over_places"], strict=True)]
-    t["events"] = t["events"].fillna("")
+    t["events"] = [_(", ").join(_event_words(x) for x in str(v).split(",") if x.strip())
+                   for v in t["events"].fillna("")]
     t["pupils_per_canteen_place"] = [style.NOT_APPLICABLE if x != x else f"{x:.2f}"
                                      for x in t["pupils_per_canteen_place"]]
     t = t.sort_values(["school", "year"], kind="mergesort")
-    return _table(t[list(SCHOOL_SHOWN)].rename(columns=SCHOOL_SHOWN))
+    return _table(t[list(SCHOOL_SHOWN)].rename(columns=lambda c: _(SCHOOL_SHOWN[c])))
+
+
+def _event_words(item: str) -> str:
+    """'received (50%)' in the reader's language: the event's term and its share."""
+    name, sep, share = item.strip().partition(" (")
+    return term("event", name) + (f" ({share}" if sep else "")
 
 
 def _table(df: pd.DataFrame) -> str:
@@ -128,7 +142,7 @@ def flow_figure(flows: pd.DataFrame, world, name: str) -> plt.Figure | None:
     with style.figure_style():
         fig, ax = plt.subplots(figsize=(8, 6.5), constrained_layout=True)
         ax.scatter(world.node_x_km, world.node_y_km, s=4, color="#bbb", zorder=1,
-                   label="village")
+                   label=_("village"))
         for r in flows.itertuples():
             a, b = index[r.school], index[r.destination]
             ax.plot([x[a], x[b]], [y[a], y[b]], color="tab:orange", alpha=0.7, zorder=2,
@@ -136,19 +150,21 @@ def flow_figure(flows: pd.DataFrame, world, name: str) -> plt.Figure | None:
         src = sorted({index[s] for s in flows["school"]})
         dst = sorted({index[s] for s in flows["destination"]} - set(src))
         ax.scatter(x[src], y[src], marker="x", color="tab:red", s=40, zorder=3,
-                   label="closed, downgraded or kept for the lower grades")
-        ax.scatter(x[dst], y[dst], color="tab:blue", s=30, zorder=3, label="receiving school")
+                   label=_("closed, downgraded or kept for the lower grades"))
+        ax.scatter(x[dst], y[dst], color="tab:blue", s=30, zorder=3,
+                   label=_("receiving school"))
         for s in src + dst:
             ax.annotate(world.school_name[s], (x[s], y[s]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
         for k in sorted({max(round(top), 1), max(round(top / 4), 1)}):
             ax.plot([], [], color="tab:orange", lw=0.5 + 6.0 * k / max(top, 1e-9),
-                    label=f"{k} pupils per replicate")
+                    label=_("{n} pupils per replicate").format(n=k))
         ax.set_aspect("equal")
-        ax.set_xlabel("km east")
-        ax.set_ylabel("km north")
+        ax.set_xlabel(_("km east"))
+        ax.set_ylabel(_("km north"))
         ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
-        ax.set_title(f"{name}: where the pupils of closed schools go (all plan years)")
+        ax.set_title(_("{name}: where the pupils of closed schools go (all plan years)").format(
+            name=name))
     return fig
 
 
@@ -157,14 +173,16 @@ def section(tables: dict[str, pd.DataFrame], last_year: int) -> str:
     e = html.escape
     years = sorted({1, 2, last_year})
     return "\n".join([
-        "<h3>Pupils the plan moves, school by school</h3>",
-        "<p>Pupils enrolled at a school the year before the plan closed it, downgraded it or "
-        "kept it for the lower grades, in the grades it no longer teaches; where they are at the "
-        "end of that year, and how far they travel (day pupils, one way, door to school).</p>",
+        "<h3>" + e(_("Pupils the plan moves, school by school")) + "</h3>",
+        "<p>" + e(_("Pupils enrolled at a school the year before the plan closed it, downgraded "
+                    "it or kept it for the lower grades, in the grades it no longer teaches; "
+                    "where they are at the end of that year, and how far they travel (day "
+                    "pupils, one way, door to school).")) + "</p>",
         affected_html(tables["affected_pupils"]),
-        "<h3>Villages that lost their school</h3>",
+        "<h3>" + e(_("Villages that lost their school")) + "</h3>",
         villages_html(tables["affected_villages"]),
-        f"<h3>Schools the plan touches, years {e(', '.join(map(str, years)))}</h3>",
-        "<p>Medians over replicates at the end of the year; every school and year is in the "
-        "results folder's school_years.csv.</p>",
+        "<h3>" + e(_("Schools the plan touches, years {years}").format(
+            years=", ".join(map(str, years)))) + "</h3>",
+        "<p>" + e(_("Medians over replicates at the end of the year; every school and year is "
+                    "in the results folder's school_years.csv.")) + "</p>",
         schools_html(tables["school_years"], tables["affected_pupils"], years)])

@@ -9,6 +9,7 @@ import numpy as np
 
 from sim.core import dtypes as dt
 from sim.core import rules
+from sim.core.i18n import N_
 from sim.model import build, engine
 from sim.model.scenario import Scenario
 
@@ -60,14 +61,14 @@ def take(scenario: Scenario, replicate: int = 0) -> Snapshot:
     ever = enrolled | (st == dt.DROPPED_OUT) | (st == dt.GRADUATED)
     dropped = st == dt.DROPPED_OUT
     groups = {
-        "all": ever,
-        "left-behind": ever & (H.parents[hh] < 2),
-        "parents at home": ever & (H.parents[hh] >= 2),
-        "hardship": ever & H.hardship[hh],
-        "girls": ever & C.female[:n],
-        "boys": ever & ~C.female[:n],
-        "primary": ever & (grade <= rules.LAST_PRIMARY_GRADE),
-        "junior": ever & (grade > rules.LAST_PRIMARY_GRADE),
+        N_("all"): ever,
+        N_("left-behind"): ever & (H.parents[hh] < 2),
+        N_("parents at home"): ever & (H.parents[hh] >= 2),
+        N_("hardship"): ever & H.hardship[hh],
+        N_("girls"): ever & C.female[:n],
+        N_("boys"): ever & ~C.female[:n],
+        N_("primary"): ever & (grade <= rules.LAST_PRIMARY_GRADE),
+        N_("junior"): ever & (grade > rules.LAST_PRIMARY_GRADE),
     }
     bus = enrolled & (mode == dt.BUS)
     links = sorted({(int(H.node[h]), int(s)) for h, s in zip(hh[bus], C.school[:n][bus], strict=True)})

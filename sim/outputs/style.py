@@ -158,7 +158,8 @@ def number(x: float, indicator: str, signed: bool = False, suffix: bool = True) 
         if float(text) == 0:
             text = f"{0:.{digits}f}"
             sign = ""
-        return f"{sign}{text}{_(' pp') if signed and suffix else '%' if suffix else ''}"
+        tail = _(" pp") if signed and suffix else "%" if suffix else ""
+        return f"{sign}{text}{tail}"
     text = _plain(float(x), unit)
     if float(x) == 0:
         sign = ""

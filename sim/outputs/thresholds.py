@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.core import i18n
 from sim.core.i18n import N_, _
-from sim.model.scenario import Target
+from sim.model.scenario import Scenario, Target
 from sim.outputs import metrics, style
 from sim.outputs.metrics import Run
 
@@ -127,7 +127,7 @@ def _rule_rows(run: Run) -> list[dict]:
     rows = []
     for t in targets.itertuples():
         met = is_met(t.replicates_met)
-        rows.append({"scenario": run.scenario.name, "threshold": t.rule,
+        rows.append({"scenario": run.scenario.name, "threshold": rule_words(run.scenario, t),
                      "indicator": "share_under100_closed", "level": "all",
                      "target": f">= {t.target_share:g}", "difference": False,
                      "worst_year": int(t.year), "value": t.closed_share_median,
@@ -141,6 +141,14 @@ def _rule_rows(run: Run) -> list[dict]:
                          if hasattr(t, "with_downgrades_share_median") else ""),
                      "source": _(RULE_SOURCE)})
     return rows
+
+
+def rule_words(scenario: Scenario, target) -> str:
+    """A closure target of plan_targets.csv (a row: year, rule, target_share) in the reader's
+    language, from the scenario's rule; the file's words where no rule matches."""
+    rule = next((r for r in scenario.policies.closures if r.year == target.year
+                 and r.share is not None and abs(r.share - target.target_share) < 1e-12), None)
+    return target.rule if rule is None else rule.target_words(int(target.year))
 
 
 def table(runs: list[Run]) -> pd.DataFrame:
@@ -174,8 +182,7 @@ def threshold_name(row) -> str:
         return row["threshold"]
     op, bound = str(row["target"]).split(" ", 1)
     shown = style.number(float(bound), row["indicator"], signed=bool(row["difference"]))
-    words = _("{indicator} ({level})").format(indicator=i18n.term("indicator", row["indicator"]),
-                                             level=i18n.term("level", row["level"]))
+    words = style.name(row["indicator"], None if row["level"] == "all" else row["level"])
     if bool(row["difference"]):
         words = _("change in {indicator} against the reference").format(indicator=words)
     own = f" - {row['threshold']}" if style.has_cjk(str(row["threshold"])) else ""
