@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     s, out_dir = runs[0]
     i18n.use(i18n.resolve(args.lang, s.lang))
     _compiled()
-    with tqdm(total=sum(r.replicates for r, _o in runs), unit="replicate", desc=_("simulating"),
+    with tqdm(total=sum(r.replicates for r, _o in runs), unit=_("replicate"), desc=_("simulating"),
               disable=args.quiet, file=sys.stderr) as bar:
         done = run_plan(runs, args.engine, args.workers, progress=bar.update,
                         on_scenario=bar.set_postfix_str, say=bar.write)
@@ -90,6 +90,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.experiments.check import check
     from sim.model.scenario import load
     from sim.outputs import style
+    from sim.outputs.console import in_words, text_table
     from sim.outputs.county_map import county_map
 
     scenario = load(args.scenario)
@@ -108,7 +109,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if warning:
         print(warning)
     if args.schools:
-        print(report.schools.to_string(index=False))
+        print(text_table(in_words(report.schools, level="school_level")))
     print("\n" + (_("{n} problem(s) to look at").format(n=report.problems) if report.problems
                   else _("No problems found.")))
     return 0
@@ -191,7 +192,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if total:
         _compiled()
     i18n.use(i18n.resolve(args.lang))
-    with tqdm(total=total, unit="replicate", desc=_("simulating"), disable=args.quiet,
+    with tqdm(total=total, unit=_("replicate"), desc=_("simulating"), disable=args.quiet,
               file=sys.stderr) as bar:
         runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
                                  progress=bar.update)
@@ -565,18 +566,20 @@ def main(argv: list[str] | None = None) -> int:
             flag = name.replace("_", "-")
             print(f"schoolflow: error: --{flag} must be at least 1 (got {value})", file=sys.stderr)
             return EXIT_BAD_INPUT
-    try:
-        with i18n.language(i18n.current()):  # a command's language ends with the command
+    # the command's language (`--lang`, else the locale; a command may then take its scenario's
+    # `lang:`), for its errors too; it ends with the command
+    with i18n.language(i18n.resolve(getattr(args, "lang", None))):
+        try:
             return args.func(args)
-    except InputError as exc:
-        print(f"schoolflow: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        # results are written into temporary folders and files that are removed on the way out
-        # (sim/outputs/store.py): nothing half-written is left under the results' names
-        print("\nschoolflow: interrupted; nothing was written for the unfinished run",
-              file=sys.stderr)
-        return EXIT_INTERRUPTED
+        except InputError as exc:
+            print(_("schoolflow: error: {problem}").format(problem=exc), file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            # results are written into temporary folders and files that are removed on the way
+            # out (sim/outputs/store.py): nothing half-written is left under the results' names
+            print("\n" + _("schoolflow: interrupted; nothing was written for the unfinished "
+                           "run"), file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

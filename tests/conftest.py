@@ -24,6 +24,13 @@ SMALL = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_asked(monkeypatch):
+    """The suite reads SchoolFlow's English unless a test asks for another language: a
+    machine whose locale is Chinese would otherwise print Chinese (sim/core/i18n.py)."""
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+
+
 @pytest.fixture
 def small_dict() -> dict:
     import copy

@@ -14,7 +14,7 @@ import pytest
 
 from sim.cli import main
 from sim.core import i18n
-from sim.outputs import style
+from sim.outputs import catalogue, style
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,18 +25,18 @@ def _fields(text: str) -> list[str]:
 
 
 def test_every_message_of_the_code_and_registries_is_translated_and_none_is_stale():
-    entries = i18n.catalogue_entries("zh")
-    wanted = set(i18n.code_messages()) | set(i18n.registry_terms())
+    entries = catalogue.catalogue_entries("zh")
+    wanted = set(catalogue.code_messages()) | set(catalogue.registry_terms())
     missing = sorted(k for k in wanted if not entries.get(k))
     stale = sorted(set(entries) - wanted)
-    assert not missing, ("untranslated (run `python -m sim.core.i18n`, then translate in "
+    assert not missing, ("untranslated (run `python -m sim.outputs.catalogue`, then translate in "
                          f"sim/locale/zh.po): {missing[:10]}")
     assert not stale, f"in sim/locale/zh.po but no longer in the code: {stale[:10]}"
     assert len(wanted) > 400  # the console, the report, the plan block and the registries
 
 
 def test_translations_keep_every_placeholder_and_are_chinese():
-    for (message, _context), text in i18n.catalogue_entries("zh").items():
+    for (message, _context), text in catalogue.catalogue_entries("zh").items():
         assert _fields(message) == _fields(text), (message, text)
         if re.search(r"[A-Za-z]{3,}", re.sub(r"\{[^}]*\}", "", message)):
             assert style.has_cjk(text), f"left in English: {message!r} -> {text!r}"

@@ -10,9 +10,9 @@ Babel and compiled in memory: there is no second, binary copy to go stale. In co
 - `term("indicator", name)` / `term("level", "primary")`: a registry's name in words
   (English: the name itself; Chinese: the source plans' term, or the Ministry's usage).
 
-`python -m sim.core.i18n` adds messages new in the code to the catalogue (with an empty
-translation) and drops those no longer used; `tests/test_i18n.py` fails while any message is
-untranslated, so a new English sentence cannot reach a Chinese reader in English.
+`python -m sim.outputs.catalogue` adds messages new in the code to the catalogue (with an
+empty translation) and drops those no longer used; `tests/test_i18n.py` fails while any message
+is untranslated, so a new English sentence cannot reach a Chinese reader in English.
 
 The language is chosen once per command (`resolve`: `--lang`, else the scenario's `lang:`,
 else the locale, else English) and set with `use`; numbers are formatted for the language by
@@ -92,8 +92,8 @@ def N_(message: str) -> str:
 
 def term(kind: str, name: str) -> str:
     """A registry name in words: an indicator (`kind` "indicator"), a level ("level"), a school
-    level ("school_level"), a school's event ("event"). English: `name` as it is; otherwise the
-    catalogue's entry in context `kind`."""
+    level ("school_level"), a school's event ("event"), a closure ranking ("ranking"). English:
+    `name` as it is; otherwise the catalogue's entry in context `kind`."""
     return _translations(_active).pgettext(kind, name)
 
 
@@ -125,62 +125,3 @@ def resolve(flag: str | None, scenario_lang: str | None = None,
     """The language of a command: `--lang`, else the scenario's `lang:`, else the locale, else
     English."""
     return flag or scenario_lang or from_locale(environ) or LANGUAGES[0]
-
-
-def update_catalogue(lang: str = "zh") -> tuple[int, int]:
-    """Bring `lang`'s catalogue in step with the code: messages new in `sim/` (`code_messages`)
-    and registry names (`registry_terms`) are appended untranslated, messages no longer used
-    are dropped; the header and every translation kept stay as they are. Returns (added,
-    dropped)."""
-    from babel.messages.pofile import read_po, write_po
-
-    path = CATALOGUES[lang]
-    with open(path, encoding="utf-8") as f:
-        catalog = read_po(f, locale=LOCALES[lang])
-    wanted = list(dict.fromkeys(code_messages() + registry_terms()))
-    known = [(m.id, m.context) for m in catalog if m.id]
-    for msgid, context in set(known) - set(wanted):
-        catalog.delete(msgid, context=context)
-    added = [w for w in wanted if w not in set(known)]
-    for msgid, context in added:
-        catalog.add(msgid, context=context)
-    with open(path, "wb") as f:
-        write_po(f, catalog, width=100, no_location=True, omit_header=False)
-    return len(added), len(set(known) - set(wanted))
-
-
-def catalogue_entries(lang: str = "zh") -> dict[tuple[str, str | None], str]:
-    """(message, context) -> translation of every entry of `lang`'s catalogue."""
-    from babel.messages.pofile import read_po
-
-    with open(CATALOGUES[lang], encoding="utf-8") as f:
-        return {(m.id, m.context): m.string for m in read_po(f, locale=LOCALES[lang]) if m.id}
-
-
-def code_messages() -> list[tuple[str, str | None]]:
-    """(message, None) of every `_()` and `N_()` in `sim/`, as Babel extracts them, in the
-    order of the files and lines."""
-    from babel.messages.extract import extract_from_dir
-
-    root = Path(__file__).resolve().parents[1]
-    found = [(message, context) for _file, _line, message, _comments, context in
-             extract_from_dir(str(root), method_map=[("**.py", "python")],
-                              keywords={"_": None, "N_": None}, comment_tags=())]
-    return list(dict.fromkeys(found))
-
-
-def registry_terms() -> list[tuple[str, str]]:
-    """(name, kind) of every registry name shown in words (`term`)."""
-    from sim.core.dtypes import INDICATOR_LEVELS, LEVEL_NAMES
-    from sim.core.indicators import INDICATOR_NAMES
-    from sim.core.kernels.state import EVENT_NAMES
-
-    return ([(n, "indicator") for n in INDICATOR_NAMES]
-            + [(x, "level") for x in INDICATOR_LEVELS]
-            + [(x, "school_level") for x in LEVEL_NAMES]
-            + [(x, "event") for x in EVENT_NAMES if x != "by_action"])
-
-
-if __name__ == "__main__":
-    added, dropped = update_catalogue()
-    print(f"{CATALOGUES['zh']}: {added} messages added (untranslated), {dropped} dropped")

@@ -81,11 +81,11 @@ def school_table(model: build.Model, pupils: np.ndarray) -> pd.DataFrame:
         "pupils": pupils.sum(axis=1), "seats": seats.sum(axis=1),
         "boarders": np.where(boarders >= 0, boarders, -1), "beds": w.school_beds,
         "canteen_places": np.where(w.school_canteen >= 0, w.school_canteen.astype(object),
-                                   "not given"),
-        "teachers": np.where(np.isnan(teachers), "not given", teachers.astype(object)),
+                                   _("not given")),
+        "teachers": np.where(np.isnan(teachers), _("not given"), teachers.astype(object)),
         "opens_later": w.planned(),
-        "flag": np.where(w.planned(), "opens later (plan)",
-                         np.where(over, "OVER-FULL: more pupils than seats in a grade", "")),
+        "flag": np.where(w.planned(), _("opens later (plan)"),
+                         np.where(over, _("OVER-FULL: more pupils than seats in a grade"), "")),
         "worst_grade": np.where(over, worst, 0),
         "worst_grade_pupils": pupils[np.arange(len(worst)), worst],
         "worst_grade_seats": seats[np.arange(len(worst)), worst],
@@ -182,7 +182,7 @@ def _plan_lines(model: build.Model) -> tuple[list[str], int]:
                     _("up to {share:.0%} of the base year's such schools").format(share=r.share)
                 lines.append(_("    rule: close {levels} {size} ({ranking}), {what}").format(
                     levels=_(", ").join(term("school_level", x) for x in r.levels),
-                    size=r.size_words(), ranking=r.ranking, what=what))
+                    size=r.size_words(), ranking=term("ranking", r.ranking), what=what))
         for x in np.flatnonzero(y.events):
             e, name = int(y.events[x]), w.school_name[x]
             by_action = bool(e & ev.EV_BY_ACTION)
@@ -200,11 +200,11 @@ def _plan_lines(model: build.Model) -> tuple[list[str], int]:
                         limit=model.P.exempt_over_min)
                 lines.append(_("    {how}: {school} keeps grades 1-{top}{why}").format(
                     how=how, school=name, top=int(y.hi[x]), why=why)
-                    + (f"; {_room(model, y, x, rec)}" if rec >= 0 and
+                    + (_("; ") + _room(model, y, x, rec) if rec >= 0 and
                        y.hi_before[x] > y.hi[x] else ""))
             if e & ev.EV_DEFERRED:
                 reasons = _(", ").join(_(v) for k, v in DEFER_WORDS.items() if e & k)
-                near = "" if rec < 0 else f"; {_room(model, y, x, rec)}"
+                near = "" if rec < 0 else _("; ") + _room(model, y, x, rec)
                 lines.append((_("    DEFERRED (action): {school}: {why}") if by_action else
                               _("    DEFERRED (rule): {school}: {why}")).format(
                     school=name, why=reasons) + near)

@@ -30,7 +30,7 @@ import yaml
 from sim import __version__
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
-from sim.core.i18n import N_, _
+from sim.core.i18n import N_, _, term
 from sim.core.kernels.state import EV_DEFERRED
 from sim.experiments import closure_milp as cm
 from sim.experiments.closure_problem import ClosureProblem, closure_problem
@@ -460,7 +460,8 @@ def summary_lines(res: Optimised) -> list[str]:
                 _("{n:.0f} without {what}").format(n=r[f"largest_without_{f}"],
                                                    what=_(BINDING_WORDS[f]))
                 for f in cm.FAMILIES if r[f"largest_without_{f}"] > r.largest)
-            line += _("; binding: {why}").format(why=why) + (f" ({relaxed})" if relaxed else "")
+            line += _("; binding: {why}").format(why=why) + (
+                _(" ({what})").format(what=relaxed) if relaxed else "")
         lines.append(line)
     c = res.comparison
     exact = c.iloc[0]
@@ -482,8 +483,8 @@ def summary_lines(res: Optimised) -> list[str]:
             "beds or canteen)")
         lines.append(_("  {plan}: {n} closures (by year: {by}), {pmy:,.0f} pupil-minute-years vs "
                        "{exact:,.0f} exact: gap {gap:+.1f}%").format(
-            plan=r.plan, n=n, by=by, pmy=r.pupil_minute_years, exact=r.exact_at_same_closures,
-            gap=r.gap_percent) + kept)
+            plan=term("ranking", r.plan), n=n, by=by, pmy=r.pupil_minute_years,
+            exact=r.exact_at_same_closures, gap=r.gap_percent) + kept)
     if res.front is not None:
         lines += children_lines(res)
     planned = int(res.solution.closed().sum()) if res.front is None else int(

@@ -17,6 +17,7 @@ import pandas as pd
 
 from sim.core import rng
 from sim.core.errors import InputError
+from sim.core.i18n import N_, _
 from sim.model import build, engine
 from sim.model.scenario import Scenario, load
 from sim.outputs import (
@@ -148,10 +149,11 @@ def run_plan(runs: list[tuple[Scenario, Path]], engine_name: Engine = "numba",
     models = [build.build_model(s) for s, _ in runs]
     notes = list(dict.fromkeys(n for m in models for n in m.notes))
     problems = list(dict.fromkeys(n for m in models for n in m.problems))
-    for label, lines in (("Note", notes), ("Base-year problem", problems)):
+    for label, lines in ((N_("Note: {text}"), notes),
+                         (N_("Base-year problem: {text}"), problems)):
         for line in lines:
             if say is not None:
-                say(f"{label}: {line}")
+                say(_(label).format(text=line))
     final = runs[0][1]
     with store.atomic_dir(final) as tmp:
         return _run_into(runs, models, tmp, final, engine_name, threads, notes, progress,

@@ -303,9 +303,9 @@ def roll_notes(world: World, pop: Population, raised: list[str],
                           "boarders").format(n=len(raised), schools=_(", ").join(raised)))
     scale = placed.scale[1:]
     if np.any(np.abs(scale - 1) > 0.1):
-        notes.append(_("the rolls hold from {low:+.0f}% to {high:+.0f}% pupils of a grade against "
-                       "the children the villages' populations give; every village's children "
-                       "of a grade were scaled to the rolls").format(
+        notes.append(_("the rolls hold from {low:+.0f}% to {high:+.0f}% pupils of a grade "
+                       "against the children the villages' populations give; every village's "
+                       "children of a grade were scaled to the rolls").format(
             low=100 * (scale.min() - 1), high=100 * (scale.max() - 1)))
     if placed.short:
         how = (_("the villages in reach were scaled up to supply them")

@@ -72,13 +72,14 @@ def text_table(table: pd.DataFrame, **kwargs) -> str:
         return table.to_string(index=False, **kwargs)
 
 
-def in_words(table: pd.DataFrame) -> pd.DataFrame:
+def in_words(table: pd.DataFrame, level: str = "level") -> pd.DataFrame:
     """A table's `indicator` and `level` columns in the reader's language (English: the
-    registry's names, as the CSV files have them) and its column names translated."""
+    registry's names, as the CSV files have them) and its column names translated; `level`:
+    the registry of the level column ("level": primary / junior / all; "school_level")."""
     if i18n.current() == "en":
         return table
     out = table.copy()
-    for column, kind in (("indicator", "indicator"), ("level", "level")):
+    for column, kind in (("indicator", "indicator"), ("level", level)):
         if column in out:
             out[column] = out[column].map(lambda x, k=kind: i18n.term(k, x))
     out = out.rename(columns=lambda c: _(c) if c in COLUMN_WORDS else c)
@@ -90,4 +91,7 @@ def in_words(table: pd.DataFrame) -> pd.DataFrame:
 #: column names of the printed tables, translated where shown (`in_words`)
 COLUMN_WORDS = {N_("indicator"), N_("level"), N_("paired difference"), N_("scenario"),
                 N_("median [90% interval]"), N_("threshold"), N_("paired_width"),
-                N_("unpaired_width")}
+                N_("unpaired_width"), N_("school"), N_("village"), N_("pupils"), N_("seats"),
+                N_("boarders"), N_("beds"), N_("canteen_places"), N_("teachers"),
+                N_("opens_later"), N_("flag"), N_("worst_grade"), N_("worst_grade_pupils"),
+                N_("worst_grade_seats")}
