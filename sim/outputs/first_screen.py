@@ -224,9 +224,10 @@ def render_html(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> s
     and notes as wrapped paragraphs, the table as a table, the thresholds as a list."""
     sc = screen(plan, reference, thresholds)
     e = html.escape
+    title = _("{note}.").format(note=sc.title)
     parts = [f"<h2>{e(sc.heading)}</h2>",
              f"<p class='headline'>{e(sc.headline)}</p>",
-             f"<p class='note'>{e(sc.title)}. {e(sc.note)}</p>",
+             f"<p class='note'>{e(title)} {e(sc.note)}</p>",
              sc.table.to_html(index=False, border=0, classes="t screen", escape=True)]
     parts += [f"<p>{e(x)}</p>" for x in sc.remarks]
     if sc.thresholds:
