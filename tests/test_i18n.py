@@ -210,3 +210,35 @@ def test_a_chinese_report_figure_resolves_a_font_with_every_glyph(tmp_path):
             ax.text(0, i, label)
         fig.savefig(tmp_path / "zh.png")
         plt.close(fig)
+
+
+def test_a_bad_input_is_named_in_chinese_with_its_file_and_field(tmp_path, capsys):
+    import yaml
+
+    from tests.conftest import SMALL, write_county
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(dict(SMALL, replicates=0)))
+    assert main(["check", str(bad), "--lang", "zh"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"schoolflow：错误：{bad}: replicates: 应大于或等于1；实际为0"
+    assert main(["check", str(bad)]) == 2
+    assert "Input should be greater than or equal to 1" in capsys.readouterr().err
+    county = write_county(tmp_path / "county",
+                          [{"village_id": "A", "township": "T", "x_km": 0, "y_km": 0,
+                            "population": "many"}],
+                          [{"school_id": "S", "village_id": "A", "level": "central_primary"}],
+                          [])
+    scenario = tmp_path / "county.yaml"
+    scenario.write_text(yaml.safe_dump({"name": "c", "lang": "zh",
+                                        "county": {"data": str(county)}}))
+    assert main(["check", str(scenario)]) == 2  # the scenario's own `lang: zh`
+    err = capsys.readouterr().err
+    assert ("schools.csv: classes_per_grade: 缺少列（每个年级可容纳的班数（>= 1））；必需的列：school_id, "
+            "village_id, level, classes_per_grade") in err
+    (county / "schools.csv").write_text("school_id,village_id,level,classes_per_grade\n"
+                                        "S,A,central_primary,1\n")
+    (county / "roads.csv").write_text("from_village,to_village,length_km,road_class\n")
+    assert main(["check", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert "villages.csv: population: 第2行，population列：应为数字，实际为'many'" in err

@@ -34,6 +34,7 @@ import numpy as np
 from sim.core import dtypes as dt
 from sim.core import rules
 from sim.core.errors import InputError
+from sim.core.i18n import _
 from sim.core.kernels.state import ACT_CLOSE, ACT_DOWNGRADE, ACT_EXPAND, ACT_OPEN
 from sim.model.build import Model
 from sim.model.engine import trace_replicate
@@ -117,14 +118,14 @@ def _refuse_named_actions(model: Model) -> None:
     kinds = set(model.A.kind.tolist())
     if kinds & {ACT_CLOSE, ACT_DOWNGRADE, ACT_OPEN}:
         raise InputError(model.scenario.file, "policies.actions",
-                         "optimise chooses the closures itself and keeps only the plan's "
-                         "expansions; remove the named close, downgrade and open actions (or "
-                         "run the plan as it is with `schoolflow run`)")
+                         _("optimise chooses the closures itself and keeps only the plan's "
+                           "expansions; remove the named close, downgrade and open actions (or "
+                           "run the plan as it is with `schoolflow run`)"))
     if model.R.year.size == 0:
         raise InputError(model.scenario.file, "policies.closures",
-                         "the plan has no closure rules, so there is nothing to optimise; give "
-                         "the rules whose targets the optimiser must meet (e.g. `{year: 1, "
-                         "at_most: 100, share: 0.6}`)")
+                         _("the plan has no closure rules, so there is nothing to optimise; "
+                           "give the rules whose targets the optimiser must meet (e.g. `year: 1, "
+                           "at_most: 100, share: 0.6`)"))
 
 
 def closure_problem(model: Model) -> ClosureProblem:

@@ -14,6 +14,7 @@ import pandas as pd
 import yaml
 
 from sim.core.errors import InputError
+from sim.core.i18n import _
 from sim.experiments.run import check_out, run_scenario, write_run_folder
 from sim.model import scenario as sc
 from sim.outputs import first_screen, metrics, per_school, plan_report, store, thresholds
@@ -25,8 +26,9 @@ def _from_results(folder: Path) -> Run:
         data = yaml.safe_load((folder / "scenario.yaml").read_text())
         df = pd.read_parquet(folder / "indicators.parquet")
     except FileNotFoundError as exc:
-        raise InputError(str(folder), "(folder)", f"not a results folder ({exc.filename} missing); "
-                         "give a scenario file or a folder written by schoolflow run") from None
+        raise InputError(str(folder), "(folder)", _(
+            "not a results folder ({file} missing); give a scenario file or a folder written by "
+            "schoolflow run").format(file=exc.filename)) from None
     return Run(sc.validate(data, str(folder / "scenario.yaml")), df, folder)
 
 
@@ -64,8 +66,8 @@ def load_runs(sources: list[str], replicates: int | None, results_root: Path,
         runs[i] = Run(s, df, folder)
     names = [r.scenario.name for r in runs]
     if len(set(names)) < len(names):
-        raise InputError(", ".join(sources), "name", "two sources have the same scenario name; "
-                         "give each scenario its own name")
+        raise InputError(", ".join(sources), "name", _("two sources have the same scenario name; "
+                                                       "give each scenario its own name"))
     return runs
 
 

@@ -258,16 +258,17 @@ def _open_cache(out: Path, key: dict, resume: bool) -> Path:
     cache, meta = search_cache(out)
     if resume:
         if not meta.exists():
-            raise InputError(str(out), "--resume", "no interrupted search for this folder; leave "
-                             "out --resume to start one")
+            raise InputError(str(out), "--resume", _("no interrupted search for this folder; "
+                                                     "leave out --resume to start one"))
         if json.loads(meta.read_text()) != key:
-            raise InputError(str(meta), "--resume", "the interrupted search had another "
-                             "scenario or other settings; start a new one (remove this file and "
-                             f"{cache.name}, or give another --out)")
+            raise InputError(str(meta), "--resume", _(
+                "the interrupted search had another scenario or other settings; start a new one "
+                "(remove this file and {cache}, or give another --out)").format(cache=cache.name))
         return cache
     if meta.exists() or cache.exists():
-        raise InputError(str(out), "--out", f"an interrupted search is kept beside it ({meta.name}"
-                         "); add --resume to continue it, or remove it to start again")
+        raise InputError(str(out), "--out", _(
+            "an interrupted search is kept beside it ({file}); add --resume to continue it, or "
+            "remove it to start again").format(file=meta.name))
     out.parent.mkdir(parents=True, exist_ok=True)
     meta.write_text(json.dumps(key))
     return cache

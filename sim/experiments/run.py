@@ -111,12 +111,13 @@ def check_out(folder: Path, what: str = "--out") -> None:
     """Refuse, before any work, a results folder that is an existing file or cannot be made."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise InputError(str(folder), what, "is an existing file, not a folder; give a folder "
-                         "for the results (it is made if missing)")
+        raise InputError(str(folder), what, _("is an existing file, not a folder; give a folder "
+                                              "for the results (it is made if missing)"))
     parent = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
     if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InputError(str(folder), what, f"cannot be written ({parent} is not a writable "
-                         "folder); give a folder you can write to")
+        raise InputError(str(folder), what, _("cannot be written ({parent} is not a writable "
+                                              "folder); give a folder you can write to").format(
+            parent=parent))
 
 
 @dataclass

@@ -64,24 +64,27 @@ class PlanContext:
 
     def school(self, i: int, key: str, sid: str) -> int:
         if sid not in self.index:
-            raise self.error(i, key, f"school {sid!r} is not in the county ({self.source}); use "
-                             "an id from its schools")
+            raise self.error(i, key, _("school {school!r} is not in the county ({source}); use "
+                                       "an id from its schools").format(school=sid,
+                                                                        source=self.source))
         return self.index[sid]
 
     def exists_by(self, i: int, key: str, s: int, year: int) -> None:
         if s in self.opened_in and self.opened_in[s] > year:
-            raise self.error(i, key, f"school {self.names[s]!r} opens only in year "
-                             f"{self.opened_in[s]}; act on it from that year")
+            raise self.error(i, key, _("school {school!r} opens only in year {year}; act on it "
+                                       "from that year").format(school=self.names[s],
+                                                                year=self.opened_in[s]))
 
     def one_kind_a_year(self, i: int, key: str, s: int, year: int, done: str) -> None:
         """A school closed or downgraded in a year takes no other action that year (two
         expansions of one school in a year add up)."""
         if (s, year) in self.acts and not (key == "expand" and self.acts[(s, year)][1] == done):
             j, kind = self.acts[(s, year)]
-            raise self.error(i, key, f"school {self.names[s]!r} is already to be {kind} in year "
-                             f"{year} by policies.actions[{j}]; a school takes one action a year "
-                             "(expand the receiver, not the school that closes; close or "
-                             "downgrade, not both)")
+            raise self.error(i, key, _(
+                "school {school!r} is already to be {kind} in year {year} by "
+                "policies.actions[{j}]; a school takes one action a year (expand the receiver, "
+                "not the school that closes; close or downgrade, not both)").format(
+                school=self.names[s], kind=term("event", kind), year=year, j=j))
         self.acts[(s, year)] = (i, done)
 
 
@@ -125,8 +128,9 @@ class CloseAction(PlanAction):
             s = ctx.school(i, "close", sid)
             ctx.exists_by(i, "close", s, self.year)
             if s in ctx.closed_by:
-                raise ctx.error(i, "close", f"school {sid!r} is already closed by "
-                                f"policies.actions[{ctx.closed_by[s][0]}]; close each school once")
+                raise ctx.error(i, "close", _("school {school!r} is already closed by "
+                                              "policies.actions[{j}]; close each school "
+                                              "once").format(school=sid, j=ctx.closed_by[s][0]))
             ctx.one_kind_a_year(i, "close", s, self.year, "closed")
             ctx.closed_by[s] = (i, self.year)
         return []
@@ -139,19 +143,22 @@ class CloseAction(PlanAction):
             recv = ctx.school(i, "receiver", self.receiver)
             ctx.exists_by(i, "receiver", recv, self.year)
             if recv in ctx.closed_by and ctx.closed_by[recv][1] <= self.year:
-                raise ctx.error(i, "receiver", f"school {self.receiver!r} is closed by "
-                                f"policies.actions[{ctx.closed_by[recv][0]}] in year "
-                                f"{ctx.closed_by[recv][1]}; name an open receiving school")
+                raise ctx.error(i, "receiver", _("school {school!r} is closed by "
+                                                 "policies.actions[{j}] in year {year}; name an "
+                                                 "open receiving school").format(
+                    school=self.receiver, j=ctx.closed_by[recv][0], year=ctx.closed_by[recv][1]))
         out: list[Row] = []
         for sid in self.close:
             s = ctx.index[sid]
             if recv >= 0 and (ctx.lo[recv] > ctx.lo[s] or ctx.hi[recv] < ctx.hi[s]):
-                raise ctx.error(i, "receiver", f"school {self.receiver!r} teaches grades "
-                                f"{ctx.lo[recv]}-{ctx.hi[recv]} but {sid!r} teaches "
-                                f"{ctx.lo[s]}-{ctx.hi[s]}; name a receiver that teaches all "
-                                "of them")
+                raise ctx.error(i, "receiver", _(
+                    "school {receiver!r} teaches grades {lo}-{hi} but {school!r} teaches "
+                    "{slo}-{shi}; name a receiver that teaches all of them").format(
+                    receiver=self.receiver, lo=ctx.lo[recv], hi=ctx.hi[recv], school=sid,
+                    slo=ctx.lo[s], shi=ctx.hi[s]))
             if recv == s:
-                raise ctx.error(i, "receiver", f"school {sid!r} cannot receive its own pupils")
+                raise ctx.error(i, "receiver", _("school {school!r} cannot receive its own "
+                                                 "pupils").format(school=sid))
             out.append((self.year, ACT_CLOSE, s, recv, 0, 0, 0, 0))
         return out
 
@@ -209,10 +216,11 @@ class DowngradeAction(PlanAction):
             s = ctx.school(i, "downgrade", sid)
             ctx.exists_by(i, "downgrade", s, self.year)
             if ctx.lo[s] != 1 or ctx.hi[s] <= max(self.grades):
-                raise ctx.error(i, "downgrade", f"school {sid!r} is a "
-                                f"{dt.LEVEL_OF_CODE[int(ctx.level[s])]} (grades {ctx.lo[s]}-"
-                                f"{ctx.hi[s]}); a downgrade keeps grades 1-{max(self.grades)} "
-                                "of a school that teaches more, from grade 1")
+                raise ctx.error(i, "downgrade", _(
+                    "school {school!r} is a {level} (grades {lo}-{hi}); a downgrade keeps grades "
+                    "1-{top} of a school that teaches more, from grade 1").format(
+                    school=sid, level=term("school_level", dt.LEVEL_OF_CODE[int(ctx.level[s])]),
+                    lo=ctx.lo[s], hi=ctx.hi[s], top=max(self.grades)))
             ctx.one_kind_a_year(i, "downgrade", s, self.year, "downgraded")
             out.append((self.year, ACT_DOWNGRADE, s, -1, max(self.grades), 0, 0, 0))
         return out
@@ -280,9 +288,10 @@ def action_rows(actions: list[PlanAction], ctx: PlanContext) -> np.ndarray:
     rows: list[Row] = []
     for i, a in enumerate(actions):
         if a.year > ctx.years:
-            raise ctx.error(i, "year", f"year {a.year} is after the last simulated year "
-                            f"({ctx.years}); it would never act. Use a year from 1 to years, or "
-                            "raise years")
+            raise ctx.error(i, "year", _("year {year} is after the last simulated year "
+                                         "({years}); it would never act. Use a year from 1 to "
+                                         "years, or raise years").format(year=a.year,
+                                                                         years=ctx.years))
         rows += a.rows(i, ctx)
     for i, a in enumerate(actions):
         rows += a.late_rows(i, ctx)

@@ -355,12 +355,14 @@ def with_plan(model: Model, actions: list | None = None, closures: list | None =
     new = s.model_copy(update={"policies": s.policies.model_copy(update=update)})
     for i, a in enumerate(new.policies.actions):
         if a.key == "open" and a.open.school_id not in model.world.school_name:
-            raise InputError(s.file, f"policies.actions[{i}].open", "a plan that opens a new "
-                             "school changes the county; build its scenario with build_model")
+            raise InputError(s.file, f"policies.actions[{i}].open", _(
+                "a plan that opens a new school changes the county; build its scenario with "
+                "build_model"))
     for i, r in enumerate(new.policies.closures):
         if r.year > new.years:
-            raise InputError(s.file, f"policies.closures[{i}].year", f"year {r.year} is after "
-                             f"the last simulated year ({new.years})")
+            raise InputError(s.file, f"policies.closures[{i}].year", _(
+                "year {year} is after the last simulated year ({years})").format(
+                year=r.year, years=new.years))
     return replace(model, scenario=new, A=plan.build_actions(new, model.world),
                    R=build_rules(new))
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.core.errors import InputError
+from sim.core.i18n import _
 
 #: `county.crs` names of degrees systems, besides EPSG codes
 DEGREE_SYSTEMS = ("wgs84", "gcj02", "bd09")
@@ -120,10 +121,10 @@ def refuse_degrees_as_km(x: np.ndarray, y: np.ndarray, label: str) -> None:
     inside = (CHINA_LON[0] <= x.min() and x.max() <= CHINA_LON[1]
               and CHINA_LAT[0] <= y.min() and y.max() <= CHINA_LAT[1])
     if inside and np.ptp(x) < DEGREES_SPAN_KM and np.ptp(y) < DEGREES_SPAN_KM:
-        raise InputError(label, "x_km, y_km", f"these look like longitude and latitude in "
-                         f"degrees (e.g. {x[0]:.4f}, {y[0]:.4f}), not kilometres: name the "
-                         "columns lon and lat and set county.crs (wgs84 for GPS, gcj02 for "
-                         "Amap/Tencent maps, bd09 for Baidu), or give kilometres")
+        raise InputError(label, "x_km, y_km", _(
+            "these look like longitude and latitude in degrees (e.g. {x:.4f}, {y:.4f}), not "
+            "kilometres: name the columns lon and lat and set county.crs (wgs84 for GPS, gcj02 "
+            "for Amap/Tencent maps, bd09 for Baidu), or give kilometres").format(x=x[0], y=y[0]))
 
 
 def refuse_not_degrees(lon: np.ndarray, lat: np.ndarray, label: str, crs: str) -> None:
@@ -131,12 +132,13 @@ def refuse_not_degrees(lon: np.ndarray, lat: np.ndarray, label: str, crs: str) -
     MAX_SPAN_DEG): refuse, naming the fix."""
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
     if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
-        raise InputError(label, "lon, lat", f"values such as {lon.max():.1f}, {lat.max():.1f} "
-                         f"are not degrees ({crs}): longitude lies within +-180 and latitude "
-                         "within +-90. Kilometres go in x_km, y_km; metres of a projected "
-                         "system need county.crs: EPSG:xxxx")
+        raise InputError(label, "lon, lat", _(
+            "values such as {lon:.1f}, {lat:.1f} are not degrees ({crs}): longitude lies within "
+            "+-180 and latitude within +-90. Kilometres go in x_km, y_km; metres of a projected "
+            "system need county.crs: EPSG:xxxx").format(lon=lon.max(), lat=lat.max(), crs=crs))
     if len(lon) > 1 and max(np.ptp(lon), np.ptp(lat)) > MAX_SPAN_DEG:
-        raise InputError(label, "lon, lat", f"the places spread over {np.ptp(lon):.1f} degrees "
-                         f"of longitude and {np.ptp(lat):.1f} of latitude, more than a county "
-                         f"({MAX_SPAN_DEG:.0f}); check for swapped columns, a missing sign, or "
-                         "kilometres given as degrees")
+        raise InputError(label, "lon, lat", _(
+            "the places spread over {lon:.1f} degrees of longitude and {lat:.1f} of latitude, "
+            "more than a county ({most:.0f}); check for swapped columns, a missing sign, or "
+            "kilometres given as degrees").format(lon=np.ptp(lon), lat=np.ptp(lat),
+                                                  most=MAX_SPAN_DEG))

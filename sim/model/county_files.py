@@ -23,22 +23,23 @@ from scipy.sparse.csgraph import connected_components
 from sim.core import dtypes as dt
 from sim.core import rules
 from sim.core.errors import InputError
+from sim.core.i18n import N_, _, term
 from sim.model.age_structure import grade_weights
 from sim.model.world import COUNTY_SEAT, NODE_KIND_NAMES, World
 
-VILLAGE_COLUMNS = {"village_id": "unique id", "township": "township name",
-                   "population": "registered residents (persons)"}
+VILLAGE_COLUMNS = {"village_id": N_("unique id"), "township": N_("township name"),
+                   "population": N_("registered residents (persons)")}
 #: a village's place: x_km and y_km, or lon and lat (in `county.crs`; sim/model/coordinates.py)
-PLACE_COLUMNS = {"x_km": "east coordinate (km)", "y_km": "north coordinate (km)",
-                 "lon": "longitude (degrees, or x in county.crs)",
-                 "lat": "latitude (degrees, or y in county.crs)"}
+PLACE_COLUMNS = {"x_km": N_("east coordinate (km)"), "y_km": N_("north coordinate (km)"),
+                 "lon": N_("longitude (degrees, or x in county.crs)"),
+                 "lat": N_("latitude (degrees, or y in county.crs)")}
 VILLAGE_OPTIONAL = {"terrain_factor": "1.0", "kind": "village", "name": "", "local_km": "0.4",
                     **{c: "" for c in PLACE_COLUMNS}}
 #: GIS point files a county folder may hold instead of a table's CSV (read with pyogrio)
 GIS_SUFFIXES = (".gpkg", ".shp", ".geojson")
-SCHOOL_COLUMNS = {"school_id": "unique id", "village_id": "village where it stands",
-                  "level": "teaching_point | village_primary | central_primary | junior | nine_year",
-                  "classes_per_grade": "classes each grade may hold (>= 1)"}
+SCHOOL_COLUMNS = {"school_id": N_("unique id"), "village_id": N_("village where it stands"),
+                  "level": N_("teaching_point | village_primary | central_primary | junior | nine_year"),
+                  "classes_per_grade": N_("classes each grade may hold (>= 1)")}
 GRADE_COLUMNS = [f"pupils_g{g}" for g in range(1, dt.N_GRADES + 1)]
 #: optional school columns; an empty default means "not given"
 SCHOOL_OPTIONAL = {"boarding_beds": "0", "canteen_places": "", "quality": "0.5", "name": "",
@@ -48,10 +49,10 @@ SCHOOL_OPTIONAL = {"boarding_beds": "0", "canteen_places": "", "quality": "0.5",
 OWN_PLACE_KM = 0.1
 #: ... and one further than this from its village was given the wrong village or place (km)
 FAR_FROM_VILLAGE_KM = 10.0
-ROAD_COLUMNS = {"from_village": "village id", "to_village": "village id",
-                "length_km": "road length (km, > 0)", "road_class": "county | township | village"}
-BIRTH_COLUMNS = {"year": "simulated year (1 = the first year after the base year)",
-                 "births": "children born in the county that year (projection)"}
+ROAD_COLUMNS = {"from_village": N_("village id"), "to_village": N_("village id"),
+                "length_km": N_("road length (km, > 0)"), "road_class": N_("county | township | village")}
+BIRTH_COLUMNS = {"year": N_("simulated year (1 = the first year after the base year)"),
+                 "births": N_("children born in the county that year (projection)")}
 
 #: text encodings tried in order: UTF-8 (a BOM is dropped), then GB18030 (a superset of GBK)
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -77,12 +78,14 @@ def _gis_points(path: Path, layer: str | None = None) -> tuple[pd.DataFrame, str
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # pyogrio raises its own and GDAL's errors
-        raise InputError(label, "(file)", f"cannot be read as a GIS file of points: {exc}") from None
+        raise InputError(label, "(file)", _("cannot be read as a GIS file of points: {error}").format(
+            error=exc)) from None
     geom = gdf.geometry
     if geom.is_empty.any() or (geom.geom_type != "Point").any():
         row = int(np.flatnonzero((geom.is_empty | (geom.geom_type != "Point")).to_numpy())[0])
-        raise InputError(label, "geometry", f"row {row + 1}: every feature must be a point (a "
-                         "village or a school); convert polygons to their centroids in QGIS")
+        raise InputError(label, "geometry", _("row {row}: every feature must be a point (a village "
+                                                 "or a school); convert polygons to their "
+                                                 "centroids in QGIS").format(row=row + 1))
     crs = None
     if gdf.crs is not None:
         geom = geom.to_crs("EPSG:4326")
@@ -100,8 +103,9 @@ def decode(raw: bytes, label: str) -> str:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(label, "(encoding)", "not readable as UTF-8 or GB18030/GBK text; save it "
-                     "from Excel as 'CSV UTF-8' or 'CSV (comma delimited)'")
+    raise InputError(label, "(encoding)", _("not readable as UTF-8 or GB18030/GBK text; save "
+                                            "it from Excel as 'CSV UTF-8' or 'CSV (comma "
+                                            "delimited)'"))
 
 
 def _frames(source: Path) -> dict[str, pd.DataFrame] | None:
@@ -111,12 +115,12 @@ def _frames(source: Path) -> dict[str, pd.DataFrame] | None:
         import pyogrio
 
         if not source.exists():
-            raise InputError(str(source), "(file)", "GeoPackage not found; check county.data")
+            raise InputError(str(source), "(file)", _("GeoPackage not found; check county.data"))
         try:
             names = [str(n) for n, _ in pyogrio.list_layers(source)]
         except Exception as exc:  # pyogrio raises its own and GDAL's errors
-            raise InputError(str(source), "(gpkg)", f"cannot be read as a GeoPackage: {exc}"
-                             ) from None
+            raise InputError(str(source), "(gpkg)", _("cannot be read as a GeoPackage: {error}").format(
+                error=exc)) from None
         out = {}
         for name in names:
             info = pyogrio.read_info(source, layer=name)
@@ -130,12 +134,12 @@ def _frames(source: Path) -> dict[str, pd.DataFrame] | None:
     if source.suffix.lower() != ".xlsx":
         return None
     if not source.exists():
-        raise InputError(str(source), "(file)", "workbook not found; check county.data")
+        raise InputError(str(source), "(file)", _("workbook not found; check county.data"))
     try:
         return pd.read_excel(source, sheet_name=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises several errors on a damaged workbook
-        raise InputError(str(source), "(xlsx)", f"cannot be read as an Excel workbook: {exc}; "
-                         "save it again as .xlsx") from None
+        raise InputError(str(source), "(xlsx)", _("cannot be read as an Excel workbook: {error}; save "
+                                               "it again as .xlsx").format(error=exc)) from None
 
 
 def read_table(source: Path, name: str, required: dict, optional: dict,
@@ -149,9 +153,11 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
             if not needed:
                 return None
             what = "layer" if gpkg else "sheet"
-            raise InputError(str(source), f"{what} {name}", f"missing {what}; a county "
-                             f"{'GeoPackage' if gpkg else 'workbook'} needs {what}s villages, "
-                             "schools and roads (see README.md)")
+            raise InputError(str(source), f"{what} {name}", (
+                _("missing layer; a county GeoPackage needs layers villages, schools and roads "
+                  "(see README.md)") if gpkg else
+                _("missing sheet; a county workbook needs sheets villages, schools and roads "
+                  "(see README.md)")))
         df = sheets[name].astype(object).where(sheets[name].notna(), "").astype(str)
         if "lon" in df.columns and "lon" not in optional:  # a table without places
             df = df.drop(columns=["lon", "lat"])
@@ -168,17 +174,20 @@ def read_table(source: Path, name: str, required: dict, optional: dict,
     if not path.exists():
         if not needed:
             return None
-        raise InputError(label, "(file)", "file not found; a county folder needs "
-                         "villages.csv, schools.csv and roads.csv (see README.md)")
+        raise InputError(label, "(file)", _("file not found; a county folder needs "
+                                            "villages.csv, schools.csv and roads.csv (see "
+                                            "README.md)"))
     text = decode(path.read_bytes(), label)
     if not text.strip():
-        raise InputError(label, "(file)", "the file is empty; it needs a header row with "
-                         "the columns " + ", ".join(required))
+        raise InputError(label, "(file)", _("the file is empty; it needs a header row with the "
+                                            "columns {columns}").format(
+            columns=", ".join(required)))
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                          skipinitialspace=True)
     except Exception as exc:  # pandas raises several parser errors
-        raise InputError(label, "(csv)", f"cannot be read as CSV: {exc}") from None
+        raise InputError(label, "(csv)", _("cannot be read as CSV: {error}").format(
+            error=exc)) from None
     return _checked(df, label, required, optional)
 
 
@@ -190,8 +199,9 @@ def _checked(df: pd.DataFrame, label: str, required: dict, optional: dict,
     df = df.apply(lambda col: col.str.strip())
     for col, meaning in required.items():
         if col not in df.columns:
-            raise InputError(label, col, f"missing column ({meaning}); required columns: "
-                             + ", ".join(required))
+            raise InputError(label, col, _("missing column ({meaning}); required columns: "
+                                           "{columns}").format(meaning=_(meaning),
+                                                               columns=", ".join(required)))
     for col, default in optional.items():
         if col not in df.columns:
             df[col] = default
@@ -199,8 +209,8 @@ def _checked(df: pd.DataFrame, label: str, required: dict, optional: dict,
             df[col] = df[col].where(df[col] != "", default)
     unknown = set(df.columns) - set(required) - set(optional)
     if unknown:
-        raise InputError(label, sorted(unknown)[0], "unknown column; allowed: "
-                         + ", ".join([*required, *optional]))
+        raise InputError(label, sorted(unknown)[0], _("unknown column; allowed: {columns}").format(
+            columns=", ".join([*required, *optional])))
     return Table(df.reset_index(drop=True), label, crs)
 
 
@@ -229,18 +239,24 @@ def numbers(t: Table, col: str, low: float | None = None, strict: bool = False,
             values[row] = empty
             continue
         v = values[row]
-        where = f"row {row + 2}, column {col}"
+        where = _("row {row}, column {column}").format(row=row + 2, column=col)
         if np.isnan(v):
-            got = "an empty cell" if blank[row] else repr(raw.iloc[row])
-            raise InputError(t.label, col, f"{where}: expected a number, got {got}")
+            got = _("an empty cell") if blank[row] else repr(raw.iloc[row])
+            raise InputError(t.label, col, _("{where}: expected a number, got {got}").format(
+                where=where, got=got))
         if low is not None and (v <= low if strict else v < low):
-            raise InputError(t.label, col, f"{where}: expected a number {'>' if strict else '>='} "
-                             f"{low:g}, got {raw.iloc[row]!r}")
+            raise InputError(t.label, col, _("{where}: expected a number {op} {low:g}, got "
+                                             "{got!r}").format(where=where, op=">" if strict
+                                                               else ">=", low=low,
+                                                               got=raw.iloc[row]))
         if high is not None and v > high:
-            raise InputError(t.label, col, f"{where}: {raw.iloc[row]!r} is larger than any county "
-                             f"has (at most {high:,.0f}); check the value and its unit")
+            raise InputError(t.label, col, _("{where}: {got!r} is larger than any county has (at "
+                                             "most {high:,.0f}); check the value and its "
+                                             "unit").format(where=where, got=raw.iloc[row],
+                                                            high=high))
         if whole and v != np.round(v):
-            raise InputError(t.label, col, f"{where}: expected a whole number, got {raw.iloc[row]!r}")
+            raise InputError(t.label, col, _("{where}: expected a whole number, got "
+                                             "{got!r}").format(where=where, got=raw.iloc[row]))
     return values
 
 
@@ -249,8 +265,9 @@ def codes(t: Table, col: str, names: dict) -> np.ndarray:
     bad = ~raw.isin(list(names))
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(t.label, col, f"row {row + 2}, column {col}: {raw.iloc[row]!r} is not "
-                         f"allowed; use one of: {', '.join(names)}")
+        raise InputError(t.label, col, _("row {row}, column {column}: {got!r} is not allowed; "
+                                         "use one of: {names}").format(
+            row=row + 2, column=col, got=raw.iloc[row], names=", ".join(names)))
     return raw.map(names).to_numpy(np.int8)
 
 
@@ -259,11 +276,13 @@ def unique_ids(t: Table, col: str) -> pd.Series:
     blank = ids == ""
     if blank.any():
         row = int(np.flatnonzero(blank.to_numpy())[0])
-        raise InputError(t.label, col, f"row {row + 2}, column {col}: empty id; every row needs one")
+        raise InputError(t.label, col, _("row {row}, column {column}: empty id; every row needs "
+                                         "one").format(row=row + 2, column=col))
     dup = ids.duplicated()
     if dup.any():
-        raise InputError(t.label, col, f"row {int(np.flatnonzero(dup.to_numpy())[0]) + 2}: "
-                         f"duplicate id {ids[dup].iloc[0]!r}; ids must be unique")
+        raise InputError(t.label, col, _("row {row}: duplicate id {id!r}; ids must be "
+                                         "unique").format(
+            row=int(np.flatnonzero(dup.to_numpy())[0]) + 2, id=ids[dup].iloc[0]))
     return ids
 
 
@@ -296,9 +315,10 @@ def _rolls(t: Table, level: np.ndarray) -> np.ndarray | None:
     missing = ~(has_grades | has_total)
     if missing.any():
         row = int(np.flatnonzero(missing)[0])
-        raise InputError(t.label, "pupils", f"row {row + 2}: school {df.school_id.iloc[row]!r} has "
-                         "no roll; give pupils_g1 ... pupils_g9 (or pupils) for every school, or "
-                         "for none (0 for a school without pupils)")
+        raise InputError(t.label, "pupils", _(
+            "row {row}: school {school!r} has no roll; give pupils_g1 ... pupils_g9 (or pupils) "
+            "for every school, or for none (0 for a school without pupils)").format(
+            row=row + 2, school=df.school_id.iloc[row]))
     roll = np.zeros((len(df), dt.N_GRADES + 1), np.int64)
     for g, col in enumerate(GRADE_COLUMNS, start=1):
         roll[:, g] = np.nan_to_num(numbers(t, col, 0.0, whole=True, empty=np.nan)).astype(np.int64)
@@ -308,14 +328,17 @@ def _rolls(t: Table, level: np.ndarray) -> np.ndarray | None:
         outside = [g for g in range(1, dt.N_GRADES + 1) if not lo <= g <= hi and roll[i, g] > 0]
         if outside:
             raise InputError(t.label, f"pupils_g{outside[0]}",
-                             f"row {i + 2}: school {df.school_id.iloc[i]!r} is a "
-                             f"{dt.LEVEL_OF_CODE[int(level[i])]} (grades {lo}-{hi}); leave grade "
-                             f"{outside[0]} empty or correct the level")
+                             _("row {row}: school {school!r} is a {level} (grades {lo}-{hi}); "
+                               "leave grade {grade} empty or correct the level").format(
+                                 row=i + 2, school=df.school_id.iloc[i],
+                                 level=term("school_level", dt.LEVEL_OF_CODE[int(level[i])]),
+                                 lo=lo, hi=hi, grade=outside[0]))
         if has_grades[i]:
             if has_total[i] and int(total[i]) != roll[i].sum():
-                raise InputError(t.label, "pupils", f"row {i + 2}: pupils {int(total[i])} is not the "
-                                 f"sum of pupils_g1 ... pupils_g9 ({roll[i].sum()}); correct one "
-                                 "or leave pupils empty")
+                raise InputError(t.label, "pupils", _(
+                    "row {row}: pupils {total} is not the sum of pupils_g1 ... pupils_g9 "
+                    "({sum}); correct one or leave pupils empty").format(
+                    row=i + 2, total=int(total[i]), sum=roll[i].sum()))
         else:
             roll[i, lo:hi + 1] = split_total(int(total[i]), lo, hi)
     return roll
@@ -337,33 +360,37 @@ def _plausible_rolls(t: Table, roll: np.ndarray | None, classes: np.ndarray,
         over = np.flatnonzero((boarders >= 0) & (boarders > pupils))
         if len(over):
             i = int(over[0])
-            raise InputError(t.label, "boarders", f"row {i + 2}: school {ids.iloc[i]!r} has "
-                             f"{int(boarders[i])} boarders but {int(pupils[i])} pupils on its "
-                             "rolls; boarders are pupils who board, at most the school's pupils: "
-                             "correct the number")
+            raise InputError(t.label, "boarders", _(
+                "row {row}: school {school!r} has {boarders} boarders but {pupils} pupils on its "
+                "rolls; boarders are pupils who board, at most the school's pupils: correct the "
+                "number").format(row=i + 2, school=ids.iloc[i], boarders=int(boarders[i]),
+                                 pupils=int(pupils[i])))
         limit = classes[:, None].astype(np.int64) * IMPLAUSIBLE_CLASS
         big = np.argwhere(roll[:, 1:] > limit)
         if len(big):
             i, g = int(big[0][0]), int(big[0][1]) + 1
-            raise InputError(t.label, f"pupils_g{g}", f"row {i + 2}: school {ids.iloc[i]!r} has "
-                             f"{int(roll[i, g])} pupils in grade {g} with {int(classes[i])} "
-                             f"class(es) per grade: over {IMPLAUSIBLE_CLASS} per class, which no "
-                             "school holds; correct the number or classes_per_grade")
+            raise InputError(t.label, f"pupils_g{g}", _(
+                "row {row}: school {school!r} has {pupils} pupils in grade {grade} with {classes} "
+                "class(es) per grade: over {limit} per class, which no school holds; correct the "
+                "number or classes_per_grade").format(
+                row=i + 2, school=ids.iloc[i], pupils=int(roll[i, g]), grade=g,
+                classes=int(classes[i]), limit=IMPLAUSIBLE_CLASS))
 
 
 def _births(t: Table | None) -> dict[int, float] | None:
     if t is None:
         return None
     if t.df.empty:
-        raise InputError(t.label, "(rows)", "no rows; give one row per simulated year "
-                         "(year, births) or remove the births table")
+        raise InputError(t.label, "(rows)", _("no rows; give one row per simulated year (year, "
+                                              "births) or remove the births table"))
     years = numbers(t, "year", 1.0, whole=True)
     births = numbers(t, "births", 0.0)
     dup = pd.Series(years).duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(t.label, "year", f"row {row + 2}, column year: year {int(years[row])} "
-                         "appears twice; give each year once")
+        raise InputError(t.label, "year", _("row {row}, column year: year {year} appears twice; "
+                                            "give each year once").format(
+            row=row + 2, year=int(years[row])))
     return {int(y): float(b) for y, b in zip(years, births, strict=True)}
 
 
@@ -375,15 +402,16 @@ def places_km(v: Table, crs: str) -> tuple[np.ndarray, np.ndarray, str | None]:
     some = {c: bool((v.df[c] != "").any()) for c in PLACE_COLUMNS}
     given_km, given_deg = some["x_km"] or some["y_km"], some["lon"] or some["lat"]
     if given_km and given_deg:
-        raise InputError(v.label, "lon, lat", "give x_km, y_km or lon, lat, not both")
+        raise InputError(v.label, "lon, lat", _("give x_km, y_km or lon, lat, not both"))
     if given_km:
         x, y = numbers(v, "x_km"), numbers(v, "y_km")
         co.refuse_degrees_as_km(x, y, v.label)
         return x, y, None
     if not given_deg:
-        raise InputError(v.label, "x_km", "every village needs its place: columns x_km and "
-                         "y_km (kilometres east and north), or lon and lat (degrees; county.crs "
-                         "names the system, wgs84 by default)")
+        raise InputError(v.label, "x_km", _("every village needs its place: columns x_km and "
+                                            "y_km (kilometres east and north), or lon and lat "
+                                            "(degrees; county.crs names the system, wgs84 by "
+                                            "default)"))
     crs = v.crs or crs
     lon, lat = numbers(v, "lon"), numbers(v, "lat")
     if co.is_geographic(crs):
@@ -406,8 +434,9 @@ def _mapped_roads(roads: str, v: Table, x_km: np.ndarray, y_km: np.ndarray,
         return county_roads.straight_segments(xy, numbers(v, "terrain_factor", 1.0), kind,
                                               winding_km)
     if projection is None:
-        raise InputError(v.label, "lon, lat", "roads from an OpenStreetMap file need the "
-                         "villages' lon and lat (their x_km, y_km have no place on the map)")
+        raise InputError(v.label, "lon, lat", _("roads from an OpenStreetMap file need the "
+                                                "villages' lon and lat (their x_km, y_km have no "
+                                                "place on the map)"))
     from pyproj import Transformer
 
     to_km = Transformer.from_crs("EPSG:4326", projection, always_xy=True)
@@ -425,16 +454,17 @@ def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None
     source = Path(source)
     sheets = _frames(source)
     if sheets is None and not source.is_dir():
-        raise InputError(str(source), "(folder)", "county folder not found; county.data names a "
-                         "folder with villages.csv, schools.csv, roads.csv, an .xlsx workbook "
-                         "or a .gpkg GeoPackage")
+        raise InputError(str(source), "(folder)", _(
+            "county folder not found; county.data names a folder with villages.csv, schools.csv, "
+            "roads.csv, an .xlsx workbook or a .gpkg GeoPackage"))
     v = read_table(source, "villages", VILLAGE_COLUMNS, VILLAGE_OPTIONAL, sheets)
     s = read_table(source, "schools", SCHOOL_COLUMNS, SCHOOL_OPTIONAL, sheets)
     r = read_table(source, "roads", ROAD_COLUMNS, {}, sheets, needed=roads is None)
     b = read_table(source, "births", BIRTH_COLUMNS, {}, sheets, needed=False)
-    for table, what in ((v, "village"), (s, "school")):
+    for table, what in ((v, N_("village")), (s, N_("school"))):
         if table.df.empty:
-            raise InputError(table.label, "(rows)", f"no rows; a county needs at least one {what}")
+            raise InputError(table.label, "(rows)", _("no rows; a county needs at least one "
+                                                      "{what}").format(what=_(what)))
 
     ids = unique_ids(v, "village_id")
     x_km, y_km, projection = places_km(v, crs)
@@ -448,9 +478,10 @@ def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None
         missing = ~raw.isin(index)
         if missing.any():
             row = int(np.flatnonzero(missing.to_numpy())[0])
-            raise InputError(t.label, col, f"row {row + 2}, column {col}: village "
-                             f"{raw.iloc[row]!r} is not in {v.label}; add it there or correct "
-                             "the id")
+            raise InputError(t.label, col, _("row {row}, column {column}: village {village!r} is "
+                                             "not in {file}; add it there or correct the "
+                                             "id").format(row=row + 2, column=col,
+                                                          village=raw.iloc[row], file=v.label))
         return raw.map(index).to_numpy(dt.INDEX)
 
     if r is not None:
@@ -475,15 +506,16 @@ def load_county(source: str | Path, crs: str = "wgs84", roads: str | None = None
         main = label[seat[0]] if len(seat) else np.bincount(label).argmax()
         cut = int(np.flatnonzero(label != main)[0])
         raise InputError(road_label, "from_village/to_village",
-                         f"village {ids.iloc[cut]!r} is not reachable by road from the rest of the "
-                         f"county; add a row to roads.csv that connects it")
+                         _("village {village!r} is not reachable by road from the rest of the "
+                           "county; add a row to roads.csv that connects it").format(
+                             village=ids.iloc[cut]))
     sid = unique_ids(s, "school_id")
     level = codes(s, "level", dt.LEVEL_NAMES)
     quality = numbers(s, "quality", 0.0)
     if (quality > 1).any():
         row = int(np.flatnonzero(quality > 1)[0])
-        raise InputError(s.label, "quality", f"row {row + 2}, column quality: must lie between 0 "
-                         "and 1")
+        raise InputError(s.label, "quality", _("row {row}, column quality: must lie between 0 "
+                                               "and 1").format(row=row + 2))
     roll = _rolls(s, level)
     classes = numbers(s, "classes_per_grade", 1.0, whole=True).astype(dt.INDEX)
     boarders = numbers(s, "boarders", 0.0, whole=True, empty=-1.0).astype(np.int64)
@@ -529,8 +561,9 @@ def at_own_places(world: World, s: Table, crs: str) -> World:
     villages_in_km = world.projection is None
     if (in_km and not villages_in_km) or (in_degrees and villages_in_km):
         raise InputError(s.label, "x_km, y_km" if in_km else "lon, lat",
-                         "give the schools' places as the villages give theirs (x_km, y_km, or "
-                         "lon, lat), or leave them out (a school then stands at its village)")
+                         _("give the schools' places as the villages give theirs (x_km, y_km, "
+                           "or lon, lat), or leave them out (a school then stands at its "
+                           "village)"))
     if world.projection is None:
         x, y = numbers(s, "x_km", empty=np.nan), numbers(s, "y_km", empty=np.nan)
     else:
@@ -549,9 +582,10 @@ def at_own_places(world: World, s: Table, crs: str) -> World:
     far = np.isfinite(dist) & (dist > FAR_FROM_VILLAGE_KM)
     if far.any():
         k = int(np.flatnonzero(far)[0])
-        raise InputError(s.label, "village_id", f"row {k + 2}: school {world.school_name[k]!r} "
-                         f"stands {dist[k]:.1f} km from the centre of its village "
-                         f"{world.node_name[home[k]]!r}; check its place or its village_id")
+        raise InputError(s.label, "village_id", _(
+            "row {row}: school {school!r} stands {km:.1f} km from the centre of its village "
+            "{village!r}; check its place or its village_id").format(
+            row=k + 2, school=world.school_name[k], km=dist[k], village=world.node_name[home[k]]))
     own = np.flatnonzero(np.isfinite(dist) & (dist > OWN_PLACE_KM))
     if len(own) == 0:
         return world
@@ -634,28 +668,31 @@ def load_rolls(path: str | Path, world: World) -> np.ndarray:
     else:
         source, name, sheets = path, "schools", _frames(path)
         if sheets is None and not path.is_dir():
-            raise InputError(str(path), "(file)", "not found; give a schools.csv of the next "
-                             "school year (school_id, pupils_g1 ... pupils_g9)")
+            raise InputError(str(path), "(file)", _("not found; give a schools.csv of the next "
+                                                    "school year (school_id, pupils_g1 ... "
+                                                    "pupils_g9)"))
     optional = {c: "" for c in [*SCHOOL_COLUMNS, *SCHOOL_OPTIONAL] if c != "school_id"}
     t = read_table(source, name, {"school_id": "the school's id, as in the county's schools.csv"},
                    optional, sheets)
     if t.df.empty:
-        raise InputError(t.label, "(rows)", "no rows; give every school's pupils")
+        raise InputError(t.label, "(rows)", _("no rows; give every school's pupils"))
     ids = unique_ids(t, "school_id")
     index = {sid: i for i, sid in enumerate(world.school_name)}
     unknown = [x for x in ids if x not in index]
     if unknown:
-        raise InputError(t.label, "school_id", f"school {unknown[0]!r} is not in the county's "
-                         "schools.csv; correct the id or remove the row")
+        raise InputError(t.label, "school_id", _("school {school!r} is not in the county's "
+                                                 "schools.csv; correct the id or remove the "
+                                                 "row").format(school=unknown[0]))
     missing = [x for x in world.school_name if x not in set(ids)]
     if missing:
-        raise InputError(t.label, "school_id", f"school {missing[0]!r} of the county has no row; "
-                         "give every school (0 pupils for a school that closed)")
+        raise InputError(t.label, "school_id", _("school {school!r} of the county has no row; "
+                                                 "give every school (0 pupils for a school that "
+                                                 "closed)").format(school=missing[0]))
     level = np.array([world.school_level[index[x]] for x in ids])
     roll = _rolls(t, level)
     if roll is None:
-        raise InputError(t.label, "pupils_g1", "no pupils given; give pupils_g1 ... pupils_g9 "
-                         "(or pupils) for every school")
+        raise InputError(t.label, "pupils_g1", _("no pupils given; give pupils_g1 ... pupils_g9 "
+                                                 "(or pupils) for every school"))
     out = np.zeros_like(roll)
     out[[index[x] for x in ids]] = roll
     return out

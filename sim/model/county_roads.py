@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
+from sim.core.i18n import _
 
 #: nearest villages each village gets a segment to
 NEIGHBOURS = 6
@@ -60,8 +61,9 @@ def read_osm(path: Path, classes: dict[str, int] | None = None) -> tuple[np.ndar
     mapping = HIGHWAY_CLASS | (classes or {})
     name = path.name.lower()
     if not path.exists():
-        raise InputError(str(path), "county.roads", "file not found; give an .osm.pbf or .osm "
-                         "extract of the county (e.g. from Geofabrik), relative to the scenario")
+        raise InputError(str(path), "county.roads", _(
+            "file not found; give an .osm.pbf or .osm extract of the county (e.g. from "
+            "Geofabrik), relative to the scenario"))
     try:
         if name.endswith(".pbf"):
             import pyrosm
@@ -86,13 +88,13 @@ def read_osm(path: Path, classes: dict[str, int] | None = None) -> tuple[np.ndar
             length = np.array([d["length"] for _, _, d in data], float)
             highway = [d.get("highway", "") for _, _, d in data]
         else:
-            raise InputError(str(path), "county.roads", "an OpenStreetMap file ends in .osm.pbf "
-                             "or .osm; or write roads: straight_line")
+            raise InputError(str(path), "county.roads", _(
+                "an OpenStreetMap file ends in .osm.pbf or .osm; or write roads: straight_line"))
     except InputError:
         raise
     except Exception as exc:  # the readers raise their own errors on a damaged file
-        raise InputError(str(path), "county.roads", f"cannot be read as OpenStreetMap: {exc}"
-                         ) from None
+        raise InputError(str(path), "county.roads", _(
+            "cannot be read as OpenStreetMap: {error}").format(error=exc)) from None
     pos = {int(n): i for i, n in enumerate(ids)}
     keep = np.array([int(a) in pos and int(b) in pos for a, b in zip(u, v, strict=True)], bool)
     cls = np.array([mapping.get(_first_tag(h), dt.VILLAGE_ROAD) for h in highway], np.int64)
@@ -140,8 +142,9 @@ def osm_segments(path: Path, village_xy: np.ndarray, project,
             by_class[dt.VILLAGE_ROAD] += access[i] + access[j]
             segments.append((min(i, j), max(i, j), max(length, 0.01), int(np.argmax(by_class))))
     if not segments:
-        raise InputError(str(path), "county.roads", "no village is connected to another by the "
-                         "file's roads; check that the extract covers the county")
+        raise InputError(str(path), "county.roads", _(
+            "no village is connected to another by the file's roads; check that the extract "
+            "covers the county"))
     seg = np.array(sorted(set(segments)), dtype=object)
     return (seg[:, 0].astype(np.int64), seg[:, 1].astype(np.int64), seg[:, 2].astype(float),
             seg[:, 3].astype(np.int64))

@@ -13,6 +13,7 @@ import numpy as np
 
 from sim.core import dtypes as dt
 from sim.core.errors import InputError
+from sim.core.i18n import _
 from sim.core.kernels.state import Actions
 from sim.model.actions import OpenAction, PlanContext, action_rows
 from sim.model.scenario import Scenario
@@ -35,11 +36,13 @@ def with_planned_schools(world: World, scenario: Scenario) -> World:
         spec = a.open
         field = f"policies.actions[{i}].open"
         if spec.school_id in names:
-            raise InputError(where, f"{field}.school_id", f"school {spec.school_id!r} already "
-                             "exists in the county; give the new school an id of its own")
+            raise InputError(where, f"{field}.school_id", _(
+                "school {school!r} already exists in the county; give the new school an id of "
+                "its own").format(school=spec.school_id))
         if spec.village_id not in nodes:
-            raise InputError(where, f"{field}.village_id", f"village {spec.village_id!r} is not in "
-                             "the county's villages; use one of its village ids")
+            raise InputError(where, f"{field}.village_id", _(
+                "village {village!r} is not in the county's villages; use one of its village "
+                "ids").format(village=spec.village_id))
         names.append(spec.school_id)
         extra.append(spec)
     n = len(extra)

@@ -74,31 +74,33 @@ def load_posterior(path: str | Path, scenario: Scenario) -> Posterior:
     file, the column and the fix."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(str(path), "posterior", "no such file; give a posterior.csv or "
-                         "posterior.parquet written by `schoolflow calibrate`, or leave "
-                         "`posterior` out to run with fixed parameters")
+        raise InputError(str(path), "posterior", _(
+            "no such file; give a posterior.csv or posterior.parquet written by `schoolflow "
+            "calibrate`, or leave `posterior` out to run with fixed parameters"))
     try:
         frame = (pd.read_parquet(path) if path.suffix == ".parquet"
                  else pd.read_csv(path, comment="#"))
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same clear message
-        raise InputError(str(path), "posterior", f"cannot be read as a table ({exc})") from None
+        raise InputError(str(path), "posterior", _("cannot be read as a table ({error})").format(
+            error=exc)) from None
     if "weight" not in frame.columns:
-        raise InputError(str(path), "weight", "missing column: one weight per particle (row)")
+        raise InputError(str(path), "weight", _("missing column: one weight per particle (row)"))
     names = [c for c in frame.columns if c != "weight"]
     if not names or not len(frame):
-        raise InputError(str(path), "posterior", "no parameters or no particles")
+        raise InputError(str(path), "posterior", _("no parameters or no particles"))
     for name in names:
         if not name.startswith(PER_REPLICATE):
-            raise InputError(str(path), name, "only parameters under " + ", ".join(
-                p.rstrip(".") for p in PER_REPLICATE) + " may vary by replicate (others shape "
-                "the built county); remove the column")
+            raise InputError(str(path), name, _(
+                "only parameters under {sections} may vary by replicate (others shape the built "
+                "county); remove the column").format(
+                sections=", ".join(p.rstrip(".") for p in PER_REPLICATE)))
     values = frame[names].to_numpy(float)
     weights = frame["weight"].to_numpy(float)
     if not np.isfinite(values).all():
         raise InputError(str(path), names[int(np.flatnonzero(~np.isfinite(values).all(0))[0])],
-                         "a value is missing or not a number")
+                         _("a value is missing or not a number"))
     if not (np.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
-        raise InputError(str(path), "weight", "weights must be numbers >= 0, not all 0")
+        raise InputError(str(path), "weight", _("weights must be numbers >= 0, not all 0"))
     params = [build_params(_with_values(scenario, dict(zip(names, map(float, row), strict=True)),
                                         f"{path} (row {k + 2})"))
               for k, row in enumerate(values)]  # every particle must be a valid scenario
@@ -113,5 +115,6 @@ def _with_values(scenario: Scenario, values: dict[str, float], label: str) -> Sc
         try:
             set_dotted(data, name, value)
         except PathError as exc:
-            raise InputError(label, name, f"not a scenario parameter: {exc}") from None
+            raise InputError(label, name, _("not a scenario parameter: {error}").format(
+                error=exc)) from None
     return validate(data, label)

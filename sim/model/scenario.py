@@ -24,8 +24,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from sim.core import i18n
 from sim.core.errors import InputError
-from sim.core.i18n import _
+from sim.core.i18n import N_, _
 from sim.model.actions import KIND_KEYS, Action
 from sim.model.scenario_base import (
     INT32_MAX,
@@ -88,7 +89,7 @@ class County(Strict):
     @model_validator(mode="after")
     def _one_source(self) -> County:
         if (self.synthetic is None) == (self.data is None):
-            raise ValueError("give exactly one of 'synthetic' or 'data'")
+            raise ValueError(_("give exactly one of 'synthetic' or 'data'"))
         return self
 
     @field_validator("crs")
@@ -97,8 +98,9 @@ class County(Strict):
         from sim.model.coordinates import DEGREE_SYSTEMS, is_known_crs
 
         if value.lower() not in DEGREE_SYSTEMS and not is_known_crs(value):
-            raise ValueError(f"{value!r} is not a coordinate system: use wgs84, gcj02 (Amap, "
-                             "Tencent), bd09 (Baidu) or an EPSG code such as EPSG:4490")
+            raise ValueError(_("{value!r} is not a coordinate system: use wgs84, gcj02 (Amap, "
+                               "Tencent), bd09 (Baidu) or an EPSG code such as "
+                               "EPSG:4490").format(value=value))
         return value
 
 
@@ -297,12 +299,12 @@ class ClosureRule(Strict):
             return data
         at_most, below = data.get("at_most"), data.get("below")
         if at_most is None and below is None:
-            raise ValueError("give the size limit: `at_most: N` (N pupils or fewer, the plans' "
-                             "'N人以下') or `below: N` (fewer than N)")
+            raise ValueError(_("give the size limit: `at_most: N` (N pupils or fewer, the plans' "
+                               "'N人以下') or `below: N` (fewer than N)"))
         if isinstance(at_most, int) and not isinstance(at_most, bool):
             if below is not None and below != at_most + 1:
-                raise ValueError("give `below` (fewer than N pupils) or `at_most` (N or fewer), "
-                                 "not both")
+                raise ValueError(_("give `below` (fewer than N pupils) or `at_most` (N or "
+                                   "fewer), not both"))
             data = {**data, "below": at_most + 1}
         return data
 
@@ -391,11 +393,11 @@ class Bus(Strict):
     def _times(self) -> Bus:
         minutes = clock_minutes
         if minutes(self.arrive_by) <= minutes(self.earliest_pickup):
-            raise ValueError("arrive_by must be later than earliest_pickup")
+            raise ValueError(_("arrive_by must be later than earliest_pickup"))
         if minutes(self.school_end) <= minutes(self.arrive_by):
-            raise ValueError("school_end must be later than arrive_by")
+            raise ValueError(_("school_end must be later than arrive_by"))
         if not all(0 < f <= 1 for f in self.road_speed_factor):
-            raise ValueError("road_speed_factor: each factor must lie in (0, 1]")
+            raise ValueError(_("road_speed_factor: each factor must lie in (0, 1]"))
         return self
 
 
@@ -468,7 +470,7 @@ class Target(Strict):
     def _check(self) -> Target:
         from sim.core.indicators import pair_error
         if (self.at_most is None) == (self.at_least is None):
-            raise ValueError("give exactly one of at_most or at_least")
+            raise ValueError(_("give exactly one of at_most or at_least"))
         problem = pair_error(self.indicator, self.level)
         if problem:
             raise ValueError(problem)
@@ -505,15 +507,17 @@ class Scenario(Strict):
         for i, rule in enumerate(self.policies.closures):
             if rule.year > self.years:
                 raise PydanticCustomError(
-                    "rule_after_last_year", "year {year} is after the last simulated year "
-                    "({years}); the rule would never act. Use a year from 1 to years, or raise "
-                    "years", {"year": rule.year, "years": self.years, "rule": i})
+                    "rule_after_last_year", _("year {year} is after the last simulated year "
+                                              "({years}); the rule would never act. Use a year "
+                                              "from 1 to years, or raise years"),
+                    {"year": rule.year, "years": self.years, "rule": i})
         for i, target in enumerate(self.targets):
             if target.year is not None and target.year > self.years:
                 raise PydanticCustomError(
-                    "target_after_last_year", "year {year} is after the last simulated year "
-                    "({years}); the threshold could never be checked. Use a year from 1 to "
-                    "years, leave it out (every year), or raise years",
+                    "target_after_last_year", _("year {year} is after the last simulated year "
+                                                "({years}); the threshold could never be "
+                                                "checked. Use a year from 1 to years, leave it "
+                                                "out (every year), or raise years"),
                     {"year": target.year, "years": self.years, "target": i})
         return self
 
@@ -539,15 +543,15 @@ def read_yaml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(str(path), "(file)", "file not found; check the path") from None
+        raise InputError(str(path), "(file)", _("file not found; check the path")) from None
     except IsADirectoryError:
-        raise InputError(str(path), "(file)", "is a folder, not a scenario file; give the "
-                         "path of a .yaml file") from None
+        raise InputError(str(path), "(file)", _("is a folder, not a scenario file; give the "
+                                                "path of a .yaml file")) from None
     except UnicodeDecodeError:
-        raise InputError(str(path), "(file)", "not a text file (UTF-8); give a scenario YAML "
-                         "file") from None
+        raise InputError(str(path), "(file)", _("not a text file (UTF-8); give a scenario "
+                                                "YAML file")) from None
     except PermissionError:
-        raise InputError(str(path), "(file)", "cannot be read (permission denied)") from None
+        raise InputError(str(path), "(file)", _("cannot be read (permission denied)")) from None
     return copy.deepcopy(_parse_yaml(str(path), text))
 
 
@@ -556,9 +560,9 @@ def _parse_yaml(path: str, text: str) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(path, "(yaml)", f"not valid YAML: {exc}") from None
+        raise InputError(path, "(yaml)", _("not valid YAML: {error}").format(error=exc)) from None
     if not isinstance(data, dict):
-        raise InputError(path, "(top level)", "expected a mapping of fields (key: value)")
+        raise InputError(path, "(top level)", _("expected a mapping of fields (key: value)"))
     return data
 
 
@@ -570,7 +574,7 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     """
     path = Path(path).resolve()
     if path in _seen:
-        raise InputError(str(path), "extends", "circular 'extends' chain")
+        raise InputError(str(path), "extends", _("circular 'extends' chain"))
     data = read_yaml(path)
     for key in ("compare_to", "posterior"):
         if isinstance(data.get(key), str):
@@ -584,11 +588,12 @@ def load_raw(path: str | Path, _seen: tuple = ()) -> dict:
     parent = data.pop("extends", None)
     if parent is not None:
         if not isinstance(parent, str):
-            raise InputError(str(path), "extends", "must be a file path (string)")
+            raise InputError(str(path), "extends", _("must be a file path (string)"))
         target = (path.parent / parent).resolve()
         if not target.is_file():
-            raise InputError(str(path), "extends", f"{parent!r} not found (looked for {target}); "
-                             "give the parent scenario's path relative to this file")
+            raise InputError(str(path), "extends", _(
+                "{parent!r} not found (looked for {target}); give the parent scenario's path "
+                "relative to this file").format(parent=parent, target=target))
         base = load_raw(target, _seen + (path,))
         # a child naming the other county source (data vs synthetic) replaces the parent's
         county, base_county = data.get("county"), base.get("county")
@@ -607,16 +612,59 @@ def format_error(err: dict) -> tuple[str, str]:
         return field, err["msg"]
     if kind == "target_after_last_year":
         return f"targets[{err['ctx']['target']}].year", err["msg"]
-    msg = err["msg"]
+    msg = pydantic_words(err)
     if kind == "union_tag_invalid" or kind == "action_kind":
-        msg = f"an action needs one of the keys {KIND_KEYS}"
+        msg = _("an action needs one of the keys {keys}").format(keys=KIND_KEYS)
     elif kind == "extra_forbidden":
-        msg = "unknown field; check the spelling (see docs/scenario.md for the allowed fields)"
+        msg = _("unknown field; check the spelling (see docs/scenario.md for the allowed fields)")
     elif kind == "literal_error":
-        msg = f"{msg}; got {err.get('input')!r}"
+        msg = _("{message}; got {input!r}").format(message=msg, input=err.get("input"))
     elif "input" in err and not isinstance(err["input"], dict):
-        msg = f"{msg}; got {err['input']!r}"
+        msg = _("{message}; got {input!r}").format(message=msg, input=err["input"])
     return field, msg
+
+
+#: pydantic's messages by error type, in words of the reader's language (English: pydantic's
+#: own); placeholders from the error's context
+PYDANTIC_WORDS = {
+    "missing": N_("Field required"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "int_parsing": N_("Input should be a valid integer"),
+    "int_type": N_("Input should be a valid integer"),
+    "int_from_float": N_("Input should be a valid integer, got a number with a fractional part"),
+    "float_parsing": N_("Input should be a valid number"),
+    "float_type": N_("Input should be a valid number"),
+    "bool_parsing": N_("Input should be a valid boolean (true or false)"),
+    "bool_type": N_("Input should be a valid boolean (true or false)"),
+    "string_type": N_("Input should be a valid string"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a valid dictionary (key: value)"),
+    "model_type": N_("Input should be a valid dictionary (key: value)"),
+    "literal_error": N_("Input should be {expected}"),
+    "string_pattern_mismatch": N_("String should match pattern '{pattern}'"),
+    "too_short": N_("List should have at least {min_length} item(s)"),
+    "too_long": N_("List should have at most {max_length} item(s)"),
+}
+
+
+def pydantic_words(err: dict) -> str:
+    """A pydantic error's message in the reader's language: pydantic's own in English; its
+    type's words (PYDANTIC_WORDS) otherwise, and a validator's own message (already in the
+    reader's language) without pydantic's 'Value error, '."""
+    if i18n.current() == "en":
+        return err["msg"]
+    if err["type"] == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"]))
+    words = PYDANTIC_WORDS.get(err["type"])
+    if words is None:
+        return err["msg"]
+    try:
+        return _(words).format(**err.get("ctx", {}))
+    except (KeyError, IndexError):
+        return err["msg"]
 
 
 def validate(data: dict, file: str = "<scenario>") -> Scenario:
@@ -630,7 +678,7 @@ def validate(data: dict, file: str = "<scenario>") -> Scenario:
         field, msg = format_error(errors[0])
         if len(errors) > 1:
             more = "; ".join(".".join(map(str, e["loc"])) for e in errors[1:4])
-            msg += f" (also: {more})"
+            msg += _(" (also: {fields})").format(fields=more)
         raise InputError(file, field, msg) from None
 
 
@@ -763,11 +811,13 @@ def numeric_field(base: str | Path, dotted: str, values: tuple = ()) -> bool:
     try:
         node = get_dotted(resolved_dict(load(base)), dotted)
     except PathError as exc:
-        raise InputError(str(base), dotted, f"not a numeric field of this scenario ({exc}); "
-                         "see docs/scenario.md for the fields and their paths") from None
+        raise InputError(str(base), dotted, _(
+            "not a numeric field of this scenario ({error}); see docs/scenario.md for the fields "
+            "and their paths").format(error=exc)) from None
     if node is not None and (not isinstance(node, int | float) or isinstance(node, bool)):
-        raise InputError(str(base), dotted, "not a numeric field of this scenario; see "
-                         "docs/scenario.md for the fields and their paths")
+        raise InputError(str(base), dotted, _(
+            "not a numeric field of this scenario; see docs/scenario.md for the fields and their "
+            "paths"))
     is_int = isinstance(node, int)
     for value in values:
         load(base, {dotted: int(round(value)) if is_int else value})

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from sim.core.i18n import _
+
 LevelName = Literal["teaching_point", "village_primary", "central_primary", "junior", "nine_year"]
 RankingName = Literal["smallest_first", "least_added_travel"]
 
@@ -26,8 +28,9 @@ class Strict(BaseModel):
                 continue
             for v in value if isinstance(value, list) else [value]:
                 if isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT32_MAX:
-                    raise ValueError(f"{name} = {v} is out of range: a whole number here must "
-                                     f"lie within +-{INT32_MAX:,}")
+                    raise ValueError(_("{name} = {value} is out of range: a whole number here "
+                                       "must lie within +-{most:,}").format(
+                        name=name, value=v, most=INT32_MAX))
         return self
 
 
@@ -36,6 +39,7 @@ def grades_error(grades: list[int], top: int) -> str | None:
     it is): a school kept for the lower grades teaches grades 1 to some grade."""
     g = sorted(grades)
     if not g or g[0] != 1 or g != list(range(1, g[-1] + 1)) or g[-1] > top:
-        return f"grades must be consecutive from 1, at most up to {top} (e.g. [1, 2, 3])"
+        return _("grades must be consecutive from 1, at most up to {top} (e.g. [1, 2, "
+                 "3])").format(top=top)
     return None
 
