@@ -50,7 +50,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["posterior"] = None
     runs = plan_and_reference(args.scenario, overrides, args.out, not args.no_compare)
     s, out_dir = runs[0]
-    i18n.use(i18n.resolve(args.lang, s.lang))
+    _speak(args, s.lang)
     _compiled()
     with tqdm(total=sum(r.replicates for r, _o in runs), unit=_("replicate"), desc=_("simulating"),
               disable=args.quiet, file=sys.stderr) as bar:
@@ -65,6 +65,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("\n" + _("Results written to {folder}/ (bus lines of replicate 0: "
                    "safety_ledger.csv)").format(folder=out_dir))
     return 0
+
+
+def _speak(args: argparse.Namespace, scenario_lang: str | None) -> None:
+    """Speak the scenario's `lang:` from here on where no --lang was given (`main` speaks the
+    flag's or the locale's until the scenario is read): `i18n.resolve`'s order."""
+    i18n.use(i18n.resolve(args.lang, scenario_lang))
 
 
 def _compiled() -> None:
@@ -94,7 +100,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from sim.outputs.county_map import county_map
 
     scenario = load(args.scenario)
-    i18n.use(i18n.resolve(args.lang, scenario.lang))
+    _speak(args, scenario.lang)
     _compiled()
     report = check(scenario)
     print("\n".join(report.lines))
@@ -191,12 +197,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     total = compare.replicates_to_run(args.sources, args.replicates, Path(args.results))
     if total:
         _compiled()
-    i18n.use(i18n.resolve(args.lang))
     with tqdm(total=total, unit=_("replicate"), desc=_("simulating"), disable=args.quiet,
               file=sys.stderr) as bar:
         runs = compare.load_runs(args.sources, args.replicates, Path(args.results),
                                  progress=bar.update)
-    i18n.use(i18n.resolve(args.lang, runs[0].scenario.lang))
+    _speak(args, runs[0].scenario.lang)
     final = compare.final_year_table(runs)
     paired = compare.paired_table(runs)
     thresholds = compare.threshold_table(runs)
@@ -232,7 +237,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
     from sim.model.scenario import load
 
     scenario = Path(args.scenario)
-    i18n.use(i18n.resolve(args.lang, load(scenario).lang))
+    _speak(args, load(scenario).lang)
     _compiled()
     out = Path(args.out) if args.out else Path("results") / f"{scenario.stem}_optimised"
     search = optimise.ChildrenSearch(args.population, args.generations, args.replicates,

@@ -16,7 +16,7 @@ is untranslated, so a new English sentence cannot reach a Chinese reader in Engl
 
 The language is chosen once per command (`resolve`: `--lang`, else the scenario's `lang:`,
 else the locale, else English) and set with `use`; numbers are formatted for the language by
-`sim/outputs/style.py` (`locale_name`).
+`sim/outputs/style.py` (`number`, with `LOCALES`).
 """
 
 from __future__ import annotations

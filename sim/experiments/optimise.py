@@ -40,6 +40,7 @@ from sim.model import scenario as sc
 from sim.model.build import Model, build_model, with_plan
 from sim.model.engine import trace_replicate
 from sim.outputs import store
+from sim.outputs.thresholds import status_word
 
 RANKINGS = tuple(dt.RANKING_NAMES)  #: the rule plans compared with the exact one
 BINDING_WORDS = {"exemption": N_("the travel exemption"), "seats": N_("receivers' seats"),
@@ -440,7 +441,7 @@ def summary_lines(res: Optimised) -> list[str]:
     p, t = res.problem, res.targets
     lines = [_("Targets (base year, replicate 0):")]
     for _i, r in t.iterrows():
-        verdict = _("met") if r.met else _("MISSED")
+        verdict = status_word("met" if r.met else "missed")
         if r.share == "all":
             line = _("  year {year}: every school under {below} pupils ({n}): {asked} can close "
                      "within the exemption's {minutes:.0f} minutes, the other {kept} are kept for "

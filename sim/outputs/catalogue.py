@@ -25,15 +25,16 @@ def update_catalogue(lang: str = "zh") -> tuple[int, int]:
     with open(path, encoding="utf-8") as f:
         catalog = read_po(f, locale=i18n.LOCALES[lang])
     wanted = list(dict.fromkeys(code_messages() + registry_terms()))
-    known = [(m.id, m.context) for m in catalog if m.id]
-    for msgid, context in set(known) - set(wanted):
+    known = {(m.id, m.context) for m in catalog if m.id}
+    dropped = known - set(wanted)
+    for msgid, context in dropped:
         catalog.delete(msgid, context=context)
-    added = [w for w in wanted if w not in set(known)]
+    added = [w for w in wanted if w not in known]
     for msgid, context in added:
         catalog.add(msgid, context=context)
     with open(path, "wb") as f:
         write_po(f, catalog, width=100, no_location=True, omit_header=False)
-    return len(added), len(set(known) - set(wanted))
+    return len(added), len(dropped)
 
 
 def catalogue_entries(lang: str = "zh") -> dict[tuple[str, str | None], str]:
@@ -58,7 +59,6 @@ def code_messages() -> list[tuple[str, str | None]]:
 
 def registry_terms() -> list[tuple[str, str]]:
     """(name, kind) of every registry name shown in words (`term`)."""
-
     return ([(n, "indicator") for n in INDICATOR_NAMES]
             + [(x, "level") for x in INDICATOR_LEVELS]
             + [(x, "school_level") for x in LEVEL_NAMES]

@@ -231,8 +231,8 @@ def render_html(plan: Run, reference: Run | None, thresholds: pd.DataFrame) -> s
              sc.table.to_html(index=False, border=0, classes="t screen", escape=True)]
     parts += [f"<p>{e(x)}</p>" for x in sc.remarks]
     if sc.thresholds:
-        title, colon = _("{title}:").format(title=sc.thresholds_title), _(": ")
-        parts.append(f"<p>{e(title)}</p><ul class='thresholds'>")
+        heading, colon = _("{title}:").format(title=sc.thresholds_title), _(": ")
+        parts.append(f"<p>{e(heading)}</p><ul class='thresholds'>")
         parts += [f"<li class='{css}'><b>{e(status)}</b> {e(name)}{e(colon)}{e(text)}</li>"
                   for (status, name, text), css in zip(sc.thresholds, sc.status_classes,
                                                        strict=True)]

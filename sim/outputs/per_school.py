@@ -27,7 +27,11 @@ from sim.model.engine import RunResult
 
 MODE_OF_CODE = {code: name for name, code in dt.MODE_NAMES.items()}
 #: what happened to an affected pupil by the end of the year, from its status and school
-OUTCOMES = ("moved", "unplaced", "dropped_out", "left_county", "other")
+#: ... and how `destinations` writes those that are not a school (in English, as the CSV files
+#: hold them; `destinations_words` shows them in the reader's language)
+OUTCOME_WORDS = {"unplaced": N_("unplaced"), "dropped_out": N_("dropped out"),
+                 "left_county": N_("left county"), "other": N_("other")}
+OUTCOMES = ("moved", *OUTCOME_WORDS)
 
 
 def _outcome(status: np.ndarray, destination: np.ndarray) -> np.ndarray:
@@ -81,15 +85,13 @@ def _quantiles(x: pd.Series) -> tuple[float, float, float]:
 def _destinations(sel: pd.DataFrame, top: int = 4) -> str:
     """'S03 82%, S07 15%, out of school 3%': where the pupils are at the end of the year."""
     where = np.where(sel["outcome"] == "moved", sel["destination_name"],
-                     sel["outcome"].str.replace("_", " "))
+                     sel["outcome"].map(OUTCOME_WORDS))
     share = pd.Series(where).value_counts(normalize=True, sort=False)
     share = share.sort_values(ascending=False, kind="mergesort")
     parts = [f"{k} {v:.0%}" for k, v in share.head(top).items()]
     return ", ".join(parts) + (f" and {len(share) - top} more" if len(share) > top else "")
 
 
-#: the outcomes in `destinations` (their names with spaces), in words
-OUTCOME_WORDS = {N_("unplaced"), N_("dropped out"), N_("left county"), N_("other")}
 _MORE = re.compile(r" and (\d+) more$")
 
 
@@ -103,7 +105,7 @@ def destinations_words(text: str) -> str:
     items = []
     for item in body.split(", ") if body else []:
         name, _sep, share = item.rpartition(" ")
-        items.append(f"{_(name) if name in OUTCOME_WORDS else name} {share}")
+        items.append(f"{_(name) if name in OUTCOME_WORDS.values() else name} {share}")
     return _(", ").join(items) + (_(" and {n} more").format(n=more.group(1)) if more else "")
 
 

@@ -18,7 +18,7 @@ from sim.core.kernels import state as ev
 from sim.model.build import Model
 from sim.model.engine import RunResult
 from sim.model.scenario import Scenario
-from sim.outputs.thresholds import is_met, rule_words
+from sim.outputs.thresholds import is_met, rule_words, status_word
 
 #: why a closure was deferred, in words
 DEFER_REASONS = {
@@ -218,7 +218,7 @@ def carried_out_block(scenario: Scenario, events: pd.DataFrame, targets: pd.Data
                 "replicates); counting schools kept as teaching points {either:.1%} (met in "
                 "{either_met:.0%})").format(
                 rule=t.rule, median=t.closed_share_median, p05=t.closed_share_p05,
-                p95=t.closed_share_p95, verdict=_("met") if ok else _("MISSED"), met=met,
+                p95=t.closed_share_p95, verdict=status_word("met" if ok else "missed"), met=met,
                 either=t.with_downgrades_share_median,
                 either_met=t.with_downgrades_replicates_met)))
             if not ok:

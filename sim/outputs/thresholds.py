@@ -30,8 +30,8 @@ RULE_WORDS = N_("thresholds are judged on the median over replicates: met when a
               "replicates meet them; the share of replicates that meet each is shown")
 
 
-#: the source of a closure rule's own target (its `share`)
-RULE_SOURCE = N_("the scenario's closure rule (its share)")
+#: the source of a closure rule's own target (its `share`), as the tables hold it
+RULE_SOURCE = "the scenario's closure rule (its share)"
 
 
 def is_met(share_of_replicates: float) -> bool:
@@ -139,7 +139,7 @@ def _rule_rows(run: Run) -> list[dict]:
                          _("; {share:.1%} counting them").format(
                              share=t.with_downgrades_share_median)
                          if hasattr(t, "with_downgrades_share_median") else ""),
-                     "source": _(RULE_SOURCE)})
+                     "source": RULE_SOURCE})
     return rows
 
 
@@ -178,7 +178,7 @@ def threshold_name(row) -> str:
     """A threshold's name as the scenario wrote it (English); for other languages the indicator
     and level in words and the bound, with the scenario's name after it where it is in the
     reader's script ('初中三年巩固率（初中） ≥ 95%')."""
-    if i18n.current() == "en" or row["source"] == _(RULE_SOURCE):  # the rule's words: its own
+    if i18n.current() == "en" or row["source"] == RULE_SOURCE:  # the rule's words: its own
         return row["threshold"]
     op, bound = str(row["target"]).split(" ", 1)
     shown = style.number(float(bound), row["indicator"], signed=bool(row["difference"]))
